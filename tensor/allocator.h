@@ -1,0 +1,37 @@
+#pragma once
+// Allocators hand out raw device memory for Storage.
+//
+// The CPU allocator returns 64-byte aligned blocks and keeps freed blocks in size-class bins
+// for reuse: on these VMs a fresh page costs microseconds to fault in, and a training loop frees
+// and re-allocates the same sizes every batch. The CUDA allocator (a caching allocator in
+// kernels/cuda) registers itself at start-up when the backend is compiled in.
+#include <cstddef>
+#include <cstdint>
+
+#include "tensor/device.h"
+
+namespace strata {
+
+class Allocator {
+ public:
+  virtual ~Allocator() = default;
+  virtual void* allocate(size_t nbytes) = 0;
+  virtual void deallocate(void* ptr, size_t nbytes) = 0;
+};
+
+struct CpuAllocatorStats {
+  size_t allocated_bytes = 0;  // handed out, not yet returned
+  size_t cached_bytes = 0;     // returned and kept for reuse
+  size_t peak_allocated_bytes = 0;
+  uint64_t allocations = 0, cache_hits = 0;
+};
+
+Allocator& cpu_allocator();
+CpuAllocatorStats cpu_allocator_stats();
+void cpu_allocator_empty_cache();  // give cached blocks back to the system
+
+// The allocator for `device`; throws DeviceError when that backend is not available.
+Allocator& allocator_for(Device device);
+void register_cuda_allocator(Allocator* allocator);
+
+}  // namespace strata

@@ -1,0 +1,8 @@
+#pragma once
+// All tensor ops. Each family has its own header in tensor/ops/.
+#include "tensor/ops/elementwise.h"
+#include "tensor/ops/index.h"
+#include "tensor/ops/matmul.h"
+#include "tensor/ops/random.h"
+#include "tensor/ops/reduce.h"
+#include "tensor/tensor.h"

@@ -1,0 +1,24 @@
+#include "tensor/storage.h"
+
+#include "tensor/allocator.h"
+
+namespace strata {
+
+StorageImpl::StorageImpl(size_t n, Device dev) : nbytes(n), device(dev) {
+  data = allocator_for(dev).allocate(n);
+}
+
+StorageImpl::StorageImpl(void* d, size_t n, Device dev, std::function<void(void*)> del)
+    : data(d), nbytes(n), device(dev), deleter(std::move(del)) {
+  if (!deleter) deleter = [](void*) {};  // borrowed without ownership
+}
+
+StorageImpl::~StorageImpl() {
+  if (deleter) {
+    deleter(data);
+  } else if (data) {
+    allocator_for(device).deallocate(data, nbytes);
+  }
+}
+
+}  // namespace strata
