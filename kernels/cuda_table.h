@@ -4,6 +4,7 @@
 // DeviceError naming the op. Each family adds its entries here as its CUDA kernels land.
 #include "kernels/elementwise.h"
 #include "kernels/random.h"
+#include "kernels/reduce.h"
 
 namespace strata::kernels {
 
@@ -17,6 +18,10 @@ struct CudaTable {
   void (*fill)(const Tensor&, double) = nullptr;
   // random
   void (*random_fill)(const Tensor&, Distribution, double, double, uint64_t, uint64_t, const Tensor&) = nullptr;
+  // reductions (kernels/reduce.h)
+  void (*reduce)(ReduceOp, const Tensor&, const Tensor&, double) = nullptr;
+  void (*arg_reduce)(bool, const Tensor&, int64_t, const Tensor&, const Tensor&) = nullptr;
+  void (*cumsum)(const Tensor&, int64_t, const Tensor&, bool) = nullptr;
 };
 
 const CudaTable& cuda_table();

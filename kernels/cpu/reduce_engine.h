@@ -1,0 +1,437 @@
+#pragma once
+// The CPU reduction engines, templated on a reduction policy (kernels/cpu/reduce.cpp defines the
+// policies: sum, prod, max, any, norms, var, logsumexp...). Included only by reduce.cpp.
+//
+// A policy describes one reduction in three stages of accumulation:
+//   Lane  load(In)               an input element as an accumulator lane (float for f32/f16/bf16)
+//   Lane  map(Lane x, Lane c)    per-element transform; c is a per-output centre (var, logsumexp)
+//   Lane  combine(Lane, Lane)    associative, the order is fixed by the engine
+//   Total total(Total, Total)    lanes are flushed into a wider Total (double for f32) every block
+//   Out   finalize(Total, n, centre)
+// Two-pass policies (kTwoPass) first run their CenterOp (mean for var, max for logsumexp).
+//
+// Row engine (the innermost dim is reduced): each output walks its reduced elements as runs along
+// the innermost reduced dim. A contiguous run is accumulated in kLanes independent lanes (several
+// vector registers; the compiler vectorizes the fixed-size lane loops), flushed into Total every
+// 16 * kLanes elements. Outputs whose reduction is longer than kRowChunk elements are cut into
+// fixed chunks whose partial Totals are combined in chunk order.
+//
+// Column engine (the innermost dim is kept with stride 1): rows are added into a tile of output
+// lanes, four rows at a time, flushed every kColBlockRows rows; long reductions are cut into fixed
+// row chunks whose partial rows are combined in chunk order.
+//
+// Determinism: chunk boundaries depend only on the shape, never on the thread count, and partials
+// are combined in a fixed order, so results are bit-identical for any number of threads.
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "kernels/cpu/parallel.h"
+#include "kernels/cpu/reduce_plan.h"
+
+#define STRATA_REDUCE_INLINE [[gnu::always_inline]] inline
+// Hot instantiations are compiled for AVX-512, AVX2 and baseline x86-64, chosen at load time.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define STRATA_REDUCE_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define STRATA_REDUCE_CLONES
+#endif
+
+namespace strata::kernels::cpu::reduce_engine {
+
+constexpr int64_t kRowChunk = 16384;     // reduced elements per row-engine work unit
+constexpr int64_t kColTile = 256;        // columns per column-engine unit (does not change results)
+constexpr int64_t kColBlockRows = 64;    // rows accumulated in Lane before flushing into Total
+constexpr int64_t kColChunkElems = 1 << 18;  // target elements per column-engine unit
+
+template <class Lane>
+inline constexpr int kLanes = sizeof(Lane) >= 8 ? 32 : 64;
+
+// ---- runs: one stretch of the innermost reduced dim ----
+
+// Contiguous run of n elements.
+template <class Op>
+STRATA_REDUCE_INLINE typename Op::Total run_contiguous(const Op& op, const typename Op::In* p, int64_t n,
+                                                       typename Op::Lane c, typename Op::Total tot) {
+  using Lane = typename Op::Lane;
+  constexpr int NL = kLanes<Lane>;
+  if (n < NL) {
+    Lane a = op.init();
+    for (int64_t i = 0; i < n; ++i) a = op.combine(a, op.map(op.load(p[i]), c));
+    return op.total(tot, a);
+  }
+  constexpr int64_t kBlock = 16 * NL;
+  while (n > 0) {
+    const int64_t len = std::min(n, kBlock);
+    Lane acc[NL];
+    for (int j = 0; j < NL; ++j) acc[j] = op.init();
+    int64_t i = 0;
+    for (; i + NL <= len; i += NL)
+      for (int j = 0; j < NL; ++j) acc[j] = op.combine(acc[j], op.map(op.load(p[i + j]), c));
+    const int64_t rem = len - i;
+    for (int64_t j = 0; j < rem; ++j) acc[j] = op.combine(acc[j], op.map(op.load(p[i + j]), c));
+    for (int w = NL / 2; w > 0; w /= 2)
+      for (int j = 0; j < w; ++j) acc[j] = op.combine(acc[j], acc[j + w]);
+    tot = op.total(tot, acc[0]);
+    p += len;
+    n -= len;
+  }
+  return tot;
+}
+
+// Strided run: four lanes, flushed every 256 elements.
+template <class Op>
+STRATA_REDUCE_INLINE typename Op::Total run_strided(const Op& op, const typename Op::In* p, int64_t n, int64_t s,
+                                                    typename Op::Lane c, typename Op::Total tot) {
+  using Lane = typename Op::Lane;
+  while (n > 0) {
+    const int64_t len = std::min<int64_t>(n, 256);
+    Lane a[4] = {op.init(), op.init(), op.init(), op.init()};
+    int64_t i = 0;
+    for (; i + 4 <= len; i += 4)
+      for (int j = 0; j < 4; ++j) a[j] = op.combine(a[j], op.map(op.load(p[(i + j) * s]), c));
+    for (; i < len; ++i) a[0] = op.combine(a[0], op.map(op.load(p[i * s]), c));
+    tot = op.total(tot, op.combine(op.combine(a[0], a[1]), op.combine(a[2], a[3])));
+    p += len * s;
+    n -= len;
+  }
+  return tot;
+}
+
+// ---- row engine ----
+
+struct RowChunks {
+  int64_t run_len = 1, run_stride = 1;  // innermost reduced dim
+  SmallDims outer_size, outer_in;       // the other reduced dims (walked run by run)
+  int64_t n_runs = 1;
+  int64_t runs_per_chunk = 1, pieces_per_run = 1, n_chunks = 1;
+
+  explicit RowChunks(const ReducePlan& p) {
+    const size_t nr = p.red_size.size();
+    if (nr > 0) {
+      run_len = p.red_size[nr - 1];
+      run_stride = p.red_in[nr - 1];
+      for (size_t d = 0; d + 1 < nr; ++d) {
+        outer_size.push_back(p.red_size[d]);
+        outer_in.push_back(p.red_in[d]);
+      }
+    }
+    n_runs = p.n_red / run_len;
+    if (run_len >= kRowChunk) {
+      pieces_per_run = (run_len + kRowChunk - 1) / kRowChunk;
+      n_chunks = n_runs * pieces_per_run;
+    } else {
+      runs_per_chunk = std::max<int64_t>(1, kRowChunk / run_len);
+      n_chunks = (n_runs + runs_per_chunk - 1) / runs_per_chunk;
+    }
+  }
+};
+
+template <class Op>
+STRATA_REDUCE_INLINE typename Op::Total run_body(const Op& op, const typename Op::In* p, int64_t n, int64_t s,
+                                                 typename Op::Lane c, typename Op::Total tot) {
+  return s == 1 ? run_contiguous(op, p, n, c, tot) : run_strided(op, p, n, s, c, tot);
+}
+
+// Rows of one column tile: acc[k] op= map(rows[r][k]) for r < n_rows (<= kColBlockRows), k < w,
+// four rows combined before they meet the accumulator.
+template <class Op>
+STRATA_REDUCE_INLINE void column_rows_body(const Op& op, const typename Op::In* const* rows, int64_t n_rows,
+                                           int64_t w, const typename Op::Lane* __restrict cen,
+                                           typename Op::Lane* __restrict acc) {
+  using Lane = typename Op::Lane;
+  int64_t r = 0;
+  for (; r + 4 <= n_rows; r += 4) {
+    const typename Op::In* q0 = rows[r];
+    const typename Op::In* q1 = rows[r + 1];
+    const typename Op::In* q2 = rows[r + 2];
+    const typename Op::In* q3 = rows[r + 3];
+    for (int64_t k = 0; k < w; ++k) {
+      const Lane a = op.combine(op.map(op.load(q0[k]), cen[k]), op.map(op.load(q1[k]), cen[k]));
+      const Lane b = op.combine(op.map(op.load(q2[k]), cen[k]), op.map(op.load(q3[k]), cen[k]));
+      acc[k] = op.combine(acc[k], op.combine(a, b));
+    }
+  }
+  for (; r < n_rows; ++r) {
+    const typename Op::In* q0 = rows[r];
+    for (int64_t k = 0; k < w; ++k) acc[k] = op.combine(acc[k], op.map(op.load(q0[k]), cen[k]));
+  }
+}
+
+// ---- the vectorized leaves: hot policies get one clone per instruction set ----
+
+template <class Op>
+STRATA_REDUCE_CLONES typename Op::Total run_hot(const Op& op, const typename Op::In* p, int64_t n, int64_t s,
+                                                typename Op::Lane c, typename Op::Total tot) {
+  return run_body(op, p, n, s, c, tot);
+}
+template <class Op>
+typename Op::Total run_plain(const Op& op, const typename Op::In* p, int64_t n, int64_t s, typename Op::Lane c,
+                             typename Op::Total tot) {
+  return run_body(op, p, n, s, c, tot);
+}
+// Reduces n elements at stride s from p into tot.
+template <class Op>
+inline typename Op::Total run(const Op& op, const typename Op::In* p, int64_t n, int64_t s, typename Op::Lane c,
+                              typename Op::Total tot) {
+  if constexpr (Op::kHot) {
+    return run_hot(op, p, n, s, c, tot);
+  } else {
+    return run_plain(op, p, n, s, c, tot);
+  }
+}
+
+template <class Op>
+STRATA_REDUCE_CLONES void column_rows_hot(const Op& op, const typename Op::In* const* rows, int64_t n_rows, int64_t w,
+                                          const typename Op::Lane* cen, typename Op::Lane* acc) {
+  column_rows_body(op, rows, n_rows, w, cen, acc);
+}
+template <class Op>
+void column_rows_plain(const Op& op, const typename Op::In* const* rows, int64_t n_rows, int64_t w,
+                       const typename Op::Lane* cen, typename Op::Lane* acc) {
+  column_rows_body(op, rows, n_rows, w, cen, acc);
+}
+template <class Op>
+inline void column_rows(const Op& op, const typename Op::In* const* rows, int64_t n_rows, int64_t w,
+                        const typename Op::Lane* cen, typename Op::Lane* acc) {
+  if constexpr (Op::kHot) {
+    column_rows_hot(op, rows, n_rows, w, cen, acc);
+  } else {
+    column_rows_plain(op, rows, n_rows, w, cen, acc);
+  }
+}
+
+// The partial Total of chunk k of the output whose elements start at `base`.
+template <class Op>
+typename Op::Total reduce_chunk(const Op& op, const RowChunks& rc, const typename Op::In* base,
+                                                     int64_t k, typename Op::Lane c) {
+  typename Op::Total t = op.total_init();
+  Odometer<1> runs(rc.outer_size, {&rc.outer_in});
+  if (rc.pieces_per_run > 1) {
+    const int64_t lo = (k % rc.pieces_per_run) * kRowChunk;
+    const int64_t hi = std::min(rc.run_len, lo + kRowChunk);
+    runs.seek(k / rc.pieces_per_run);
+    return run(op, base + runs.offset() + lo * rc.run_stride, hi - lo, rc.run_stride, c, t);
+  }
+  const int64_t r0 = k * rc.runs_per_chunk;
+  const int64_t r1 = std::min(rc.n_runs, r0 + rc.runs_per_chunk);
+  runs.seek(r0);
+  for (int64_t r = r0; r < r1; ++r, runs.next()) t = run(op, base + runs.offset(), rc.run_len, rc.run_stride, c, t);
+  return t;
+}
+
+// What the engines produce: per output (dense index o, out offset), a Total to finalize.
+template <class Op>
+struct Target {
+  const Op& op;
+  const ReducePlan& plan;
+  const typename Op::In* x;
+  const typename Op::Total* centers;  // per dense output, for the second pass of two-pass ops
+  typename Op::Out* out;              // finalize into out, or
+  typename Op::Total* dense;          // store op.center(total) per dense output (first pass)
+
+  STRATA_REDUCE_INLINE typename Op::Lane lane_centre(int64_t o) const {
+    if constexpr (Op::kTwoPass) return static_cast<typename Op::Lane>(centers[o]);
+    return typename Op::Lane{};
+  }
+  STRATA_REDUCE_INLINE void emit(int64_t o, int64_t out_off, typename Op::Total t) const {
+    if (dense) {
+      dense[o] = op.center(t, plan.n_red);
+    } else if constexpr (Op::kTwoPass) {
+      out[out_off] = op.finalize(t, plan.n_red, centers[o]);
+    } else {
+      out[out_off] = op.finalize(t, plan.n_red, typename Op::Total{});
+    }
+  }
+};
+
+// Outputs [lo, hi), each one chunk.
+template <class Op>
+void row_outputs(const Target<Op>& tg, const RowChunks& rc, int64_t lo, int64_t hi) {
+  const ReducePlan& p = tg.plan;
+  Odometer<2> outs(p.kept_size, {&p.kept_in, &p.kept_out});
+  outs.seek(lo);
+  for (int64_t o = lo; o < hi; ++o, outs.next()) {
+    const typename Op::In* base = tg.x + outs.offset(0);
+    tg.emit(o, outs.offset(1), reduce_chunk(tg.op, rc, base, 0, tg.lane_centre(o)));
+  }
+}
+
+// Fused two-pass outputs [lo, hi): centre pass and main pass back to back while the row is hot.
+template <class Op>
+void row_outputs_fused(const Op& op, const ReducePlan& p, const RowChunks& rc,
+                                                 const typename Op::In* x, typename Op::Out* out, int64_t lo,
+                                                 int64_t hi) {
+  Odometer<2> outs(p.kept_size, {&p.kept_in, &p.kept_out});
+  outs.seek(lo);
+  const auto cop = op.center_op();
+  for (int64_t o = lo; o < hi; ++o, outs.next()) {
+    const typename Op::In* base = x + outs.offset(0);
+    const typename Op::Total centre = op.center(reduce_chunk(cop, rc, base, 0, {}), p.n_red);
+    const typename Op::Total t = reduce_chunk(op, rc, base, 0, static_cast<typename Op::Lane>(centre));
+    out[outs.offset(1)] = op.finalize(t, p.n_red, centre);
+  }
+}
+
+// Units [lo, hi) of (output, chunk) pairs, into partials[unit].
+template <class Op>
+void row_partials(const Target<Op>& tg, const RowChunks& rc, int64_t lo, int64_t hi,
+                                            typename Op::Total* partials) {
+  const ReducePlan& p = tg.plan;
+  Odometer<1> outs(p.kept_size, {&p.kept_in});
+  int64_t cur = -1;
+  for (int64_t u = lo; u < hi; ++u) {
+    const int64_t o = u / rc.n_chunks;
+    if (o != cur) {
+      outs.seek(o);
+      cur = o;
+    }
+    partials[u] = reduce_chunk(tg.op, rc, tg.x + outs.offset(), u % rc.n_chunks, tg.lane_centre(o));
+  }
+}
+
+// ---- column engine ----
+
+struct ColChunks {
+  int64_t K = 1, out_stride = 1, M = 1;  // contiguous kept width, its out stride, outer kept count
+  SmallDims outer_size, outer_in, outer_out;
+  int64_t n_tiles = 1, rows_per_chunk = 1, n_chunks = 1;
+
+  explicit ColChunks(const ReducePlan& p) {
+    const size_t nk = p.kept_size.size();
+    K = p.kept_size[nk - 1];
+    out_stride = p.kept_out[nk - 1];
+    for (size_t d = 0; d + 1 < nk; ++d) {
+      outer_size.push_back(p.kept_size[d]);
+      outer_in.push_back(p.kept_in[d]);
+      outer_out.push_back(p.kept_out[d]);
+    }
+    M = p.n_out / K;
+    n_tiles = (K + kColTile - 1) / kColTile;
+    const int64_t width = std::min(K, kColTile);
+    rows_per_chunk = std::max<int64_t>(kColBlockRows, kColChunkElems / width / kColBlockRows * kColBlockRows);
+    n_chunks = (p.n_red + rows_per_chunk - 1) / rows_per_chunk;
+  }
+  int64_t units() const { return M * n_tiles * n_chunks; }
+};
+
+// Units [lo, hi) of (chunk, outer, tile), tile fastest. With one chunk the results go to the
+// target; otherwise into partials[chunk * n_out + dense output].
+template <class Op>
+void column_units(const Target<Op>& tg, const ColChunks& cc, int64_t lo, int64_t hi,
+                                            typename Op::Total* partials) {
+  using Lane = typename Op::Lane;
+  using Total = typename Op::Total;
+  const Op& op = tg.op;
+  const ReducePlan& p = tg.plan;
+  Lane acc[kColTile];
+  Total tot[kColTile];
+  Lane cen[kColTile];
+  const typename Op::In* row_ptr[kColBlockRows];
+  Odometer<2> outer(cc.outer_size, {&cc.outer_in, &cc.outer_out});
+  Odometer<1> rows(p.red_size, {&p.red_in});
+  for (int64_t u = lo; u < hi; ++u) {
+    const int64_t tile = u % cc.n_tiles;
+    const int64_t m = (u / cc.n_tiles) % cc.M;
+    const int64_t chunk = u / (cc.n_tiles * cc.M);
+    const int64_t k0 = tile * kColTile, w = std::min(kColTile, cc.K - k0);
+    const int64_t r0 = chunk * cc.rows_per_chunk, r1 = std::min(p.n_red, r0 + cc.rows_per_chunk);
+    const int64_t o0 = m * cc.K + k0;  // dense index of the tile's first output
+    outer.seek(m);
+    const typename Op::In* base = tg.x + outer.offset(0) + k0;
+    if constexpr (Op::kTwoPass) {
+      for (int64_t k = 0; k < w; ++k) cen[k] = static_cast<Lane>(tg.centers[o0 + k]);
+    } else {
+      for (int64_t k = 0; k < w; ++k) cen[k] = Lane{};
+    }
+    for (int64_t k = 0; k < w; ++k) tot[k] = op.total_init();
+    rows.seek(r0);
+    for (int64_t rb = r0; rb < r1; rb += kColBlockRows) {
+      const int64_t nr = std::min(r1 - rb, kColBlockRows);
+      for (int64_t r = 0; r < nr; ++r, rows.next()) row_ptr[r] = base + rows.offset();
+      for (int64_t k = 0; k < w; ++k) acc[k] = op.init();
+      column_rows(op, row_ptr, nr, w, cen, acc);
+      for (int64_t k = 0; k < w; ++k) tot[k] = op.total(tot[k], acc[k]);
+    }
+    if (cc.n_chunks == 1) {
+      const int64_t out_base = outer.offset(1) + k0 * cc.out_stride;
+      for (int64_t k = 0; k < w; ++k) tg.emit(o0 + k, out_base + k * cc.out_stride, tot[k]);
+    } else {
+      Total* dst = partials + chunk * p.n_out + o0;
+      for (int64_t k = 0; k < w; ++k) dst[k] = tot[k];
+    }
+  }
+}
+
+// Combines per-chunk partials in chunk order: partial c of output o is at partials[o * o_step + c * c_step].
+template <class Op>
+void combine_partials(const Target<Op>& tg, const typename Op::Total* partials, int64_t n_chunks, int64_t o_step,
+                      int64_t c_step) {
+  const ReducePlan& p = tg.plan;
+  parallel_for(0, p.n_out, std::max<int64_t>(1, 4096 / n_chunks), [&](int64_t lo, int64_t hi) {
+    Odometer<1> outs(p.kept_size, {&p.kept_out});
+    outs.seek(lo);
+    for (int64_t o = lo; o < hi; ++o, outs.next()) {
+      typename Op::Total t = partials[o * o_step];
+      for (int64_t c = 1; c < n_chunks; ++c) t = tg.op.total(t, partials[o * o_step + c * c_step]);
+      tg.emit(o, outs.offset(), t);
+    }
+  });
+}
+
+// One pass of `op` over x: finalized into out, or (dense != null) op.center() per dense output.
+template <class Op>
+void run_pass(const Op& op, const ReducePlan& p, const typename Op::In* x, const typename Op::Total* centers,
+              typename Op::Out* out, typename Op::Total* dense) {
+  using Total = typename Op::Total;
+  const Target<Op> tg{op, p, x, centers, out, dense};
+  if (p.columns) {
+    const ColChunks cc(p);
+    std::vector<Total> partials(cc.n_chunks > 1 ? cc.n_chunks * p.n_out : 0);
+    const int64_t unit_elems = std::min(cc.K, kColTile) * std::min(p.n_red, cc.rows_per_chunk);
+    parallel_for(0, cc.units(), std::max<int64_t>(1, 32768 / unit_elems),
+                 [&](int64_t lo, int64_t hi) { column_units(tg, cc, lo, hi, partials.data()); });
+    if (cc.n_chunks > 1) combine_partials(tg, partials.data(), cc.n_chunks, 1, p.n_out);
+    return;
+  }
+  const RowChunks rc(p);
+  if (rc.n_chunks == 1) {
+    parallel_for(0, p.n_out, std::max<int64_t>(1, 32768 / p.n_red),
+                 [&](int64_t lo, int64_t hi) { row_outputs(tg, rc, lo, hi); });
+    return;
+  }
+  std::vector<Total> partials(rc.n_chunks * p.n_out);
+  parallel_for(0, p.n_out * rc.n_chunks, 1,
+               [&](int64_t lo, int64_t hi) { row_partials(tg, rc, lo, hi, partials.data()); });
+  combine_partials(tg, partials.data(), rc.n_chunks, rc.n_chunks, 1);
+}
+
+// The first pass of a two-pass policy: its CenterOp, storing Op::center(total) per output.
+template <class Op>
+struct CentrePass : Op::CenterOp {
+  const Op* main;
+  typename Op::Total center(typename Op::Total t, int64_t n) const { return main->center(t, n); }
+};
+
+// The whole reduction; two-pass policies run their centre pass first (fused per output when
+// each output is a single row chunk).
+template <class Op>
+void run_reduction(const Op& op, const ReducePlan& p, const typename Op::In* x, typename Op::Out* out) {
+  if constexpr (Op::kTwoPass) {
+    const RowChunks rc(p);
+    if (!p.columns && rc.n_chunks == 1) {
+      parallel_for(0, p.n_out, std::max<int64_t>(1, 16384 / p.n_red),
+                   [&](int64_t lo, int64_t hi) { row_outputs_fused(op, p, rc, x, out, lo, hi); });
+      return;
+    }
+    std::vector<typename Op::Total> centers(p.n_out);
+    const CentrePass<Op> cop{op.center_op(), &op};
+    run_pass(cop, p, x, nullptr, nullptr, centers.data());
+    run_pass(op, p, x, centers.data(), out, nullptr);
+  } else {
+    run_pass(op, p, x, nullptr, out, nullptr);
+  }
+}
+
+}  // namespace strata::kernels::cpu::reduce_engine
