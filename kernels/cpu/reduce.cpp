@@ -5,7 +5,7 @@
 // f16/bf16 inputs are widened to f32 once and reduced like f32 (which keeps the number of template
 // instantiations, and the compile time, down; any/all of non-byte dtypes likewise go through a
 // bool copy); f32 accumulates in float lanes that are flushed into a double
-// every 16 * 64 elements (so a 10M-element f32 sum is accurate to ~1e-7 relative while the hot
+// every 2048 elements (so a 10M-element f32 sum is accurate to ~1e-7 relative while the hot
 // loop stays in float vector registers); f64 accumulates in double.
 // logsumexp's exp is a branch-free polynomial (exp_lane) so the sum-of-exp loop vectorizes.
 #include <bit>
@@ -25,96 +25,99 @@ using namespace reduce_engine;
 template <class T>
 inline constexpr bool is_float_v = std::is_floating_point_v<T>;
 
-// exp for a float lane, written without branches or calls so that loops over it vectorize.
+// exp for a float lane or a vector of them, written without branches or calls so it vectorizes.
 // Cephes' expf: x = n ln2 + r with |r| <= ln2/2, exp(r) by a degree-6 polynomial (about 1 ulp),
-// 2^n applied as two exponent-field factors so that n = -149..128 stays in range.
-STRATA_REDUCE_INLINE float exp_lane(float x) {
-  constexpr float kHi = 88.72283905206835f, kLo = -103.0f;
-  float xc = x > kHi ? kHi : x;
-  xc = xc < kLo ? kLo : xc;  // NaN passes through both
-  constexpr float kShift = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
-  const float t = xc * 1.44269504088896341f + kShift;
-  const float n = t - kShift;
-  float r = xc - n * 0.693359375f;
+// 2^n applied as two exponent-field factors 2^(n>>1) 2^(n-(n>>1)), each a normal float for
+// n = -159..128. Clamping x to [-110, 89] is then the whole of the special-case handling: below
+// -110 the product underflows to exactly 0 (so exp(-inf) = 0), above 88.73 it overflows to inf,
+// and a NaN passes through the clamps (x < lo is false) and the polynomial.
+template <class V>
+STRATA_REDUCE_INLINE V exp_lane(V x) {
+  using VI = same_size_int_t<V>;
+  const V lo = splat<V>(-110.0f), hi = splat<V>(89.0f), shift = splat<V>(12582912.0f);  // 1.5 * 2^23
+  V xc = x < lo ? lo : x;
+  xc = xc > hi ? hi : xc;
+  const V t = xc * 1.44269504088896341f + shift;  // adding the shift rounds to an integer
+  const V n = t - shift;
+  V r = xc - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
-  float y = 1.9875691500e-4f;
+  V y = splat<V>(1.9875691500e-4f);
   y = y * r + 1.3981999507e-3f;
   y = y * r + 8.3334519073e-3f;
   y = y * r + 4.1665795894e-2f;
   y = y * r + 1.6666665459e-1f;
   y = y * r + 5.0000001201e-1f;
   y = y * (r * r) + r + 1.0f;
-  const int32_t ni = std::bit_cast<int32_t>(t) - std::bit_cast<int32_t>(kShift);
-  const int32_t n1 = ni >> 1, n2 = ni - n1;
-  const float s1 = std::bit_cast<float>((n1 + 127) << 23);
-  const float s2 = std::bit_cast<float>((n2 + 127) << 23);
-  float res = y * s1 * s2;
-  res = x < kLo ? 0.0f : res;
-  res = x > kHi ? std::numeric_limits<float>::infinity() : res;
-  return res;
+  // Integer parts in unsigned arithmetic (wraps instead of overflowing for garbage NaN bits).
+  using VU = same_size_uint_t<V>;
+  const VU ni = bits<VU>(t) - bits<VU>(shift);
+  const VU n1 = bits<VU>(bits<VI>(ni) >> 1);
+  const V s1 = bits<V>((n1 + 127u) << 23);
+  const V s2 = bits<V>((ni - n1 + 127u) << 23);
+  return y * s1 * s2;
 }
 
-template <class Lane>
-STRATA_REDUCE_INLINE Lane exp_of(Lane x) {
-  if constexpr (std::is_same_v<Lane, float>) {
+template <class V>
+STRATA_REDUCE_INLINE V exp_of(V x) {
+  if constexpr (std::is_same_v<lane_of_t<V>, float>) {
     return exp_lane(x);
   } else {
-    return std::exp(x);
+    return lanewise(x, [](double v) { return std::exp(v); });
   }
 }
 
+// Policies. map/combine/load are templates over V, a Lane or a vector of Lanes (reduce_engine.h):
+// the same expression serves the scalar tails, the column engine and the vector main loop.
 template <class T, class Total>
 struct PolicyBase {
   using In = T;
   static constexpr bool kHot = std::is_same_v<T, float>;  // gets per-ISA clones of its leaves
   static constexpr bool kTwoPass = false;
+  static constexpr int kLanes = 0;  // lanes of a contiguous run; 0: the engine's default
   Total center(Total t, int64_t) const { return t; }
+  template <class V, class VIn>
+  STRATA_REDUCE_INLINE V load(VIn v) const {
+    return convert<V>(v);
+  }
 };
 
 // ---- max / min (NaN propagates), optionally of |x| ----
 
 template <class T>
-using minmax_lane_t = T;
-template <class T>
-using minmax_total_t = std::conditional_t<is_float_v<T>, double, minmax_lane_t<T>>;
+using minmax_total_t = std::conditional_t<is_float_v<T>, double, T>;
 
 template <class T, bool IsMax, bool Abs>
 struct MinMax : PolicyBase<T, minmax_total_t<T>> {
-  using Lane = minmax_lane_t<T>;
+  using Lane = T;
   using Total = minmax_total_t<T>;
   using Out = T;
   template <class V>
   STRATA_REDUCE_INLINE static V pick(V a, V b) {  // the max (min) of a and b, NaN winning
-    if constexpr (std::is_floating_point_v<V>) {
-      if constexpr (IsMax) {
-        return (b > a || b != b) ? b : a;
-      } else {
-        return (b < a || b != b) ? b : a;
-      }
+    if constexpr (is_float_v<lane_of_t<V>>) {
+      return ((IsMax ? b > a : b < a) | (b != b)) ? b : a;
     } else {
-      if constexpr (IsMax) {
-        return b > a ? b : a;
-      } else {
-        return b < a ? b : a;
-      }
+      return (IsMax ? b > a : b < a) ? b : a;
     }
   }
-  STRATA_REDUCE_INLINE Lane load(T v) const { return static_cast<Lane>(v); }
   STRATA_REDUCE_INLINE Lane init() const {
-    if constexpr (std::is_floating_point_v<Lane>) {
+    if constexpr (is_float_v<Lane>) {
       return IsMax ? -std::numeric_limits<Lane>::infinity() : std::numeric_limits<Lane>::infinity();
     } else {
       return IsMax ? std::numeric_limits<Lane>::lowest() : std::numeric_limits<Lane>::max();
     }
   }
-  STRATA_REDUCE_INLINE Lane map(Lane x, Lane) const {
+  template <class V>
+  STRATA_REDUCE_INLINE V map(V x, V) const {
     if constexpr (Abs) {
-      return x < 0 ? -x : x;
+      return x < V{} ? -x : x;
     } else {
       return x;
     }
   }
-  STRATA_REDUCE_INLINE Lane combine(Lane a, Lane b) const { return pick(a, b); }
+  template <class V>
+  STRATA_REDUCE_INLINE V combine(V a, V b) const {
+    return pick(a, b);
+  }
   STRATA_REDUCE_INLINE Total total_init() const { return static_cast<Total>(init()); }
   STRATA_REDUCE_INLINE Total total(Total a, Total b) const { return pick(a, b); }
   STRATA_REDUCE_INLINE Out finalize(Total t, int64_t, Total) const { return static_cast<Out>(t); }
@@ -138,31 +141,36 @@ struct SumLike : PolicyBase<T, sum_total_t<T>> {
   using Total = sum_total_t<T>;
   using Out = sum_out_t<T>;
   static constexpr bool kTwoPass = M == Map::sq_dev || M == Map::exp_dev;
+  static constexpr int kLanes = M == Map::exp_dev ? 16 : 0;  // exp needs the vector registers
   // The centre: the mean for var/std, the max for logsumexp.
   using CenterOp = std::conditional_t<M == Map::exp_dev, MinMax<T, true, false>, SumLike<T, Map::id, Fin::cast>>;
   double param = 0;  // p of pow_abs/root; the correction of var/std
 
-  STRATA_REDUCE_INLINE Lane load(T v) const { return static_cast<Lane>(v); }
   STRATA_REDUCE_INLINE Lane init() const { return Lane(0); }
-  STRATA_REDUCE_INLINE Lane map(Lane x, Lane c) const {
+  template <class V>
+  STRATA_REDUCE_INLINE V map(V x, V c) const {
     if constexpr (M == Map::id) {
       return x;
     } else if constexpr (M == Map::abs) {
-      return x < 0 ? -x : x;
+      return x < V{} ? -x : x;
     } else if constexpr (M == Map::square) {
       return x * x;
     } else if constexpr (M == Map::nonzero) {
-      return x != 0 ? Lane(1) : Lane(0);
+      return x != V{} ? splat<V>(1) : V{};
     } else if constexpr (M == Map::pow_abs) {
-      return std::pow(x < 0 ? -x : x, static_cast<Lane>(param));
+      const Lane p = static_cast<Lane>(param);
+      return lanewise(x, [p](Lane v) { return std::pow(v < 0 ? -v : v, p); });
     } else if constexpr (M == Map::sq_dev) {
-      const Lane d = x - c;
+      const V d = x - c;
       return d * d;
     } else {
       return exp_of(x - c);
     }
   }
-  STRATA_REDUCE_INLINE Lane combine(Lane a, Lane b) const { return a + b; }
+  template <class V>
+  STRATA_REDUCE_INLINE V combine(V a, V b) const {
+    return a + b;
+  }
   STRATA_REDUCE_INLINE Total total_init() const { return Total(0); }
   STRATA_REDUCE_INLINE Total total(Total a, Total b) const { return a + b; }
   STRATA_REDUCE_INLINE Out finalize(Total t, int64_t n, Total c) const {
@@ -198,24 +206,39 @@ struct Prod : PolicyBase<T, sum_total_t<T>> {
   using Lane = sum_lane_t<T>;
   using Total = sum_total_t<T>;
   using Out = sum_out_t<T>;
-  STRATA_REDUCE_INLINE Lane load(T v) const { return static_cast<Lane>(v); }
   STRATA_REDUCE_INLINE Lane init() const { return Lane(1); }
-  STRATA_REDUCE_INLINE Lane map(Lane x, Lane) const { return x; }
-  STRATA_REDUCE_INLINE Lane combine(Lane a, Lane b) const { return a * b; }
+  template <class V>
+  STRATA_REDUCE_INLINE V map(V x, V) const {
+    return x;
+  }
+  template <class V>
+  STRATA_REDUCE_INLINE V combine(V a, V b) const {
+    return a * b;
+  }
   STRATA_REDUCE_INLINE Total total_init() const { return Total(1); }
   STRATA_REDUCE_INLINE Total total(Total a, Total b) const { return a * b; }
   STRATA_REDUCE_INLINE Out finalize(Total t, int64_t, Total) const { return static_cast<Out>(t); }
 };
 
+// T is uint8_t (u8 and bool data).
 template <class T, bool IsAny>
 struct AnyAll : PolicyBase<T, uint8_t> {
   using Lane = uint8_t;
   using Total = uint8_t;
   using Out = bool;
-  STRATA_REDUCE_INLINE Lane load(T v) const { return v != 0 ? 1 : 0; }
+  template <class V, class VIn>
+  STRATA_REDUCE_INLINE V load(VIn v) const {
+    return v != VIn{} ? splat<V>(1) : V{};
+  }
   STRATA_REDUCE_INLINE Lane init() const { return IsAny ? 0 : 1; }
-  STRATA_REDUCE_INLINE Lane map(Lane x, Lane) const { return x; }
-  STRATA_REDUCE_INLINE Lane combine(Lane a, Lane b) const { return IsAny ? (a | b) : (a & b); }
+  template <class V>
+  STRATA_REDUCE_INLINE V map(V x, V) const {
+    return x;
+  }
+  template <class V>
+  STRATA_REDUCE_INLINE V combine(V a, V b) const {
+    return IsAny ? (a | b) : (a & b);
+  }
   STRATA_REDUCE_INLINE Total total_init() const { return init(); }
   STRATA_REDUCE_INLINE Total total(Total a, Total b) const { return combine(a, b); }
   STRATA_REDUCE_INLINE Out finalize(Total t, int64_t, Total) const { return t != 0; }

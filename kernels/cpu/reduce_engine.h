@@ -13,7 +13,7 @@
 // Row engine (the innermost dim is reduced): each output walks its reduced elements as runs along
 // the innermost reduced dim. A contiguous run is accumulated in kLanes independent lanes (several
 // vector registers; the compiler vectorizes the fixed-size lane loops), flushed into Total every
-// 16 * kLanes elements. Outputs whose reduction is longer than kRowChunk elements are cut into
+// 2048 elements. Outputs whose reduction is longer than kRowChunk elements are cut into
 // fixed chunks whose partial Totals are combined in chunk order.
 //
 // Column engine (the innermost dim is kept with stride 1): rows are added into a tile of output
@@ -45,37 +45,129 @@ constexpr int64_t kColTile = 256;        // columns per column-engine unit (does
 constexpr int64_t kColBlockRows = 64;    // rows accumulated in Lane before flushing into Total
 constexpr int64_t kColChunkElems = 1 << 18;  // target elements per column-engine unit
 
-template <class Lane>
-inline constexpr int kLanes = sizeof(Lane) >= 8 ? 32 : 64;
+// ---- vectors ----
+// GCC vector extensions: one source for every instruction set (a 32-byte vector is one AVX2
+// register, two SSE registers). Policies write map/combine once, as templates that take either
+// a Lane or a vec_t of Lanes; these helpers fill in what scalars and vectors spell differently.
+
+constexpr int kVecBytes = 32;
+
+template <class E, int N>
+struct VecT {
+  typedef E type __attribute__((vector_size(N * sizeof(E))));
+};
+template <class E, int N>
+using vec_t = typename VecT<E, N>::type;
+
+template <class V>
+struct LaneOf {
+  using type = std::remove_cvref_t<decltype(std::declval<V>()[0])>;
+};
+template <class V>
+  requires std::is_arithmetic_v<V>
+struct LaneOf<V> {
+  using type = V;
+};
+template <class V>
+using lane_of_t = typename LaneOf<V>::type;
+template <class V>
+inline constexpr int lanes_of = static_cast<int>(sizeof(V) / sizeof(lane_of_t<V>));
+
+template <class V, class E>
+using rebind_t = std::conditional_t<std::is_arithmetic_v<V>, E, vec_t<E, lanes_of<V>>>;
+template <class V>
+using same_size_int_t = rebind_t<V, std::conditional_t<sizeof(lane_of_t<V>) == 8, int64_t, int32_t>>;
+template <class V>
+using same_size_uint_t = rebind_t<V, std::conditional_t<sizeof(lane_of_t<V>) == 8, uint64_t, uint32_t>>;
+
+// V with every lane s.
+template <class V, class S>
+STRATA_REDUCE_INLINE V splat(S s) {
+  if constexpr (std::is_arithmetic_v<V>) {
+    return static_cast<V>(s);
+  } else {
+    V v;
+    for (int i = 0; i < lanes_of<V>; ++i) v[i] = static_cast<lane_of_t<V>>(s);
+    return v;
+  }
+}
+// Lane-by-lane value conversion.
+template <class To, class From>
+STRATA_REDUCE_INLINE To convert(From v) {
+  if constexpr (std::is_arithmetic_v<From>) {
+    return static_cast<To>(v);
+  } else {
+    return __builtin_convertvector(v, To);
+  }
+}
+// Reinterpretation of the bits.
+template <class To, class From>
+STRATA_REDUCE_INLINE To bits(From v) {
+  return __builtin_bit_cast(To, v);
+}
+// f applied to every lane (for math the vector units do not have: pow, exp of double).
+template <class V, class F>
+STRATA_REDUCE_INLINE V lanewise(V x, F f) {
+  if constexpr (std::is_arithmetic_v<V>) {
+    return f(x);
+  } else {
+    V r;
+    for (int i = 0; i < lanes_of<V>; ++i) r[i] = f(x[i]);
+    return r;
+  }
+}
 
 // ---- runs: one stretch of the innermost reduced dim ----
 
-// Contiguous run of n elements.
+// Lanes of a contiguous run: enough independent vectors to hide the add latency (8 AVX2
+// registers of floats), fewer when the policy's map is long (exp) and needs the registers.
+template <class Op>
+inline constexpr int kLanes = Op::kLanes > 0 ? Op::kLanes : sizeof(typename Op::Lane) >= 8 ? 32 : 64;
+
+// Contiguous run of n elements: kLanes lanes (kLanes / N vectors of N lanes) over whole groups,
+// flushed into tot every 2048 elements; then one vector over whole vectors; then one scalar.
 template <class Op>
 STRATA_REDUCE_INLINE typename Op::Total run_contiguous(const Op& op, const typename Op::In* p, int64_t n,
                                                        typename Op::Lane c, typename Op::Total tot) {
   using Lane = typename Op::Lane;
-  constexpr int NL = kLanes<Lane>;
-  if (n < NL) {
-    Lane a = op.init();
-    for (int64_t i = 0; i < n; ++i) a = op.combine(a, op.map(op.load(p[i]), c));
-    return op.total(tot, a);
-  }
-  constexpr int64_t kBlock = 16 * NL;
-  while (n > 0) {
-    const int64_t len = std::min(n, kBlock);
-    Lane acc[NL];
-    for (int j = 0; j < NL; ++j) acc[j] = op.init();
-    int64_t i = 0;
-    for (; i + NL <= len; i += NL)
-      for (int j = 0; j < NL; ++j) acc[j] = op.combine(acc[j], op.map(op.load(p[i + j]), c));
-    const int64_t rem = len - i;
-    for (int64_t j = 0; j < rem; ++j) acc[j] = op.combine(acc[j], op.map(op.load(p[i + j]), c));
-    for (int w = NL / 2; w > 0; w /= 2)
-      for (int j = 0; j < w; ++j) acc[j] = op.combine(acc[j], acc[j + w]);
-    tot = op.total(tot, acc[0]);
+  using In = typename Op::In;
+  constexpr int N = kVecBytes / static_cast<int>(sizeof(Lane));
+  constexpr int U = kLanes<Op> / N;
+  constexpr int64_t kGroup = int64_t{U} * N, kFlushGroups = 2048 / kGroup;
+  using V = vec_t<Lane, N>;
+  using VIn = vec_t<In, N>;
+  const V cv = splat<V>(c);
+  auto mapped = [&](const In* q) {
+    VIn v;
+    __builtin_memcpy(&v, q, sizeof(VIn));
+    return op.map(op.template load<V>(v), cv);
+  };
+  auto horizontal = [&](V v) {
+    Lane r = v[0];
+    for (int i = 1; i < N; ++i) r = op.combine(r, static_cast<Lane>(v[i]));
+    return r;
+  };
+  while (n >= kGroup) {
+    const int64_t len = std::min(n / kGroup, kFlushGroups) * kGroup;
+    V acc[U];
+    for (int u = 0; u < U; ++u) acc[u] = splat<V>(op.init());
+    for (int64_t i = 0; i < len; i += kGroup)
+      for (int u = 0; u < U; ++u) acc[u] = op.combine(acc[u], mapped(p + i + u * N));
+    for (int w = U / 2; w > 0; w /= 2)
+      for (int u = 0; u < w; ++u) acc[u] = op.combine(acc[u], acc[u + w]);
+    tot = op.total(tot, horizontal(acc[0]));
     p += len;
     n -= len;
+  }
+  if (n >= N) {
+    V acc = splat<V>(op.init());
+    for (; n >= N; n -= N, p += N) acc = op.combine(acc, mapped(p));
+    tot = op.total(tot, horizontal(acc));
+  }
+  if (n > 0) {
+    Lane a = op.init();
+    for (int64_t i = 0; i < n; ++i) a = op.combine(a, op.map(op.template load<Lane>(p[i]), c));
+    tot = op.total(tot, a);
   }
   return tot;
 }
@@ -90,8 +182,8 @@ STRATA_REDUCE_INLINE typename Op::Total run_strided(const Op& op, const typename
     Lane a[4] = {op.init(), op.init(), op.init(), op.init()};
     int64_t i = 0;
     for (; i + 4 <= len; i += 4)
-      for (int j = 0; j < 4; ++j) a[j] = op.combine(a[j], op.map(op.load(p[(i + j) * s]), c));
-    for (; i < len; ++i) a[0] = op.combine(a[0], op.map(op.load(p[i * s]), c));
+      for (int j = 0; j < 4; ++j) a[j] = op.combine(a[j], op.map(op.template load<Lane>(p[(i + j) * s]), c));
+    for (; i < len; ++i) a[0] = op.combine(a[0], op.map(op.template load<Lane>(p[i * s]), c));
     tot = op.total(tot, op.combine(op.combine(a[0], a[1]), op.combine(a[2], a[3])));
     p += len * s;
     n -= len;
@@ -148,14 +240,14 @@ STRATA_REDUCE_INLINE void column_rows_body(const Op& op, const typename Op::In* 
     const typename Op::In* q2 = rows[r + 2];
     const typename Op::In* q3 = rows[r + 3];
     for (int64_t k = 0; k < w; ++k) {
-      const Lane a = op.combine(op.map(op.load(q0[k]), cen[k]), op.map(op.load(q1[k]), cen[k]));
-      const Lane b = op.combine(op.map(op.load(q2[k]), cen[k]), op.map(op.load(q3[k]), cen[k]));
+      const Lane a = op.combine(op.map(op.template load<Lane>(q0[k]), cen[k]), op.map(op.template load<Lane>(q1[k]), cen[k]));
+      const Lane b = op.combine(op.map(op.template load<Lane>(q2[k]), cen[k]), op.map(op.template load<Lane>(q3[k]), cen[k]));
       acc[k] = op.combine(acc[k], op.combine(a, b));
     }
   }
   for (; r < n_rows; ++r) {
     const typename Op::In* q0 = rows[r];
-    for (int64_t k = 0; k < w; ++k) acc[k] = op.combine(acc[k], op.map(op.load(q0[k]), cen[k]));
+    for (int64_t k = 0; k < w; ++k) acc[k] = op.combine(acc[k], op.map(op.template load<Lane>(q0[k]), cen[k]));
   }
 }
 

@@ -1,0 +1,183 @@
+// Google Benchmark for the reductions: sum and mean of a contiguous [4096, 4096] f32 tensor over
+// everything, over dim 1 (rows: the reduced dim is contiguous) and over dim 0 (columns: the kept
+// dim is contiguous), logsumexp over dim 1 of [4096, 4096] and [256, 10000], and the shapes of
+// the PyTorch peer script (/work/shared/peers/torch_ops.py): sum of 4M floats, sum and logsumexp
+// over dim 1 of [4000, 1000].
+//
+// Every case is validated against a double-precision reference before it is timed
+// (SkipWithError otherwise). Counter "GB/s" = bytes of input read once / time: a reduction reads
+// each element once, so this is the fraction of memory bandwidth it reaches.
+//
+// Ratios to PyTorch: run the peer in the same sitting and point STRATA_TORCH_JSON at its output,
+//   /work/shared/peers/run-tuned torch_ops.py --json /tmp/torch_ops.json
+//   STRATA_TORCH_JSON=/tmp/torch_ops.json ./build/bench/bench_reduce
+// and the summary prints strata/pytorch for every case whose name the JSON has (a missing or
+// unreadable file just skips the ratios). Threads: STRATA_NUM_THREADS (default 2).
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/parallel.h"
+#include "strata.h"
+
+namespace {
+
+using strata::Tensor;
+
+std::map<std::string, double>& measured() {  // benchmark name -> GB/s of its best run
+  static std::map<std::string, double> m;
+  return m;
+}
+
+Tensor random(const strata::Shape& shape, uint64_t seed) {
+  strata::Generator gen(seed);
+  return strata::randn(shape, {}, &gen);
+}
+
+// The double-precision reference of a row-wise reduction of a [rows, cols] buffer.
+enum class Ref { sum, mean, logsumexp };
+std::vector<double> reference(const float* x, int64_t rows, int64_t cols, int dim, Ref ref) {
+  const int64_t n_out = dim == 1 ? rows : cols, n_red = dim == 1 ? cols : rows;
+  std::vector<double> out(n_out);
+  for (int64_t o = 0; o < n_out; ++o) {
+    auto at = [&](int64_t r) { return static_cast<double>(dim == 1 ? x[o * cols + r] : x[r * cols + o]); };
+    if (ref == Ref::logsumexp) {
+      double m = -INFINITY, s = 0;
+      for (int64_t r = 0; r < n_red; ++r) m = std::max(m, at(r));
+      for (int64_t r = 0; r < n_red; ++r) s += std::exp(at(r) - m);
+      out[o] = std::log(s) + m;
+    } else {
+      double s = 0;
+      for (int64_t r = 0; r < n_red; ++r) s += at(r);
+      out[o] = ref == Ref::mean ? s / static_cast<double>(n_red) : s;
+    }
+  }
+  return out;
+}
+
+struct Case {
+  std::string name;
+  int64_t rows, cols;  // the input is [rows, cols] (rows == 1: a 1-d tensor of cols elements)
+  int dim;             // 1: over dim 1, 0: over dim 0, -1: over everything
+  Ref ref;
+};
+
+Tensor run_case(const Case& c, const Tensor& x) {
+  const strata::Dims dims = c.dim < 0 ? strata::Dims{} : strata::Dims{c.dim};
+  switch (c.ref) {
+    case Ref::sum: return strata::sum(x, dims);
+    case Ref::mean: return strata::mean(x, dims);
+    case Ref::logsumexp: return strata::logsumexp(x, dims);
+  }
+  return {};
+}
+
+void bench_case(benchmark::State& state, const Case& c) {
+  const Tensor x = c.rows == 1 ? random({c.cols}, 7) : random({c.rows, c.cols}, 7);
+  // Validate: every output against the double reference, relative to the sum of |x| (sums) or 1.
+  const float* xp = x.data<float>();
+  std::vector<double> want;
+  if (c.dim < 0) {
+    want = reference(xp, 1, c.rows * c.cols, 1, c.ref);
+  } else {
+    want = reference(xp, c.rows, c.cols, c.dim, c.ref);
+  }
+  const std::vector<float> got = run_case(c, x).reshape({-1}).to_vector<float>();
+  const double scale = c.ref == Ref::sum ? std::sqrt(static_cast<double>(x.numel()) / want.size()) : 1.0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (!(std::abs(got[i] - want[i]) <= 1e-5 * scale + 1e-5 * std::abs(want[i]))) {
+      state.SkipWithError(("wrong result at " + std::to_string(i) + ": got " + std::to_string(got[i]) + ", want " +
+                           std::to_string(want[i]))
+                              .c_str());
+      return;
+    }
+  }
+  for (auto _ : state) {
+    Tensor r = run_case(c, x);
+    benchmark::DoNotOptimize(r.raw_data());
+  }
+  const double bytes = static_cast<double>(x.nbytes());
+  state.counters["GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+const std::vector<Case>& cases() {
+  static const std::vector<Case> c = {
+      {"sum_4096x4096", 4096, 4096, -1, Ref::sum},
+      {"sum_dim1_4096x4096", 4096, 4096, 1, Ref::sum},
+      {"sum_dim0_4096x4096", 4096, 4096, 0, Ref::sum},
+      {"mean_4096x4096", 4096, 4096, -1, Ref::mean},
+      {"mean_dim1_4096x4096", 4096, 4096, 1, Ref::mean},
+      {"mean_dim0_4096x4096", 4096, 4096, 0, Ref::mean},
+      {"logsumexp_dim1_4096x4096", 4096, 4096, 1, Ref::logsumexp},
+      {"logsumexp_dim1_256x10000", 256, 10000, 1, Ref::logsumexp},
+      // The peer script's shapes (torch_ops.py names).
+      {"sum_4M", 1, 4000000, -1, Ref::sum},
+      {"sum_dim1_4000x1000", 4000, 1000, 1, Ref::sum},
+      {"logsumexp_dim1_4000x1000", 4000, 1000, 1, Ref::logsumexp},
+  };
+  return c;
+}
+
+// Keeps the best GB/s of each case for the summary.
+class Recorder : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& r : runs) {
+      auto it = r.counters.find("GB/s");
+      if (r.error_occurred || r.run_type != Run::RT_Iteration || it == r.counters.end()) continue;
+      double& best = measured()[r.run_name.function_name];
+      best = std::max(best, static_cast<double>(it->second));
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+};
+
+void print_summary() {
+  std::map<std::string, double> torch;
+  if (const char* path = std::getenv("STRATA_TORCH_JSON")) {
+    try {
+      std::ifstream f(path);
+      const auto j = nlohmann::json::parse(f);
+      for (const auto& [name, v] : j.at("results").items())
+        if (v.contains("GB/s")) torch[name] = v.at("GB/s").get<double>();
+    } catch (const std::exception& e) {
+      std::printf("(could not read %s: %s; ratios skipped)\n", path, e.what());
+    }
+  }
+  std::printf("\n%-32s %10s %12s %14s\n", "case", "GB/s", "pytorch GB/s", "strata/pytorch");
+  for (const Case& c : cases()) {
+    auto it = measured().find(c.name);
+    if (it == measured().end()) continue;
+    auto t = torch.find(c.name);
+    if (t == torch.end()) {
+      std::printf("%-32s %10.2f %12s %14s\n", c.name.c_str(), it->second, "-", "-");
+    } else {
+      std::printf("%-32s %10.2f %12.2f %14.2f\n", c.name.c_str(), it->second, t->second, it->second / t->second);
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* nt = std::getenv("STRATA_NUM_THREADS");
+  strata::set_num_threads(nt ? std::atoi(nt) : 2);
+  for (const Case& c : cases())
+    benchmark::RegisterBenchmark(c.name.c_str(), [c](benchmark::State& s) { bench_case(s, c); })
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
+  benchmark::Initialize(&argc, argv);
+  Recorder reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  print_summary();
+  benchmark::Shutdown();
+  return 0;
+}
