@@ -124,6 +124,24 @@ STRATA_REDUCE_INLINE V lanewise(V x, F f) {
 template <class Op>
 inline constexpr int kLanes = Op::kLanes > 0 ? Op::kLanes : sizeof(typename Op::Lane) >= 8 ? 32 : 64;
 
+// map(load(q[0..N))) as a vector. (Helpers that take or return vectors must be inlined: an
+// out-of-line call between clones compiled for different instruction sets would disagree on how
+// vectors are passed. Hence always_inline functions here, never lambdas.)
+template <class V, class VIn, class Op>
+STRATA_REDUCE_INLINE V load_map(const Op& op, const typename Op::In* q, V c) {
+  VIn v;
+  __builtin_memcpy(&v, q, sizeof(VIn));
+  return op.map(op.template load<V>(v), c);
+}
+
+// The lanes of v combined into one.
+template <class Op, class V>
+STRATA_REDUCE_INLINE typename Op::Lane horizontal(const Op& op, V v) {
+  typename Op::Lane r = v[0];
+  for (int i = 1; i < lanes_of<V>; ++i) r = op.combine(r, static_cast<typename Op::Lane>(v[i]));
+  return r;
+}
+
 // Contiguous run of n elements: kLanes lanes (kLanes / N vectors of N lanes) over whole groups,
 // flushed into tot every 2048 elements; then one vector over whole vectors; then one scalar.
 template <class Op>
@@ -137,32 +155,22 @@ STRATA_REDUCE_INLINE typename Op::Total run_contiguous(const Op& op, const typen
   using V = vec_t<Lane, N>;
   using VIn = vec_t<In, N>;
   const V cv = splat<V>(c);
-  auto mapped = [&](const In* q) {
-    VIn v;
-    __builtin_memcpy(&v, q, sizeof(VIn));
-    return op.map(op.template load<V>(v), cv);
-  };
-  auto horizontal = [&](V v) {
-    Lane r = v[0];
-    for (int i = 1; i < N; ++i) r = op.combine(r, static_cast<Lane>(v[i]));
-    return r;
-  };
   while (n >= kGroup) {
     const int64_t len = std::min(n / kGroup, kFlushGroups) * kGroup;
     V acc[U];
     for (int u = 0; u < U; ++u) acc[u] = splat<V>(op.init());
     for (int64_t i = 0; i < len; i += kGroup)
-      for (int u = 0; u < U; ++u) acc[u] = op.combine(acc[u], mapped(p + i + u * N));
+      for (int u = 0; u < U; ++u) acc[u] = op.combine(acc[u], load_map<V, VIn>(op, p + i + u * N, cv));
     for (int w = U / 2; w > 0; w /= 2)
       for (int u = 0; u < w; ++u) acc[u] = op.combine(acc[u], acc[u + w]);
-    tot = op.total(tot, horizontal(acc[0]));
+    tot = op.total(tot, horizontal(op, acc[0]));
     p += len;
     n -= len;
   }
   if (n >= N) {
     V acc = splat<V>(op.init());
-    for (; n >= N; n -= N, p += N) acc = op.combine(acc, mapped(p));
-    tot = op.total(tot, horizontal(acc));
+    for (; n >= N; n -= N, p += N) acc = op.combine(acc, load_map<V, VIn>(op, p, cv));
+    tot = op.total(tot, horizontal(op, acc));
   }
   if (n > 0) {
     Lane a = op.init();
