@@ -3,6 +3,7 @@
 // (register_cuda_table); until then, or in a build without CUDA, asking for a kernel throws a
 // DeviceError naming the op. Each family adds its entries here as its CUDA kernels land.
 #include "kernels/elementwise.h"
+#include "kernels/matmul.h"
 #include "kernels/random.h"
 
 namespace strata::kernels {
@@ -15,6 +16,8 @@ struct CudaTable {
   void (*lerp)(const Tensor&, const Tensor&, const Tensor&, const Tensor&) = nullptr;
   void (*copy)(const Tensor&, const Tensor&) = nullptr;  // any direction host/device
   void (*fill)(const Tensor&, double) = nullptr;
+  // matmul: batched GEMM over views (kernels/matmul.h, cuBLAS on CUDA)
+  void (*gemm)(const Tensor&, const Tensor&, const Tensor&, double, double) = nullptr;
   // random
   void (*random_fill)(const Tensor&, Distribution, double, double, uint64_t, uint64_t, const Tensor&) = nullptr;
 };
