@@ -8,5 +8,7 @@
 #include "tensor/dtype.h"
 #include "tensor/error.h"
 #include "tensor/ops.h"
+#include "tensor/print.h"
+#include "tensor/safetensors.h"
 #include "tensor/semantic.h"
 #include "tensor/tensor.h"
