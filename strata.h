@@ -5,6 +5,7 @@
 #include "autograd/node.h"
 #include "kernels/cpu/parallel.h"
 #include "tensor/device.h"
+#include "tensor/dispatch.h"
 #include "tensor/dtype.h"
 #include "tensor/error.h"
 #include "tensor/ops.h"
