@@ -114,7 +114,8 @@ struct GraphTask {
           }
         }
         outs = node->apply(std::move(grads));
-        if (!retain_graph) {
+        // Leaf accumulators hold nothing and are shared by every graph that uses the leaf.
+        if (!retain_graph && !is_leaf_acc) {
           node->release_saved();
           node->released = true;
         }

@@ -3,6 +3,8 @@
 // (register_cuda_table); until then, or in a build without CUDA, asking for a kernel throws a
 // DeviceError naming the op. Each family adds its entries here as its CUDA kernels land.
 #include "kernels/elementwise.h"
+#include "kernels/index.h"
+#include "kernels/matmul.h"
 #include "kernels/random.h"
 #include "kernels/reduce.h"
 
@@ -16,8 +18,18 @@ struct CudaTable {
   void (*lerp)(const Tensor&, const Tensor&, const Tensor&, const Tensor&) = nullptr;
   void (*copy)(const Tensor&, const Tensor&) = nullptr;  // any direction host/device
   void (*fill)(const Tensor&, double) = nullptr;
+  // matmul: batched GEMM over views (kernels/matmul.h, cuBLAS on CUDA)
+  void (*gemm)(const Tensor&, const Tensor&, const Tensor&, double, double) = nullptr;
   // random
   void (*random_fill)(const Tensor&, Distribution, double, double, uint64_t, uint64_t, const Tensor&) = nullptr;
+  // indexing (kernels/index.h)
+  std::pair<int64_t, int64_t> (*index_min_max)(const Tensor&) = nullptr;
+  void (*index_select)(const Tensor&, int64_t, const Tensor&, const Tensor&) = nullptr;
+  void (*index_add)(const Tensor&, int64_t, const Tensor&, const Tensor&) = nullptr;
+  void (*gather)(const Tensor&, int64_t, const Tensor&, const Tensor&) = nullptr;
+  void (*scatter)(ScatterMode, const Tensor&, int64_t, const Tensor&, const Tensor&) = nullptr;
+  void (*cat)(const std::vector<Tensor>&, int64_t, const Tensor&) = nullptr;
+  Tensor (*nonzero)(const Tensor&) = nullptr;
   // reductions (kernels/reduce.h)
   void (*reduce)(ReduceOp, const Tensor&, const Tensor&, double) = nullptr;
   void (*arg_reduce)(bool, const Tensor&, int64_t, const Tensor&, const Tensor&) = nullptr;

@@ -31,7 +31,9 @@ class ThreadPool {
     stop_workers();
     num_threads_ = n;
     stop_ = false;
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+    // A new worker starts from the current generation: it must not run a region that ended.
+    const uint64_t current = generation_.load();
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, current] { worker_loop(i, current); });
   }
 
   void run(int64_t begin, int64_t end, int64_t grain,
@@ -88,8 +90,7 @@ class ThreadPool {
     t_in_parallel = false;
   }
 
-  void worker_loop(int index) {
-    uint64_t seen = 0;
+  void worker_loop(int index, uint64_t seen) {
     for (;;) {
       // Spin a little for the next generation before blocking.
       bool woke = false;
