@@ -199,6 +199,136 @@ STRATA_REDUCE_INLINE typename Op::Total run_strided(const Op& op, const typename
   return tot;
 }
 
+template <class Op>
+STRATA_REDUCE_INLINE typename Op::Total run_body(const Op& op, const typename Op::In* p, int64_t n, int64_t s,
+                                                 typename Op::Lane c, typename Op::Total tot) {
+  return s == 1 ? run_contiguous(op, p, n, c, tot) : run_strided(op, p, n, s, c, tot);
+}
+
+// Rows of one column tile: acc[k] op= map(rows[r][k]) for r < n_rows, k < w. The columns are
+// walked in strips of U vectors held in registers while every row streams through them, so each
+// element costs one load and one combine; the accumulator array is touched once per strip.
+template <class Op>
+STRATA_REDUCE_INLINE void column_rows_body(const Op& op, const typename Op::In* const* rows, int64_t n_rows,
+                                           int64_t w, const typename Op::Lane* __restrict cen,
+                                           typename Op::Lane* __restrict acc) {
+  using Lane = typename Op::Lane;
+  using In = typename Op::In;
+  constexpr int N = kVecBytes / static_cast<int>(sizeof(Lane));
+  constexpr int U = kLanes<Op> / N > 4 ? 4 : kLanes<Op> / N;
+  using V = vec_t<Lane, N>;
+  using VIn = vec_t<In, N>;
+  int64_t k = 0;
+  for (; k + U * N <= w; k += U * N) {
+    V a[U], c[U];
+    for (int u = 0; u < U; ++u) {
+      __builtin_memcpy(&a[u], acc + k + u * N, sizeof(V));
+      __builtin_memcpy(&c[u], cen + k + u * N, sizeof(V));
+    }
+    for (int64_t r = 0; r < n_rows; ++r)
+      for (int u = 0; u < U; ++u) a[u] = op.combine(a[u], load_map<V, VIn>(op, rows[r] + k + u * N, c[u]));
+    for (int u = 0; u < U; ++u) __builtin_memcpy(acc + k + u * N, &a[u], sizeof(V));
+  }
+  for (; k + N <= w; k += N) {
+    V a, c;
+    __builtin_memcpy(&a, acc + k, sizeof(V));
+    __builtin_memcpy(&c, cen + k, sizeof(V));
+    for (int64_t r = 0; r < n_rows; ++r) a = op.combine(a, load_map<V, VIn>(op, rows[r] + k, c));
+    __builtin_memcpy(acc + k, &a, sizeof(V));
+  }
+  for (; k < w; ++k) {
+    Lane a = acc[k];
+    for (int64_t r = 0; r < n_rows; ++r) a = op.combine(a, op.map(op.template load<Lane>(rows[r][k]), cen[k]));
+    acc[k] = a;
+  }
+}
+
+// Outputs [lo, hi) of a plan with (at most) one kept dim and one reduced dim, each output one
+// run: the loop over outputs stays inside the clone, so short rows pay no call per output.
+// Two-pass policies run their centre pass on the row right before the main pass.
+template <class Op>
+STRATA_REDUCE_INLINE void simple_rows_body(const Op& op, const typename Op::In* x, int64_t in_step,
+                                           typename Op::Out* out, int64_t out_step, int64_t len, int64_t s,
+                                           int64_t lo, int64_t hi) {
+  using Lane = typename Op::Lane;
+  using Total = typename Op::Total;
+  for (int64_t o = lo; o < hi; ++o) {
+    const typename Op::In* p = x + o * in_step;
+    if constexpr (Op::kTwoPass) {
+      const auto cop = op.center_op();
+      const Total centre = op.center(run_body(cop, p, len, s, {}, cop.total_init()), len);
+      const Total t = run_body(op, p, len, s, static_cast<Lane>(centre), op.total_init());
+      out[o * out_step] = op.finalize(t, len, centre);
+    } else {
+      out[o * out_step] = op.finalize(run_body(op, p, len, s, Lane{}, op.total_init()), len, Total{});
+    }
+  }
+}
+
+// ---- the vectorized leaves: hot policies get one clone per instruction set ----
+
+template <class Op>
+STRATA_REDUCE_CLONES typename Op::Total run_hot(const Op& op, const typename Op::In* p, int64_t n, int64_t s,
+                                                typename Op::Lane c, typename Op::Total tot) {
+  return run_body(op, p, n, s, c, tot);
+}
+template <class Op>
+typename Op::Total run_plain(const Op& op, const typename Op::In* p, int64_t n, int64_t s, typename Op::Lane c,
+                             typename Op::Total tot) {
+  return run_body(op, p, n, s, c, tot);
+}
+// Reduces n elements at stride s from p into tot.
+template <class Op>
+inline typename Op::Total run(const Op& op, const typename Op::In* p, int64_t n, int64_t s, typename Op::Lane c,
+                              typename Op::Total tot) {
+  if constexpr (Op::kHot) {
+    return run_hot(op, p, n, s, c, tot);
+  } else {
+    return run_plain(op, p, n, s, c, tot);
+  }
+}
+
+template <class Op>
+STRATA_REDUCE_CLONES void simple_rows_hot(const Op& op, const typename Op::In* x, int64_t in_step,
+                                          typename Op::Out* out, int64_t out_step, int64_t len, int64_t s,
+                                          int64_t lo, int64_t hi) {
+  simple_rows_body(op, x, in_step, out, out_step, len, s, lo, hi);
+}
+template <class Op>
+void simple_rows_plain(const Op& op, const typename Op::In* x, int64_t in_step, typename Op::Out* out,
+                       int64_t out_step, int64_t len, int64_t s, int64_t lo, int64_t hi) {
+  simple_rows_body(op, x, in_step, out, out_step, len, s, lo, hi);
+}
+template <class Op>
+inline void simple_rows(const Op& op, const typename Op::In* x, int64_t in_step, typename Op::Out* out,
+                        int64_t out_step, int64_t len, int64_t s, int64_t lo, int64_t hi) {
+  if constexpr (Op::kHot) {
+    simple_rows_hot(op, x, in_step, out, out_step, len, s, lo, hi);
+  } else {
+    simple_rows_plain(op, x, in_step, out, out_step, len, s, lo, hi);
+  }
+}
+
+template <class Op>
+STRATA_REDUCE_CLONES void column_rows_hot(const Op& op, const typename Op::In* const* rows, int64_t n_rows, int64_t w,
+                                          const typename Op::Lane* cen, typename Op::Lane* acc) {
+  column_rows_body(op, rows, n_rows, w, cen, acc);
+}
+template <class Op>
+void column_rows_plain(const Op& op, const typename Op::In* const* rows, int64_t n_rows, int64_t w,
+                       const typename Op::Lane* cen, typename Op::Lane* acc) {
+  column_rows_body(op, rows, n_rows, w, cen, acc);
+}
+template <class Op>
+inline void column_rows(const Op& op, const typename Op::In* const* rows, int64_t n_rows, int64_t w,
+                        const typename Op::Lane* cen, typename Op::Lane* acc) {
+  if constexpr (Op::kHot) {
+    column_rows_hot(op, rows, n_rows, w, cen, acc);
+  } else {
+    column_rows_plain(op, rows, n_rows, w, cen, acc);
+  }
+}
+
 // ---- row engine ----
 
 struct RowChunks {
@@ -228,79 +358,6 @@ struct RowChunks {
   }
 };
 
-template <class Op>
-STRATA_REDUCE_INLINE typename Op::Total run_body(const Op& op, const typename Op::In* p, int64_t n, int64_t s,
-                                                 typename Op::Lane c, typename Op::Total tot) {
-  return s == 1 ? run_contiguous(op, p, n, c, tot) : run_strided(op, p, n, s, c, tot);
-}
-
-// Rows of one column tile: acc[k] op= map(rows[r][k]) for r < n_rows (<= kColBlockRows), k < w,
-// four rows combined before they meet the accumulator.
-template <class Op>
-STRATA_REDUCE_INLINE void column_rows_body(const Op& op, const typename Op::In* const* rows, int64_t n_rows,
-                                           int64_t w, const typename Op::Lane* __restrict cen,
-                                           typename Op::Lane* __restrict acc) {
-  using Lane = typename Op::Lane;
-  int64_t r = 0;
-  for (; r + 4 <= n_rows; r += 4) {
-    const typename Op::In* q0 = rows[r];
-    const typename Op::In* q1 = rows[r + 1];
-    const typename Op::In* q2 = rows[r + 2];
-    const typename Op::In* q3 = rows[r + 3];
-    for (int64_t k = 0; k < w; ++k) {
-      const Lane a = op.combine(op.map(op.template load<Lane>(q0[k]), cen[k]), op.map(op.template load<Lane>(q1[k]), cen[k]));
-      const Lane b = op.combine(op.map(op.template load<Lane>(q2[k]), cen[k]), op.map(op.template load<Lane>(q3[k]), cen[k]));
-      acc[k] = op.combine(acc[k], op.combine(a, b));
-    }
-  }
-  for (; r < n_rows; ++r) {
-    const typename Op::In* q0 = rows[r];
-    for (int64_t k = 0; k < w; ++k) acc[k] = op.combine(acc[k], op.map(op.template load<Lane>(q0[k]), cen[k]));
-  }
-}
-
-// ---- the vectorized leaves: hot policies get one clone per instruction set ----
-
-template <class Op>
-STRATA_REDUCE_CLONES typename Op::Total run_hot(const Op& op, const typename Op::In* p, int64_t n, int64_t s,
-                                                typename Op::Lane c, typename Op::Total tot) {
-  return run_body(op, p, n, s, c, tot);
-}
-template <class Op>
-typename Op::Total run_plain(const Op& op, const typename Op::In* p, int64_t n, int64_t s, typename Op::Lane c,
-                             typename Op::Total tot) {
-  return run_body(op, p, n, s, c, tot);
-}
-// Reduces n elements at stride s from p into tot.
-template <class Op>
-inline typename Op::Total run(const Op& op, const typename Op::In* p, int64_t n, int64_t s, typename Op::Lane c,
-                              typename Op::Total tot) {
-  if constexpr (Op::kHot) {
-    return run_hot(op, p, n, s, c, tot);
-  } else {
-    return run_plain(op, p, n, s, c, tot);
-  }
-}
-
-template <class Op>
-STRATA_REDUCE_CLONES void column_rows_hot(const Op& op, const typename Op::In* const* rows, int64_t n_rows, int64_t w,
-                                          const typename Op::Lane* cen, typename Op::Lane* acc) {
-  column_rows_body(op, rows, n_rows, w, cen, acc);
-}
-template <class Op>
-void column_rows_plain(const Op& op, const typename Op::In* const* rows, int64_t n_rows, int64_t w,
-                       const typename Op::Lane* cen, typename Op::Lane* acc) {
-  column_rows_body(op, rows, n_rows, w, cen, acc);
-}
-template <class Op>
-inline void column_rows(const Op& op, const typename Op::In* const* rows, int64_t n_rows, int64_t w,
-                        const typename Op::Lane* cen, typename Op::Lane* acc) {
-  if constexpr (Op::kHot) {
-    column_rows_hot(op, rows, n_rows, w, cen, acc);
-  } else {
-    column_rows_plain(op, rows, n_rows, w, cen, acc);
-  }
-}
 
 // The partial Total of chunk k of the output whose elements start at `base`.
 template <class Op>
@@ -334,6 +391,27 @@ struct Target {
   STRATA_REDUCE_INLINE typename Op::Lane lane_centre(int64_t o) const {
     if constexpr (Op::kTwoPass) return static_cast<typename Op::Lane>(centers[o]);
     return typename Op::Lane{};
+  }
+  // w consecutive dense outputs from o0, at out[out_base + k * out_stride]; vals are Totals or
+  // Lanes (a unit of a single row block finalizes straight from its lanes).
+  template <class A>
+  void emit_run(int64_t o0, int64_t out_base, int64_t out_stride, const A* vals, int64_t w) const {
+    using Total = typename Op::Total;
+    if (dense) {
+      for (int64_t k = 0; k < w; ++k) dense[o0 + k] = op.center(static_cast<Total>(vals[k]), plan.n_red);
+      return;
+    }
+    typename Op::Out* o = out + out_base;
+    auto centre = [&](int64_t k) {
+      if constexpr (Op::kTwoPass) return centers[o0 + k];
+      return Total{};
+    };
+    if (out_stride == 1) {
+      for (int64_t k = 0; k < w; ++k) o[k] = op.finalize(static_cast<Total>(vals[k]), plan.n_red, centre(k));
+    } else {
+      for (int64_t k = 0; k < w; ++k)
+        o[k * out_stride] = op.finalize(static_cast<Total>(vals[k]), plan.n_red, centre(k));
+    }
   }
   STRATA_REDUCE_INLINE void emit(int64_t o, int64_t out_off, typename Op::Total t) const {
     if (dense) {
@@ -428,6 +506,9 @@ void column_units(const Target<Op>& tg, const ColChunks& cc, int64_t lo, int64_t
   Lane acc[kColTile];
   Total tot[kColTile];
   Lane cen[kColTile];
+  if constexpr (!Op::kTwoPass) {
+    for (int64_t k = 0; k < kColTile; ++k) cen[k] = Lane{};
+  }
   const typename Op::In* row_ptr[kColBlockRows];
   Odometer<2> outer(cc.outer_size, {&cc.outer_in, &cc.outer_out});
   Odometer<1> rows(p.red_size, {&p.red_in});
@@ -442,21 +523,26 @@ void column_units(const Target<Op>& tg, const ColChunks& cc, int64_t lo, int64_t
     const typename Op::In* base = tg.x + outer.offset(0) + k0;
     if constexpr (Op::kTwoPass) {
       for (int64_t k = 0; k < w; ++k) cen[k] = static_cast<Lane>(tg.centers[o0 + k]);
-    } else {
-      for (int64_t k = 0; k < w; ++k) cen[k] = Lane{};
     }
-    for (int64_t k = 0; k < w; ++k) tot[k] = op.total_init();
     rows.seek(r0);
-    for (int64_t rb = r0; rb < r1; rb += kColBlockRows) {
+    auto block = [&](int64_t rb) {
       const int64_t nr = std::min(r1 - rb, kColBlockRows);
       for (int64_t r = 0; r < nr; ++r, rows.next()) row_ptr[r] = base + rows.offset();
       for (int64_t k = 0; k < w; ++k) acc[k] = op.init();
       column_rows(op, row_ptr, nr, w, cen, acc);
+    };
+    if (r1 - r0 <= kColBlockRows && cc.n_chunks == 1) {  // one block: finalize from the lanes
+      block(r0);
+      tg.emit_run(o0, outer.offset(1) + k0 * cc.out_stride, cc.out_stride, acc, w);
+      continue;
+    }
+    for (int64_t k = 0; k < w; ++k) tot[k] = op.total_init();
+    for (int64_t rb = r0; rb < r1; rb += kColBlockRows) {
+      block(rb);
       for (int64_t k = 0; k < w; ++k) tot[k] = op.total(tot[k], acc[k]);
     }
     if (cc.n_chunks == 1) {
-      const int64_t out_base = outer.offset(1) + k0 * cc.out_stride;
-      for (int64_t k = 0; k < w; ++k) tg.emit(o0 + k, out_base + k * cc.out_stride, tot[k]);
+      tg.emit_run(o0, outer.offset(1) + k0 * cc.out_stride, cc.out_stride, tot, w);
     } else {
       Total* dst = partials + chunk * p.n_out + o0;
       for (int64_t k = 0; k < w; ++k) dst[k] = tot[k];
@@ -480,6 +566,9 @@ void combine_partials(const Target<Op>& tg, const typename Op::Total* partials, 
   });
 }
 
+// At most one kept and one reduced dim, and no centres to read: simple_rows can do it.
+inline bool is_simple_rows(const ReducePlan& p) { return p.kept_size.size() <= 1 && p.red_size.size() <= 1; }
+
 // One pass of `op` over x: finalized into out, or (dense != null) op.center() per dense output.
 template <class Op>
 void run_pass(const Op& op, const ReducePlan& p, const typename Op::In* x, const typename Op::Total* centers,
@@ -497,6 +586,14 @@ void run_pass(const Op& op, const ReducePlan& p, const typename Op::In* x, const
   }
   const RowChunks rc(p);
   if (rc.n_chunks == 1) {
+    if (!Op::kTwoPass && !dense && is_simple_rows(p)) {
+      const int64_t len = p.red_size.empty() ? 1 : p.red_size[0], s = p.red_size.empty() ? 1 : p.red_in[0];
+      const int64_t in_step = p.kept_size.empty() ? 0 : p.kept_in[0], out_step = p.kept_size.empty() ? 0 : p.kept_out[0];
+      parallel_for(0, p.n_out, std::max<int64_t>(1, 32768 / p.n_red), [&](int64_t lo, int64_t hi) {
+        simple_rows(op, x, in_step, out, out_step, len, s, lo, hi);
+      });
+      return;
+    }
     parallel_for(0, p.n_out, std::max<int64_t>(1, 32768 / p.n_red),
                  [&](int64_t lo, int64_t hi) { row_outputs(tg, rc, lo, hi); });
     return;
@@ -520,6 +617,14 @@ template <class Op>
 void run_reduction(const Op& op, const ReducePlan& p, const typename Op::In* x, typename Op::Out* out) {
   if constexpr (Op::kTwoPass) {
     const RowChunks rc(p);
+    if (!p.columns && rc.n_chunks == 1 && is_simple_rows(p)) {
+      const int64_t len = p.red_size.empty() ? 1 : p.red_size[0], s = p.red_size.empty() ? 1 : p.red_in[0];
+      const int64_t in_step = p.kept_size.empty() ? 0 : p.kept_in[0], out_step = p.kept_size.empty() ? 0 : p.kept_out[0];
+      parallel_for(0, p.n_out, std::max<int64_t>(1, 16384 / p.n_red), [&](int64_t lo, int64_t hi) {
+        simple_rows(op, x, in_step, out, out_step, len, s, lo, hi);
+      });
+      return;
+    }
     if (!p.columns && rc.n_chunks == 1) {
       parallel_for(0, p.n_out, std::max<int64_t>(1, 16384 / p.n_red),
                    [&](int64_t lo, int64_t hi) { row_outputs_fused(op, p, rc, x, out, lo, hi); });

@@ -12,7 +12,10 @@
 #include <cmath>
 #include <vector>
 
+#include <limits>
+
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/reduce_engine.h"
 #include "kernels/cpu/reduce_plan.h"
 #include "kernels/elementwise.h"
 #include "kernels/reduce.h"
@@ -33,36 +36,52 @@ inline bool better(T v, T best) {
   return IsMax ? v > best : v < best;
 }
 
-// The extreme of p[0..n) (contiguous, n >= 1), NaN winning; lanes so that the loop vectorizes.
-template <bool IsMax, class T>
-T run_extreme(const T* p, int64_t n) {
-  constexpr int NL = 16;
-  T acc[NL];
-  for (int j = 0; j < NL; ++j) acc[j] = p[0];
-  int64_t i = 0;
-  for (; i + NL <= n; i += NL) {
-    for (int j = 0; j < NL; ++j) {
-      const T v = p[i + j];
-      if constexpr (std::is_floating_point_v<T>) {
-        acc[j] = ((IsMax ? v > acc[j] : v < acc[j]) || v != v) ? v : acc[j];
-      } else {
-        acc[j] = (IsMax ? v > acc[j] : v < acc[j]) ? v : acc[j];
-      }
+// The max (min) reduction as an engine policy (reduce_engine.h), NaN winning: the vectorized
+// first pass of a contiguous arg search.
+template <class T, bool IsMax>
+struct Extreme {
+  using In = T;
+  using Lane = T;
+  using Total = T;
+  using Out = T;
+  static constexpr bool kHot = std::is_same_v<T, float>;
+  static constexpr bool kTwoPass = false;
+  static constexpr int kLanes = 0;
+  template <class V, class VIn>
+  STRATA_REDUCE_INLINE V load(VIn v) const {
+    return reduce_engine::convert<V>(v);
+  }
+  STRATA_REDUCE_INLINE T init() const {
+    if constexpr (std::is_floating_point_v<T>) {
+      return IsMax ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
+    } else {
+      return IsMax ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
     }
   }
-  T best = acc[0];
-  for (int j = 1; j < NL; ++j)
-    if (better<IsMax>(acc[j], best)) best = acc[j];
-  for (; i < n; ++i)
-    if (better<IsMax>(p[i], best)) best = p[i];
-  return best;
-}
+  template <class V>
+  STRATA_REDUCE_INLINE V map(V x, V) const {
+    return x;
+  }
+  template <class V>
+  STRATA_REDUCE_INLINE V combine(V a, V b) const {
+    if constexpr (std::is_floating_point_v<T>) {
+      return ((IsMax ? b > a : b < a) | (b != b)) ? b : a;
+    } else {
+      return (IsMax ? b > a : b < a) ? b : a;
+    }
+  }
+  STRATA_REDUCE_INLINE T total_init() const { return init(); }
+  STRATA_REDUCE_INLINE T total(T a, T b) const { return combine(a, b); }
+};
 
-// The first position of the extreme of the run p[0, s, 2s, ...) of length n.
+// The first position of the extreme of the run p[0, s, 2s, ...) of length n >= 1. Contiguous
+// runs: a vectorized pass for the extreme, then a search for its first position (the run is in
+// cache by then).
 template <bool IsMax, class T>
-std::pair<T, int64_t> run_arg(const T* p, int64_t n, int64_t s) {
-  if (s == 1 && n >= 64) {
-    const T best = run_extreme<IsMax>(p, n);
+STRATA_REDUCE_INLINE std::pair<T, int64_t> run_arg_body(const T* p, int64_t n, int64_t s) {
+  if (s == 1 && n >= 32) {
+    const Extreme<T, IsMax> op;
+    const T best = reduce_engine::run_contiguous(op, p, n, T{}, op.total_init());
     int64_t i = 0;
     if constexpr (std::is_floating_point_v<T>) {
       if (best != best) {
@@ -70,6 +89,8 @@ std::pair<T, int64_t> run_arg(const T* p, int64_t n, int64_t s) {
         return {best, i};
       }
     }
+    for (; i + 4 <= n; i += 4)
+      if ((p[i] == best) | (p[i + 1] == best) | (p[i + 2] == best) | (p[i + 3] == best)) break;
     while (p[i] != best) ++i;
     return {best, i};
   }
@@ -83,6 +104,23 @@ std::pair<T, int64_t> run_arg(const T* p, int64_t n, int64_t s) {
     }
   }
   return {best, bi};
+}
+
+template <bool IsMax, class T>
+STRATA_REDUCE_CLONES std::pair<T, int64_t> run_arg_hot(const T* p, int64_t n, int64_t s) {
+  return run_arg_body<IsMax>(p, n, s);
+}
+template <bool IsMax, class T>
+std::pair<T, int64_t> run_arg_plain(const T* p, int64_t n, int64_t s) {
+  return run_arg_body<IsMax>(p, n, s);
+}
+template <bool IsMax, class T>
+std::pair<T, int64_t> run_arg(const T* p, int64_t n, int64_t s) {
+  if constexpr (std::is_same_v<T, float>) {
+    return run_arg_hot<IsMax>(p, n, s);
+  } else {
+    return run_arg_plain<IsMax>(p, n, s);
+  }
 }
 
 template <bool IsMax, class T>

@@ -52,7 +52,10 @@ ReducePlan plan_reduction(const Tensor& x, const Tensor& out) {
       p.n_out *= d.size;
     }
   }
-  p.columns = !merged.empty() && !merged.back().reduced && merged.back().in == 1 && !p.red_size.empty();
+  // Columns need a kept run wide enough to fill a vector; narrower ones (sums over dim 0 of
+  // [n, 3]) are cheaper as strided runs in the row engine than as rows of three.
+  p.columns = !merged.empty() && !merged.back().reduced && merged.back().in == 1 && merged.back().size >= 8 &&
+              !p.red_size.empty();
   return p;
 }
 

@@ -7,8 +7,8 @@
 // A contiguous [4096, 4096] reduced over dim 1 becomes kept {4096 @ 4096} and reduced {4096 @ 1};
 // reduced over both dims it becomes one reduced dim {16777216 @ 1}.
 //
-// The innermost dim decides the engine: when it is kept with stride 1 (column sums: the kept dims
-// are contiguous and the reduction walks whole rows) the kernels accumulate rows into a vector of
+// The innermost dim decides the engine: when it is kept with stride 1 and at least 8 wide (column
+// sums: the kept dims are contiguous and the reduction walks whole rows) the kernels accumulate rows into a vector of
 // outputs ("columns"); otherwise each output walks its own reduced elements, innermost reduced
 // dim first ("rows": contiguous when its stride is 1, strided otherwise).
 #include <cstdint>
@@ -22,7 +22,7 @@ struct ReducePlan {
   SmallDims red_size, red_in;              // reduced dims: size, x stride (elements)
   int64_t n_out = 1;                       // number of outputs
   int64_t n_red = 1;                       // elements reduced into each output
-  bool columns = false;                    // innermost dim is kept with x stride 1
+  bool columns = false;                    // innermost dim is kept, x stride 1, at least 8 wide
 };
 
 ReducePlan plan_reduction(const Tensor& x, const Tensor& out);

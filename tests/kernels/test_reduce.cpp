@@ -154,6 +154,10 @@ std::vector<std::pair<std::string, Tensor>> layouts(DType dt) {
       {"permuted", randn_t({5, 3, 4}, 2, dt).permute({1, 2, 0})},
       {"sliced", randn_t({6, 4, 10}, 3, dt).slice(0, 1, 6, 2).slice(2, 0, 10, 2)},
       {"broadcast", randn_t({3, 1, 5}, 4, dt).expand({3, 4, 5})},
+      // Kept runs of 8 or more take the column engine when an outer dim is reduced.
+      {"wide", randn_t({3, 4, 40}, 16, dt)},
+      {"wide_permuted", randn_t({40, 3, 9}, 17, dt).permute({1, 2, 0})},
+      {"wide_sliced", randn_t({3, 5, 90}, 18, dt).slice(2, 0, 90, 1).slice(1, 1, 5)},
   };
 }
 
