@@ -8,11 +8,22 @@
 // (SkipWithError otherwise). Counter "GB/s" = bytes of input read once / time: a reduction reads
 // each element once, so this is the fraction of memory bandwidth it reaches.
 //
-// Ratios to PyTorch: run the peer in the same sitting and point STRATA_TORCH_JSON at its output,
+// Each case runs 5 repetitions; the summary reports the median GB/s (this 2-core machine is
+// shared and noisy; the peer script reports medians too).
+//
+// Ratios to PyTorch: run the peer in the same sitting and point STRATA_TORCH_JSON at its output
+// (a comma-separated list of files is merged),
 //   /work/shared/peers/run-tuned torch_ops.py --json /tmp/torch_ops.json
 //   STRATA_TORCH_JSON=/tmp/torch_ops.json ./build/bench/bench_reduce
-// and the summary prints strata/pytorch for every case whose name the JSON has (a missing or
-// unreadable file just skips the ratios). Threads: STRATA_NUM_THREADS (default 2).
+// and the summary prints strata/pytorch for every case whose name a JSON has (a missing or
+// unreadable file just skips the ratios). torch_ops.py covers sum_4M, sum_dim1_4000x1000 and
+// logsumexp_dim1_4000x1000; for the [4096, 4096] and [256, 10000] cases the same format comes from
+//   for name, f, t in [("sum_4096x4096", lambda: A.sum(), A), ("sum_dim0_4096x4096", lambda: A.sum(0), A),
+//                      ("logsumexp_dim1_256x10000", lambda: torch.logsumexp(B, 1), B), ...]:
+//       ms = median of 15 timed calls after 3 warm-ups; results[name] = {"ms": ms, "GB/s": 4 * t.numel() / ms / 1e6}
+//   json.dump({"results": results}, ...)
+// (A = torch.randn(4096, 4096), B = torch.randn(256, 10000), torch.set_num_threads(2), run under
+// run-tuned's environment: jemalloc preloaded.) Threads: STRATA_NUM_THREADS (default 2).
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -32,7 +43,7 @@ namespace {
 
 using strata::Tensor;
 
-std::map<std::string, double>& measured() {  // benchmark name -> GB/s of its best run
+std::map<std::string, double>& measured() {  // benchmark name -> median GB/s over repetitions
   static std::map<std::string, double> m;
   return m;
 }
@@ -126,15 +137,17 @@ const std::vector<Case>& cases() {
   return c;
 }
 
-// Keeps the best GB/s of each case for the summary.
+// Keeps the median GB/s of each case for the summary (the last iteration run's when there are
+// no repetitions).
 class Recorder : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& r : runs) {
       auto it = r.counters.find("GB/s");
-      if (r.error_occurred || r.run_type != Run::RT_Iteration || it == r.counters.end()) continue;
-      double& best = measured()[r.run_name.function_name];
-      best = std::max(best, static_cast<double>(it->second));
+      if (r.error_occurred || it == r.counters.end()) continue;
+      const bool median = r.run_type == Run::RT_Aggregate && r.aggregate_name == "median";
+      if (median || (r.run_type == Run::RT_Iteration && r.repetitions <= 1))
+        measured()[r.run_name.function_name] = it->second;
     }
     ConsoleReporter::ReportRuns(runs);
   }
@@ -142,17 +155,25 @@ class Recorder : public benchmark::ConsoleReporter {
 
 void print_summary() {
   std::map<std::string, double> torch;
-  if (const char* path = std::getenv("STRATA_TORCH_JSON")) {
-    try {
-      std::ifstream f(path);
-      const auto j = nlohmann::json::parse(f);
-      for (const auto& [name, v] : j.at("results").items())
-        if (v.contains("GB/s")) torch[name] = v.at("GB/s").get<double>();
-    } catch (const std::exception& e) {
-      std::printf("(could not read %s: %s; ratios skipped)\n", path, e.what());
+  if (const char* paths = std::getenv("STRATA_TORCH_JSON")) {
+    std::string list = paths;
+    for (size_t start = 0; start <= list.size();) {
+      const size_t comma = std::min(list.find(',', start), list.size());
+      const std::string path = list.substr(start, comma - start);
+      start = comma + 1;
+      if (path.empty()) continue;
+      try {
+        std::ifstream f(path);
+        const auto j = nlohmann::json::parse(f);
+        for (const auto& [name, v] : j.at("results").items())
+          if (v.contains("GB/s")) torch[name] = v.at("GB/s").get<double>();
+      } catch (const std::exception& e) {
+        std::printf("(could not read %s: %s; its ratios are skipped)\n", path.c_str(), e.what());
+      }
     }
   }
-  std::printf("\n%-32s %10s %12s %14s\n", "case", "GB/s", "pytorch GB/s", "strata/pytorch");
+  std::printf("\nmedian over repetitions, %d threads\n%-32s %10s %12s %14s\n", strata::get_num_threads(), "case",
+              "GB/s", "pytorch GB/s", "strata/pytorch");
   for (const Case& c : cases()) {
     auto it = measured().find(c.name);
     if (it == measured().end()) continue;
@@ -173,6 +194,8 @@ int main(int argc, char** argv) {
   for (const Case& c : cases())
     benchmark::RegisterBenchmark(c.name.c_str(), [c](benchmark::State& s) { bench_case(s, c); })
         ->UseRealTime()
+        ->Repetitions(5)
+        ->DisplayAggregatesOnly(true)
         ->Unit(benchmark::kMicrosecond);
   benchmark::Initialize(&argc, argv);
   Recorder reporter;

@@ -1,27 +1,37 @@
 #pragma once
 // The CPU reduction engines, templated on a reduction policy (kernels/cpu/reduce.cpp defines the
-// policies: sum, prod, max, any, norms, var, logsumexp...). Included only by reduce.cpp.
+// policies: sum, prod, max, any, norms, var, logsumexp; reduce_index.cpp reuses the runs for the
+// first pass of argmax). Layouts come from reduce_plan.h.
 //
-// A policy describes one reduction in three stages of accumulation:
-//   Lane  load(In)               an input element as an accumulator lane (float for f32/f16/bf16)
-//   Lane  map(Lane x, Lane c)    per-element transform; c is a per-output centre (var, logsumexp)
-//   Lane  combine(Lane, Lane)    associative, the order is fixed by the engine
-//   Total total(Total, Total)    lanes are flushed into a wider Total (double for f32) every block
+// A policy describes one reduction in stages of accumulation; load/map/combine are templates
+// over V, a Lane or a vector of Lanes (see "vectors" below):
+//   V     load(In or vector of In)   an element as an accumulator lane (float for f32)
+//   V     map(V x, V c)              per-element transform; c is a per-output centre (var, lse)
+//   V     combine(V, V)              associative; the engine fixes the order
+//   Total total(Total, Total)        lanes are flushed into a wider Total (double for f32)
 //   Out   finalize(Total, n, centre)
 // Two-pass policies (kTwoPass) first run their CenterOp (mean for var, max for logsumexp).
 //
-// Row engine (the innermost dim is reduced): each output walks its reduced elements as runs along
-// the innermost reduced dim. A contiguous run is accumulated in kLanes independent lanes (several
-// vector registers; the compiler vectorizes the fixed-size lane loops), flushed into Total every
-// 2048 elements. Outputs whose reduction is longer than kRowChunk elements are cut into
-// fixed chunks whose partial Totals are combined in chunk order.
+// Row engine (the innermost dim is reduced, or the kept one is narrower than 8): each output walks
+// its reduced elements as runs along the innermost reduced dim. A contiguous run is accumulated in
+// kLanes independent lanes (several vector registers), flushed into Total every 2048 elements.
+// With one kept and one reduced dim (row sums of a matrix) the loop over outputs runs inside the
+// vectorized leaf (simple_rows), and two-pass policies do both passes on a row while it is in
+// cache. Outputs whose reduction is longer than kRowChunk elements are cut into fixed chunks whose
+// partial Totals are combined in chunk order.
 //
-// Column engine (the innermost dim is kept with stride 1): rows are added into a tile of output
-// lanes, four rows at a time, flushed every kColBlockRows rows; long reductions are cut into fixed
-// row chunks whose partial rows are combined in chunk order.
+// Column engine (the innermost dim is kept, stride 1, at least 8 wide): tiles of kColTile outputs
+// accumulate whole rows, in strips of vectors held in registers while the rows stream through,
+// flushed into Total every kColBlockRows rows; long reductions are cut into fixed row chunks whose
+// partial rows are combined in chunk order.
 //
 // Determinism: chunk boundaries depend only on the shape, never on the thread count, and partials
 // are combined in a fixed order, so results are bit-identical for any number of threads.
+//
+// Instruction sets: the leaves (run, simple_rows, column_rows) of hot policies (f32) carry
+// target_clones for x86-64-v4 (AVX-512), v3 (AVX2+FMA) and baseline, chosen at load time; the
+// rest of the engine is plain code. Everything that takes or returns a vector is always_inline,
+// so no vector ever crosses a call between code compiled for different instruction sets.
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
@@ -40,9 +50,9 @@
 
 namespace strata::kernels::cpu::reduce_engine {
 
-constexpr int64_t kRowChunk = 16384;     // reduced elements per row-engine work unit
-constexpr int64_t kColTile = 256;        // columns per column-engine unit (does not change results)
-constexpr int64_t kColBlockRows = 64;    // rows accumulated in Lane before flushing into Total
+constexpr int64_t kRowChunk = 16384;         // reduced elements per row-engine work unit
+constexpr int64_t kColTile = 256;            // columns per column-engine unit (does not change results)
+constexpr int64_t kColBlockRows = 64;        // rows accumulated in Lane before flushing into Total
 constexpr int64_t kColChunkElems = 1 << 18;  // target elements per column-engine unit
 
 // ---- vectors ----
@@ -358,11 +368,10 @@ struct RowChunks {
   }
 };
 
-
 // The partial Total of chunk k of the output whose elements start at `base`.
 template <class Op>
-typename Op::Total reduce_chunk(const Op& op, const RowChunks& rc, const typename Op::In* base,
-                                                     int64_t k, typename Op::Lane c) {
+typename Op::Total reduce_chunk(const Op& op, const RowChunks& rc, const typename Op::In* base, int64_t k,
+                                typename Op::Lane c) {
   typename Op::Total t = op.total_init();
   Odometer<1> runs(rc.outer_size, {&rc.outer_in});
   if (rc.pieces_per_run > 1) {
@@ -438,9 +447,8 @@ void row_outputs(const Target<Op>& tg, const RowChunks& rc, int64_t lo, int64_t 
 
 // Fused two-pass outputs [lo, hi): centre pass and main pass back to back while the row is hot.
 template <class Op>
-void row_outputs_fused(const Op& op, const ReducePlan& p, const RowChunks& rc,
-                                                 const typename Op::In* x, typename Op::Out* out, int64_t lo,
-                                                 int64_t hi) {
+void row_outputs_fused(const Op& op, const ReducePlan& p, const RowChunks& rc, const typename Op::In* x,
+                       typename Op::Out* out, int64_t lo, int64_t hi) {
   Odometer<2> outs(p.kept_size, {&p.kept_in, &p.kept_out});
   outs.seek(lo);
   const auto cop = op.center_op();
@@ -454,8 +462,7 @@ void row_outputs_fused(const Op& op, const ReducePlan& p, const RowChunks& rc,
 
 // Units [lo, hi) of (output, chunk) pairs, into partials[unit].
 template <class Op>
-void row_partials(const Target<Op>& tg, const RowChunks& rc, int64_t lo, int64_t hi,
-                                            typename Op::Total* partials) {
+void row_partials(const Target<Op>& tg, const RowChunks& rc, int64_t lo, int64_t hi, typename Op::Total* partials) {
   const ReducePlan& p = tg.plan;
   Odometer<1> outs(p.kept_size, {&p.kept_in});
   int64_t cur = -1;
@@ -497,8 +504,7 @@ struct ColChunks {
 // Units [lo, hi) of (chunk, outer, tile), tile fastest. With one chunk the results go to the
 // target; otherwise into partials[chunk * n_out + dense output].
 template <class Op>
-void column_units(const Target<Op>& tg, const ColChunks& cc, int64_t lo, int64_t hi,
-                                            typename Op::Total* partials) {
+void column_units(const Target<Op>& tg, const ColChunks& cc, int64_t lo, int64_t hi, typename Op::Total* partials) {
   using Lane = typename Op::Lane;
   using Total = typename Op::Total;
   const Op& op = tg.op;
@@ -566,8 +572,21 @@ void combine_partials(const Target<Op>& tg, const typename Op::Total* partials, 
   });
 }
 
-// At most one kept and one reduced dim, and no centres to read: simple_rows can do it.
+// At most one kept and one reduced dim: simple_rows can do it, with these steps.
 inline bool is_simple_rows(const ReducePlan& p) { return p.kept_size.size() <= 1 && p.red_size.size() <= 1; }
+struct SimpleRows {
+  int64_t len = 1, stride = 1, in_step = 0, out_step = 0;
+  explicit SimpleRows(const ReducePlan& p) {
+    if (!p.red_size.empty()) {
+      len = p.red_size[0];
+      stride = p.red_in[0];
+    }
+    if (!p.kept_size.empty()) {
+      in_step = p.kept_in[0];
+      out_step = p.kept_out[0];
+    }
+  }
+};
 
 // One pass of `op` over x: finalized into out, or (dense != null) op.center() per dense output.
 template <class Op>
@@ -587,10 +606,9 @@ void run_pass(const Op& op, const ReducePlan& p, const typename Op::In* x, const
   const RowChunks rc(p);
   if (rc.n_chunks == 1) {
     if (!Op::kTwoPass && !dense && is_simple_rows(p)) {
-      const int64_t len = p.red_size.empty() ? 1 : p.red_size[0], s = p.red_size.empty() ? 1 : p.red_in[0];
-      const int64_t in_step = p.kept_size.empty() ? 0 : p.kept_in[0], out_step = p.kept_size.empty() ? 0 : p.kept_out[0];
+      const SimpleRows sr(p);
       parallel_for(0, p.n_out, std::max<int64_t>(1, 32768 / p.n_red), [&](int64_t lo, int64_t hi) {
-        simple_rows(op, x, in_step, out, out_step, len, s, lo, hi);
+        simple_rows(op, x, sr.in_step, out, sr.out_step, sr.len, sr.stride, lo, hi);
       });
       return;
     }
@@ -618,10 +636,9 @@ void run_reduction(const Op& op, const ReducePlan& p, const typename Op::In* x, 
   if constexpr (Op::kTwoPass) {
     const RowChunks rc(p);
     if (!p.columns && rc.n_chunks == 1 && is_simple_rows(p)) {
-      const int64_t len = p.red_size.empty() ? 1 : p.red_size[0], s = p.red_size.empty() ? 1 : p.red_in[0];
-      const int64_t in_step = p.kept_size.empty() ? 0 : p.kept_in[0], out_step = p.kept_size.empty() ? 0 : p.kept_out[0];
+      const SimpleRows sr(p);
       parallel_for(0, p.n_out, std::max<int64_t>(1, 16384 / p.n_red), [&](int64_t lo, int64_t hi) {
-        simple_rows(op, x, in_step, out, out_step, len, s, lo, hi);
+        simple_rows(op, x, sr.in_step, out, sr.out_step, sr.len, sr.stride, lo, hi);
       });
       return;
     }

@@ -289,14 +289,16 @@ void cumsum(const Tensor& x, int64_t dim, const Tensor& out, bool reverse) {
   for (int64_t d = 0; d < dim; ++d) outer *= x.size(d);
   for (int64_t d = dim + 1; d < x.dim(); ++d) inner *= x.size(d);
   const int64_t len = x.dim() == 0 ? 1 : x.size(dim);
-  const void* xp = x.raw_data();
+  auto run = [&]<class T, class Acc, class O>() {
+    cumsum_typed<T, Acc, O>(static_cast<const T*>(x.raw_data()), static_cast<O*>(out.raw_data()), outer, len, inner,
+                            reverse);
+  };
   switch (x.dtype()) {
-    case DType::F32: return cumsum_typed<float, double>(static_cast<const float*>(xp), out.data<float>(), outer, len, inner, reverse);
-    case DType::F64: return cumsum_typed<double, double>(static_cast<const double*>(xp), out.data<double>(), outer, len, inner, reverse);
-    case DType::I64: return cumsum_typed<int64_t, int64_t>(static_cast<const int64_t*>(xp), out.data<int64_t>(), outer, len, inner, reverse);
-    case DType::I32: return cumsum_typed<int32_t, int64_t>(static_cast<const int32_t*>(xp), out.data<int64_t>(), outer, len, inner, reverse);
-    case DType::U8: case DType::Bool:
-      return cumsum_typed<uint8_t, int64_t>(static_cast<const uint8_t*>(xp), out.data<int64_t>(), outer, len, inner, reverse);
+    case DType::F32: return run.template operator()<float, double, float>();
+    case DType::F64: return run.template operator()<double, double, double>();
+    case DType::I64: return run.template operator()<int64_t, int64_t, int64_t>();
+    case DType::I32: return run.template operator()<int32_t, int64_t, int64_t>();
+    case DType::U8: case DType::Bool: return run.template operator()<uint8_t, int64_t, int64_t>();
     case DType::F16: case DType::BF16: {
       Tensor of = empty(out.shape(), {.dtype = DType::F32});
       cumsum(converted(x, DType::F32), dim, of, reverse);

@@ -148,8 +148,12 @@ std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) {
 Tensor max(const Tensor& x) { return extreme_all("max", true, x); }
 Tensor min(const Tensor& x) { return extreme_all("min", false, x); }
 
-Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) { return arg_reduce("argmax", true, x, dim, keepdim, false).second; }
-Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) { return arg_reduce("argmin", false, x, dim, keepdim, false).second; }
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
+  return arg_reduce("argmax", true, x, dim, keepdim, false).second;
+}
+Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) {
+  return arg_reduce("argmin", false, x, dim, keepdim, false).second;
+}
 Tensor argmax(const Tensor& x) {
   check_defined("argmax", x);
   STRATA_CHECK(x.numel() > 0, IndexError,

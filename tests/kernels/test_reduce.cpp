@@ -543,6 +543,17 @@ TEST(ReduceErrors, DimsAreChecked) {
   expect_error<ValueError>([&] { sum(Tensor()); }, "sum: input is an undefined tensor");
 }
 
+// ---- semantic types survive reductions (fastai's rule: the first input's type) ----
+
+TEST(ReduceSemantics, ResultsKeepTheInputsSemanticType) {
+  Tensor img = cast<TensorImage>(randn_t({2, 3, 4}, 19));
+  EXPECT_EQ(sum(img, {0}).semantic_type(), TensorImage::type());
+  EXPECT_EQ(amax(img).semantic_type(), TensorImage::type());
+  EXPECT_EQ(max(img, 1).first.semantic_type(), TensorImage::type());
+  EXPECT_EQ(cumsum(img, 2).semantic_type(), TensorImage::type());
+  EXPECT_EQ(sum(randn_t({2}, 20)).semantic_type(), nullptr);
+}
+
 // ---- gradients gradcheck cannot pin ----
 
 TEST(ReduceGrad, TiesShareTheGradientEqually) {
