@@ -135,7 +135,9 @@ using sum_out_t = std::conditional_t<is_float_v<T>, T, int64_t>;
 enum class Map { id, abs, square, nonzero, pow_abs, sq_dev, exp_dev };
 enum class Fin { cast, mean, sqrt, root, var, std, lse };
 
-template <class T, Map M, Fin F>
+// The map is a template parameter (it is in the hot loop); the finish is a member, so that sum and
+// mean, or var and std, share one compiled loop.
+template <class T, Map M>
 struct SumLike : PolicyBase<T, sum_total_t<T>> {
   using Lane = sum_lane_t<T>;
   using Total = sum_total_t<T>;
@@ -143,7 +145,8 @@ struct SumLike : PolicyBase<T, sum_total_t<T>> {
   static constexpr bool kTwoPass = M == Map::sq_dev || M == Map::exp_dev;
   static constexpr int kLanes = M == Map::exp_dev ? 16 : 0;  // exp needs the vector registers
   // The centre: the mean for var/std, the max for logsumexp.
-  using CenterOp = std::conditional_t<M == Map::exp_dev, MinMax<T, true, false>, SumLike<T, Map::id, Fin::cast>>;
+  using CenterOp = std::conditional_t<M == Map::exp_dev, MinMax<T, true, false>, SumLike<T, Map::id>>;
+  Fin fin = Fin::cast;
   double param = 0;  // p of pow_abs/root; the correction of var/std
 
   STRATA_REDUCE_INLINE Lane init() const { return Lane(0); }
@@ -173,21 +176,17 @@ struct SumLike : PolicyBase<T, sum_total_t<T>> {
   }
   STRATA_REDUCE_INLINE Total total_init() const { return Total(0); }
   STRATA_REDUCE_INLINE Total total(Total a, Total b) const { return a + b; }
-  STRATA_REDUCE_INLINE Out finalize(Total t, int64_t n, Total c) const {
-    if constexpr (F == Fin::cast) {
-      return static_cast<Out>(t);
-    } else if constexpr (F == Fin::mean) {
-      return static_cast<Out>(t / static_cast<double>(n));
-    } else if constexpr (F == Fin::sqrt) {
-      return static_cast<Out>(std::sqrt(t));
-    } else if constexpr (F == Fin::root) {
-      return static_cast<Out>(std::pow(t, 1.0 / param));
-    } else if constexpr (F == Fin::var || F == Fin::std) {
-      const double v = t / std::max(0.0, static_cast<double>(n) - param);
-      return static_cast<Out>(F == Fin::std ? std::sqrt(v) : v);
-    } else {
-      return static_cast<Out>(std::log(t) + c);
+  Out finalize(Total t, int64_t n, Total c) const {
+    switch (fin) {
+      case Fin::cast: return static_cast<Out>(t);
+      case Fin::mean: return static_cast<Out>(t / static_cast<double>(n));
+      case Fin::sqrt: return static_cast<Out>(std::sqrt(t));
+      case Fin::root: return static_cast<Out>(std::pow(t, 1.0 / param));
+      case Fin::var: return static_cast<Out>(t / std::max(0.0, static_cast<double>(n) - param));
+      case Fin::std: return static_cast<Out>(std::sqrt(t / std::max(0.0, static_cast<double>(n) - param)));
+      case Fin::lse: return static_cast<Out>(std::log(t) + c);
     }
+    return Out{};
   }
   CenterOp center_op() const { return {}; }
   // Turns the centre pass's total into the centre: the mean, or the max with +-inf replaced by
@@ -253,10 +252,18 @@ void run(P policy, const ReducePlan& plan, const typename P::In* x, const Tensor
 
 // T is float, double, int64_t, int32_t or uint8_t (u8 and bool data); f16/bf16 were widened and
 // any/all of wider types narrowed to bool by the caller.
+template <class T, Map M>
+SumLike<T, M> sum_like(Fin fin, double param = 0) {
+  SumLike<T, M> p;
+  p.fin = fin;
+  p.param = param;
+  return p;
+}
+
 template <class T>
 void dispatch(ReduceOp op, const ReducePlan& plan, const T* x, const Tensor& out, double param) {
   switch (op) {
-    case ReduceOp::sum: return run(SumLike<T, Map::id, Fin::cast>{}, plan, x, out);
+    case ReduceOp::sum: return run(sum_like<T, Map::id>(Fin::cast), plan, x, out);
     case ReduceOp::prod: return run(Prod<T>{}, plan, x, out);
     case ReduceOp::amax: return run(MinMax<T, true, false>{}, plan, x, out);
     case ReduceOp::amin: return run(MinMax<T, false, false>{}, plan, x, out);
@@ -267,22 +274,17 @@ void dispatch(ReduceOp op, const ReducePlan& plan, const T* x, const Tensor& out
     if (op == ReduceOp::all) return run(AnyAll<T, false>{}, plan, x, out);
   }
   if constexpr (std::is_floating_point_v<T>) {
-    auto with_param = [&]<Map M, Fin F>() {
-      SumLike<T, M, F> p;
-      p.param = param;
-      run(p, plan, x, out);
-    };
     switch (op) {
-      case ReduceOp::mean: return run(SumLike<T, Map::id, Fin::mean>{}, plan, x, out);
-      case ReduceOp::norm0: return run(SumLike<T, Map::nonzero, Fin::cast>{}, plan, x, out);
-      case ReduceOp::norm1: return run(SumLike<T, Map::abs, Fin::cast>{}, plan, x, out);
-      case ReduceOp::norm2: return run(SumLike<T, Map::square, Fin::sqrt>{}, plan, x, out);
+      case ReduceOp::mean: return run(sum_like<T, Map::id>(Fin::mean), plan, x, out);
+      case ReduceOp::norm0: return run(sum_like<T, Map::nonzero>(Fin::cast), plan, x, out);
+      case ReduceOp::norm1: return run(sum_like<T, Map::abs>(Fin::cast), plan, x, out);
+      case ReduceOp::norm2: return run(sum_like<T, Map::square>(Fin::sqrt), plan, x, out);
       case ReduceOp::norm_inf: return run(MinMax<T, true, true>{}, plan, x, out);
       case ReduceOp::norm_neg_inf: return run(MinMax<T, false, true>{}, plan, x, out);
-      case ReduceOp::norm_p: return with_param.template operator()<Map::pow_abs, Fin::root>();
-      case ReduceOp::var: return with_param.template operator()<Map::sq_dev, Fin::var>();
-      case ReduceOp::std: return with_param.template operator()<Map::sq_dev, Fin::std>();
-      case ReduceOp::logsumexp: return run(SumLike<T, Map::exp_dev, Fin::lse>{}, plan, x, out);
+      case ReduceOp::norm_p: return run(sum_like<T, Map::pow_abs>(Fin::root, param), plan, x, out);
+      case ReduceOp::var: return run(sum_like<T, Map::sq_dev>(Fin::var, param), plan, x, out);
+      case ReduceOp::std: return run(sum_like<T, Map::sq_dev>(Fin::std, param), plan, x, out);
+      case ReduceOp::logsumexp: return run(sum_like<T, Map::exp_dev>(Fin::lse), plan, x, out);
       default: break;
     }
   }

@@ -29,8 +29,8 @@
 // are combined in a fixed order, so results are bit-identical for any number of threads.
 //
 // Instruction sets: the leaves (run, simple_rows, column_rows) of hot policies (f32) carry
-// target_clones for x86-64-v4 (AVX-512), v3 (AVX2+FMA) and baseline, chosen at load time; the
-// rest of the engine is plain code. Everything that takes or returns a vector is always_inline,
+// target_clones for x86-64-v3 (AVX2+FMA) and baseline, chosen at load time; the rest of the
+// engine is plain code. Everything that takes or returns a vector is always_inline,
 // so no vector ever crosses a call between code compiled for different instruction sets.
 #include <algorithm>
 #include <cstdint>
@@ -41,9 +41,11 @@
 #include "kernels/cpu/reduce_plan.h"
 
 #define STRATA_REDUCE_INLINE [[gnu::always_inline]] inline
-// Hot instantiations are compiled for AVX-512, AVX2 and baseline x86-64, chosen at load time.
+// Hot instantiations are compiled for AVX2+FMA (x86-64-v3) and baseline x86-64, chosen at load
+// time. No AVX-512 clone: the lanes are 32-byte vectors (kVecBytes), so it would only repeat the
+// AVX2 code, at the price of a third more compile time for this file.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define STRATA_REDUCE_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define STRATA_REDUCE_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define STRATA_REDUCE_CLONES
 #endif
