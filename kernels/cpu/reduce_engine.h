@@ -21,8 +21,8 @@
 // partial Totals are combined in chunk order.
 //
 // Column engine (the innermost dim is kept, stride 1, at least 8 wide): tiles of kColTile outputs
-// accumulate whole rows, in strips of vectors held in registers while the rows stream through,
-// flushed into Total every kColBlockRows rows; long reductions are cut into fixed row chunks whose
+// accumulate whole rows, four rows per pass through an accumulator row in L1, flushed into Total
+// every kColBlockRows rows; long reductions are cut into fixed row chunks whose
 // partial rows are combined in chunk order.
 //
 // Determinism: chunk boundaries depend only on the shape, never on the thread count, and partials
@@ -53,9 +53,9 @@
 namespace strata::kernels::cpu::reduce_engine {
 
 constexpr int64_t kRowChunk = 16384;         // reduced elements per row-engine work unit
-constexpr int64_t kColTile = 256;            // columns per column-engine unit (does not change results)
+constexpr int64_t kColTile = 2048;           // columns per column-engine unit (does not change results)
 constexpr int64_t kColBlockRows = 64;        // rows accumulated in Lane before flushing into Total
-constexpr int64_t kColChunkElems = 1 << 18;  // target elements per column-engine unit
+constexpr int64_t kColChunkElems = 1 << 20;  // target elements per column-engine unit
 
 // ---- vectors ----
 // GCC vector extensions: one source for every instruction set (a 32-byte vector is one AVX2
@@ -217,9 +217,9 @@ STRATA_REDUCE_INLINE typename Op::Total run_body(const Op& op, const typename Op
   return s == 1 ? run_contiguous(op, p, n, c, tot) : run_strided(op, p, n, s, c, tot);
 }
 
-// Rows of one column tile: acc[k] op= map(rows[r][k]) for r < n_rows, k < w. The columns are
-// walked in strips of U vectors held in registers while every row streams through them, so each
-// element costs one load and one combine; the accumulator array is touched once per strip.
+// Rows of one column tile: acc[k] op= map(rows[r][k]) for r < n_rows, k < w. Rows go four at a
+// time, each pass streaming four rows front to back into the accumulator row (which stays in L1):
+// for memory-bound sizes sequential streams beat register strips that hop between many rows.
 template <class Op>
 STRATA_REDUCE_INLINE void column_rows_body(const Op& op, const typename Op::In* const* rows, int64_t n_rows,
                                            int64_t w, const typename Op::Lane* __restrict cen,
@@ -227,31 +227,44 @@ STRATA_REDUCE_INLINE void column_rows_body(const Op& op, const typename Op::In* 
   using Lane = typename Op::Lane;
   using In = typename Op::In;
   constexpr int N = kVecBytes / static_cast<int>(sizeof(Lane));
-  constexpr int U = kLanes<Op> / N > 4 ? 4 : kLanes<Op> / N;
   using V = vec_t<Lane, N>;
   using VIn = vec_t<In, N>;
-  int64_t k = 0;
-  for (; k + U * N <= w; k += U * N) {
-    V a[U], c[U];
-    for (int u = 0; u < U; ++u) {
-      __builtin_memcpy(&a[u], acc + k + u * N, sizeof(V));
-      __builtin_memcpy(&c[u], cen + k + u * N, sizeof(V));
+  int64_t r = 0;
+  for (; r < n_rows; r += 4) {
+    const int64_t nr = std::min<int64_t>(4, n_rows - r);
+    const In* q0 = rows[r];
+    const In* q1 = rows[r + (nr > 1 ? 1 : 0)];
+    const In* q2 = rows[r + (nr > 2 ? 2 : 0)];
+    const In* q3 = rows[r + (nr > 3 ? 3 : 0)];
+    int64_t k = 0;
+    if (nr == 4) {
+      for (; k + N <= w; k += N) {
+        V a, c;
+        __builtin_memcpy(&a, acc + k, sizeof(V));
+        __builtin_memcpy(&c, cen + k, sizeof(V));
+        const V x01 = op.combine(load_map<V, VIn>(op, q0 + k, c), load_map<V, VIn>(op, q1 + k, c));
+        const V x23 = op.combine(load_map<V, VIn>(op, q2 + k, c), load_map<V, VIn>(op, q3 + k, c));
+        a = op.combine(a, op.combine(x01, x23));
+        __builtin_memcpy(acc + k, &a, sizeof(V));
+      }
+      for (; k < w; ++k) {
+        auto m = [&](const In* q) { return op.map(op.template load<Lane>(q[k]), cen[k]); };
+        acc[k] = op.combine(acc[k], op.combine(op.combine(m(q0), m(q1)), op.combine(m(q2), m(q3))));
+      }
+      continue;
     }
-    for (int64_t r = 0; r < n_rows; ++r)
-      for (int u = 0; u < U; ++u) a[u] = op.combine(a[u], load_map<V, VIn>(op, rows[r] + k + u * N, c[u]));
-    for (int u = 0; u < U; ++u) __builtin_memcpy(acc + k + u * N, &a[u], sizeof(V));
-  }
-  for (; k + N <= w; k += N) {
-    V a, c;
-    __builtin_memcpy(&a, acc + k, sizeof(V));
-    __builtin_memcpy(&c, cen + k, sizeof(V));
-    for (int64_t r = 0; r < n_rows; ++r) a = op.combine(a, load_map<V, VIn>(op, rows[r] + k, c));
-    __builtin_memcpy(acc + k, &a, sizeof(V));
-  }
-  for (; k < w; ++k) {
-    Lane a = acc[k];
-    for (int64_t r = 0; r < n_rows; ++r) a = op.combine(a, op.map(op.template load<Lane>(rows[r][k]), cen[k]));
-    acc[k] = a;
+    // The last one to three rows, one at a time.
+    for (int64_t j = 0; j < nr; ++j) {
+      const In* q = rows[r + j];
+      for (k = 0; k + N <= w; k += N) {
+        V a, c;
+        __builtin_memcpy(&a, acc + k, sizeof(V));
+        __builtin_memcpy(&c, cen + k, sizeof(V));
+        a = op.combine(a, load_map<V, VIn>(op, q + k, c));
+        __builtin_memcpy(acc + k, &a, sizeof(V));
+      }
+      for (; k < w; ++k) acc[k] = op.combine(acc[k], op.map(op.template load<Lane>(q[k]), cen[k]));
+    }
   }
 }
 
@@ -389,6 +402,21 @@ typename Op::Total reduce_chunk(const Op& op, const RowChunks& rc, const typenam
   return t;
 }
 
+// o[k * stride] = op.finalize(vals[k], n, c[k]) for k < w: the policy's own finalize_run when it
+// has one (to keep a runtime switch out of the loop), else element by element.
+template <class Op, class A>
+void finalize_run(const Op& op, const A* vals, int64_t w, typename Op::Out* o, int64_t stride, int64_t n,
+                  const typename Op::Total* c) {
+  using Total = typename Op::Total;
+  if constexpr (requires { op.finalize_run(vals, w, o, stride, n, c); }) {
+    op.finalize_run(vals, w, o, stride, n, c);
+  } else if (stride == 1 && !c) {
+    for (int64_t k = 0; k < w; ++k) o[k] = op.finalize(static_cast<Total>(vals[k]), n, Total{});
+  } else {
+    for (int64_t k = 0; k < w; ++k) o[k * stride] = op.finalize(static_cast<Total>(vals[k]), n, c ? c[k] : Total{});
+  }
+}
+
 // What the engines produce: per output (dense index o, out offset), a Total to finalize.
 template <class Op>
 struct Target {
@@ -412,17 +440,9 @@ struct Target {
       for (int64_t k = 0; k < w; ++k) dense[o0 + k] = op.center(static_cast<Total>(vals[k]), plan.n_red);
       return;
     }
-    typename Op::Out* o = out + out_base;
-    auto centre = [&](int64_t k) {
-      if constexpr (Op::kTwoPass) return centers[o0 + k];
-      return Total{};
-    };
-    if (out_stride == 1) {
-      for (int64_t k = 0; k < w; ++k) o[k] = op.finalize(static_cast<Total>(vals[k]), plan.n_red, centre(k));
-    } else {
-      for (int64_t k = 0; k < w; ++k)
-        o[k * out_stride] = op.finalize(static_cast<Total>(vals[k]), plan.n_red, centre(k));
-    }
+    const Total* c = nullptr;
+    if constexpr (Op::kTwoPass) c = centers + o0;
+    finalize_run(op, vals, w, out + out_base, out_stride, plan.n_red, c);
   }
   STRATA_REDUCE_INLINE void emit(int64_t o, int64_t out_off, typename Op::Total t) const {
     if (dense) {
