@@ -42,7 +42,16 @@ struct SoftmaxBackward final : Node {
   bool log = false;
   std::string name() const override { return log ? "LogSoftmaxBackward" : "SoftmaxBackward"; }
   void release_saved() override { y.reset(); }
-  TensorList apply(TensorList&& grads) override { return {softmax_grad(grads[0], y.get(this), dim, log)}; }
+  TensorList apply(TensorList&& grads) override {
+    Tensor yv = y.get(this);
+    if (GradMode::is_enabled()) {
+      // Recording the backward (create_graph): the formula depends on x through y, so y must
+      // carry its history again, as this node's output (the saved copy was stored without it).
+      yv = yv.alias();
+      set_history(yv, shared_from_this(), 0);
+    }
+    return {softmax_grad(grads[0], yv, dim, log)};
+  }
 };
 
 struct ClassLossBackward final : Node {

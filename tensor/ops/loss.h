@@ -26,7 +26,7 @@ Tensor softmax(const Tensor& x, int64_t dim);
 Tensor log_softmax(const Tensor& x, int64_t dim);
 
 struct CrossEntropyOptions {
-  Tensor weight;                // [C] class weights (not differentiated), or undefined
+  Tensor weight{};              // [C] class weights (not differentiated), or undefined
   int64_t ignore_index = -100;  // targets equal to it contribute 0 and weigh 0
   Reduction reduction = Reduction::Mean;
   double label_smoothing = 0.0;  // in [0, 1]: the target becomes (1 - e) * onehot + e / C
@@ -42,7 +42,7 @@ struct CrossEntropyOptions {
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntropyOptions& opts = {});
 
 struct NllLossOptions {
-  Tensor weight;
+  Tensor weight{};  // [C] class weights, or undefined
   int64_t ignore_index = -100;
   Reduction reduction = Reduction::Mean;
   int64_t dim = 1;
@@ -53,24 +53,26 @@ struct NllLossOptions {
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NllLossOptions& opts = {});
 
 struct BCEWithLogitsOptions {
-  Tensor weight;      // broadcasts to the input: weight of each element
-  Tensor pos_weight;  // broadcasts to the input (typically [C]): weight of the positive term
+  Tensor weight{};      // broadcasts to the input: weight of each element
+  Tensor pos_weight{};  // broadcasts to the input (typically [C]): weight of the positive term
   Reduction reduction = Reduction::Mean;
 };
 
 // -w * (pw * t * log(sigmoid(x)) + (1 - t) * log(1 - sigmoid(x))), computed stably as
 // (1 - t) * x + (1 + (pw - 1) * t) * softplus(-x). target: the input's shape, floating (it may
-// require grad). 
+// require grad).
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
                                         const BCEWithLogitsOptions& opts = {});
 
 struct BCEOptions {
-  Tensor weight;  // broadcasts to the input
+  Tensor weight{};  // broadcasts to the input
   Reduction reduction = Reduction::Mean;
 };
 
 // -w * (t * log(p) + (1 - t) * log(1 - p)) for probabilities p in [0, 1]; each log is clamped to
-// >= -100 like PyTorch, so p = 0 or 1 gives a finite loss. target: the input's shape.
+// >= -100 like PyTorch, so p = 0 or 1 gives a finite loss. target: the input's shape. Gradients:
+// in p PyTorch's, w * (p - t) / max(p * (1 - p), 1e-12); in t the derivative of the clamped
+// forward, w * (log(1 - p) - log(p)) with both logs >= -100 (PyTorch gives +-inf at p = 0 or 1).
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const BCEOptions& opts = {});
 
 // Regression losses; input and target broadcast against each other.
