@@ -4,6 +4,7 @@
 // DeviceError naming the op. Each family adds its entries here as its CUDA kernels land.
 #include "kernels/elementwise.h"
 #include "kernels/index.h"
+#include "kernels/loss.h"
 #include "kernels/matmul.h"
 #include "kernels/random.h"
 
@@ -29,6 +30,16 @@ struct CudaTable {
   void (*scatter)(ScatterMode, const Tensor&, int64_t, const Tensor&, const Tensor&) = nullptr;
   void (*cat)(const std::vector<Tensor>&, int64_t, const Tensor&) = nullptr;
   Tensor (*nonzero)(const Tensor&) = nullptr;
+  // loss: softmax rows and the fused class-index losses (kernels/loss.h)
+  void (*softmax)(const Tensor&, int64_t, bool, const Tensor&) = nullptr;
+  void (*softmax_backward)(const Tensor&, const Tensor&, int64_t, bool, const Tensor&) = nullptr;
+  int64_t (*find_invalid_class_target)(const Tensor&, int64_t, int64_t) = nullptr;
+  void (*cross_entropy_forward)(const Tensor&, int64_t, const ClassTargets&, const Tensor&, const Tensor&,
+                                const Tensor&) = nullptr;
+  void (*cross_entropy_backward)(const Tensor&, const Tensor&, int64_t, const ClassTargets&, const Tensor&,
+                                 const Tensor&) = nullptr;
+  void (*nll_loss_forward)(const Tensor&, int64_t, const ClassTargets&, const Tensor&, const Tensor&) = nullptr;
+  void (*nll_loss_backward)(const Tensor&, int64_t, const ClassTargets&, const Tensor&) = nullptr;
 };
 
 const CudaTable& cuda_table();

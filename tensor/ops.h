@@ -2,6 +2,7 @@
 // All tensor ops. Each family has its own header in tensor/ops/.
 #include "tensor/ops/elementwise.h"
 #include "tensor/ops/index.h"
+#include "tensor/ops/loss.h"
 #include "tensor/ops/matmul.h"
 #include "tensor/ops/random.h"
 #include "tensor/ops/reduce.h"
