@@ -37,7 +37,8 @@ STRATA_HD_INLINE T softplus_value(T x) {
   };
 
 STRATA_UNARY_FUNCTOR(NegF, -x)
-STRATA_UNARY_FUNCTOR(AbsF, x < T(0) ? -x : x)
+// abs(-0) is +0 and relu(NaN) is NaN, as in PyTorch.
+STRATA_UNARY_FUNCTOR(AbsF, x < T(0) ? -x : (x == T(0) ? T(0) : x))
 STRATA_UNARY_FUNCTOR(ExpF, std::exp(x))
 STRATA_UNARY_FUNCTOR(LogF, std::log(x))
 STRATA_UNARY_FUNCTOR(Log1pF, std::log1p(x))
@@ -51,7 +52,7 @@ STRATA_UNARY_FUNCTOR(SinF, std::sin(x))
 STRATA_UNARY_FUNCTOR(CosF, std::cos(x))
 STRATA_UNARY_FUNCTOR(TanhF, std::tanh(x))
 STRATA_UNARY_FUNCTOR(SigmoidF, sigmoid_value(x))
-STRATA_UNARY_FUNCTOR(ReluF, x > T(0) ? x : T(0))
+STRATA_UNARY_FUNCTOR(ReluF, (x > T(0) || x != x) ? x : T(0))
 // exact GELU: x * Phi(x)
 STRATA_UNARY_FUNCTOR(GeluF, x * T(0.5) * (T(1) + std::erf(x * T(0.70710678118654752440))))
 STRATA_UNARY_FUNCTOR(SiluF, x * sigmoid_value(x))
@@ -100,9 +101,12 @@ STRATA_COMPARE_FUNCTOR(LogicalOrF, (a != T(0)) || (b != T(0)))
 STRATA_COMPARE_FUNCTOR(LogicalXorF, (a != T(0)) != (b != T(0)))
 #undef STRATA_COMPARE_FUNCTOR
 
+// Two forms so that w = 0 gives a and w = 1 gives b exactly (PyTorch's lerp does the same).
 struct LerpF {
   template <class T>
-  STRATA_HD_INLINE T operator()(T a, T b, T w) const { return a + w * (b - a); }
+  STRATA_HD_INLINE T operator()(T a, T b, T w) const {
+    return (w < T(0.5) && w > T(-0.5)) ? a + w * (b - a) : b - (b - a) * (T(1) - w);
+  }
 };
 
 }  // namespace strata::kernels
