@@ -29,6 +29,17 @@ STRATA_HD_INLINE T softplus_value(T x) {
   return x > T(20) ? x : std::log1p(std::exp(x));
 }
 
+// A scalar parameter in the compute type. Integers go through i64 so that, e.g., u8 - 1 wraps
+// (a negative double converted straight to an unsigned type is undefined behaviour).
+template <class T>
+STRATA_HD_INLINE T scalar_as(double v) {
+  if constexpr (std::is_integral_v<T>) {
+    return static_cast<T>(static_cast<int64_t>(v));
+  } else {
+    return static_cast<T>(v);
+  }
+}
+
 #define STRATA_UNARY_FUNCTOR(Name, expr)                     \
   struct Name {                                              \
     double p0 = 0, p1 = 0;                                   \
@@ -62,12 +73,12 @@ STRATA_UNARY_FUNCTOR(SignF, T((x > T(0)) - (x < T(0))))
 STRATA_UNARY_FUNCTOR(FloorF, std::floor(x))
 STRATA_UNARY_FUNCTOR(CeilF, std::ceil(x))
 STRATA_UNARY_FUNCTOR(RoundF, std::nearbyint(x))  // half to even, like torch.round
-STRATA_UNARY_FUNCTOR(LeakyReluF, x > T(0) ? x : x * T(p0))
-STRATA_UNARY_FUNCTOR(ClampF, (p0 == p0 && x < T(p0)) ? T(p0) : ((p1 == p1 && x > T(p1)) ? T(p1) : x))
+STRATA_UNARY_FUNCTOR(LeakyReluF, x > T(0) ? x : x * scalar_as<T>(p0))
+STRATA_UNARY_FUNCTOR(ClampF, (p0 == p0 && x < scalar_as<T>(p0)) ? scalar_as<T>(p0) : ((p1 == p1 && x > scalar_as<T>(p1)) ? scalar_as<T>(p1) : x))
 STRATA_UNARY_FUNCTOR(PowScalarF, T(std::pow(x, T(p0))))
 STRATA_UNARY_FUNCTOR(RPowScalarF, T(std::pow(T(p0), x)))
-STRATA_UNARY_FUNCTOR(AddScalarF, x + T(p0))
-STRATA_UNARY_FUNCTOR(MulScalarF, x* T(p0))
+STRATA_UNARY_FUNCTOR(AddScalarF, x + scalar_as<T>(p0))
+STRATA_UNARY_FUNCTOR(MulScalarF, x* scalar_as<T>(p0))
 #undef STRATA_UNARY_FUNCTOR
 
 #define STRATA_BINARY_FUNCTOR(Name, expr)                          \

@@ -141,6 +141,10 @@ TEST(Promotion, TensorScalar) {
   EXPECT_EQ((h + 1e10).dtype(), DType::F16);
   EXPECT_TRUE(std::isinf((h + 1e10).item()));
   EXPECT_EQ((tensor<uint8_t>({200}) + 100).dtype(), DType::U8);
+  EXPECT_EQ((tensor<uint8_t>({200}) + 100).to_vector<uint8_t>(), std::vector<uint8_t>{44});  // wraps like PyTorch
+  EXPECT_EQ((tensor<uint8_t>({5, 0}) - 1).to_vector<uint8_t>(), (std::vector<uint8_t>{4, 255}));
+  EXPECT_EQ((tensor<uint8_t>({10}) * -1).to_vector<uint8_t>(), std::vector<uint8_t>{246});
+  EXPECT_EQ((tensor<int64_t>({int64_t{1} << 52}) + 3).to_vector<int64_t>(), std::vector<int64_t>{(int64_t{1} << 52) + 3});
   // Scalar on the left.
   Tensor x = tensor<double>({1, 2, 4});
   EXPECT_EQ(dv(1.0 - x), (std::vector<double>{0, -1, -3}));
