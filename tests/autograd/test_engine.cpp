@@ -280,6 +280,21 @@ TEST(GradFunction, CreateGraphGivesSecondDerivatives) {
   EXPECT_EQ(dv(x.grad()), (std::vector<double>{12, 18}));
 }
 
+TEST(GradFunction, DoubleBackwardThroughSliceAndSelect) {
+  Tensor x = leaf({1, 2, 3, 4});
+  Tensor y = sum(pow(x.slice(0, 1, 4, 2), 3.0));  // x1^3 + x3^3
+  auto g = autograd::grad({y}, {x}, {}, false, /*create_graph=*/true);
+  EXPECT_EQ(dv(g[0]), (std::vector<double>{0, 12, 0, 48}));
+  ASSERT_TRUE(g[0].requires_grad());
+  sum(g[0] * tensor<double>({1, 1, 1, 2})).backward();  // d/dx of 3 x1^2 + 6 x3^2
+  EXPECT_EQ(dv(x.grad()), (std::vector<double>{0, 12, 0, 48}));
+  Tensor m = leaf({1, 2, 3, 4}, {2, 2});
+  auto gm = autograd::grad({sum(pow(m.select(1, 0), 2.0) * m.select(1, 0))}, {m}, {}, false, true);
+  EXPECT_EQ(dv(gm[0]), (std::vector<double>{3, 0, 27, 0}));
+  sum(gm[0]).backward();  // d/dm sum(3 m[:, 0]^2) = 6 m[:, 0]
+  EXPECT_EQ(dv(m.grad()), (std::vector<double>{6, 0, 18, 0}));
+}
+
 TEST(Gradients, ReduceOverBroadcastDims) {
   Tensor a = leaf({1, 2, 3}, {3, 1});
   Tensor b = leaf({10, 20, 30, 40}, {1, 4});
