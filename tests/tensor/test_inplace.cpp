@@ -37,6 +37,9 @@ TEST(InPlace, ArithmeticValuesAndVersions) {
   EXPECT_EQ(dv(a), (std::vector<double>{6.5, 7, 8}));
   clamp_(a, std::nullopt, 7.0);
   EXPECT_EQ(dv(a), (std::vector<double>{6.5, 7, 7}));
+  EXPECT_STRATA_ERROR(clamp_(a, 2.0, 1.0), ValueError, {"clamp_", "min 2", "max 1"});
+  Tensor flags = tensor<bool>({true});
+  EXPECT_STRATA_ERROR(clamp_(flags, 0.0, 1.0), DTypeError, {"clamp_", "bool"});
   lerp_(a, tensor<double>({0, 0, 0}), 0.5);
   EXPECT_EQ(dv(a), (std::vector<double>{3.25, 3.5, 3.5}));
   masked_fill_(a, tensor<bool>({false, true, false}), -1.0);

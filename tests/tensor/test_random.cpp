@@ -140,7 +140,9 @@ TEST(Random, RandpermIsAPermutation) {
     std::vector<int64_t> want(n);
     std::iota(want.begin(), want.end(), 0);
     EXPECT_EQ(sorted, want);
-    if (n == 5000) EXPECT_NE(p, want) << "shuffled";
+    if (n == 5000) {
+      EXPECT_NE(p, want) << "shuffled";
+    }
   }
   // Every position is uniformly likely to hold 0.
   std::vector<int> where0(4, 0);
