@@ -5,10 +5,11 @@
 //
 // No nn/ or train/ layer yet: parameters are leaf tensors, the loss is written out
 // (logsumexp - the logit of the true class), and Adam is five lines of tensor ops under
-// NoGradGuard. With Adam (lr 2e-3) one epoch reaches about 83% test accuracy.
-#include <chrono>
+// NoGradGuard. With Adam (lr 2e-3) one epoch reaches 82-84% test accuracy (82.3% measured, seed 0).
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 
 #include "strata.h"
 
