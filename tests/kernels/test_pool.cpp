@@ -291,6 +291,25 @@ TEST(Pool, SameResultForAnyThreadCount) {
   EXPECT_EQ(one, many);
 }
 
+// ---- double backward ----
+
+TEST(Pool, MaxPoolDoubleBackwardGathersAtTheArgmax) {
+  Tensor x = arange(0.0, 16.0, 1.0, {.dtype = DType::F64}).reshape({1, 1, 4, 4}).requires_grad_(true);
+  Tensor y = max_pool2d(x, {.kernel_size = 2});
+  Tensor g = ones({1, 1, 2, 2}, {.dtype = DType::F64}).requires_grad_(true);
+  Tensor gx = autograd::grad({y}, {x}, {g}, true, true)[0];
+  EXPECT_EQ(gx.to_vector<double>(), (std::vector<double>{0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1}));
+  sum(gx * arange(0.0, 16.0, 1.0, {.dtype = DType::F64}).reshape({1, 1, 4, 4})).backward();
+  EXPECT_EQ(g.grad().to_vector<double>(), (std::vector<double>{5, 7, 13, 15}));
+}
+
+TEST(Pool, OtherBackwardsRefuseDoubleBackward) {
+  Tensor x = randn({1, 1, 4, 4}, {.dtype = DType::F64}).requires_grad_(true);
+  Tensor y = avg_pool2d(x, {.kernel_size = 2});
+  Tensor g = ones({1, 1, 2, 2}, {.dtype = DType::F64}).requires_grad_(true);
+  expect_error([&] { autograd::grad({y}, {x}, {g}, true, true); }, "AvgPool2DBackward: double backward is not supported");
+}
+
 // ---- errors ----
 
 TEST(PoolErrors, Messages) {
