@@ -20,7 +20,8 @@ struct Pool2dParams {
 };
 
 // out[p, i, j] = max of the window; indices[p, i, j] = its flat position h * W + w in the input
-// plane (the first maximum in row-major window order; a NaN counts as the maximum).
+// plane (the first maximum in row-major window order; a NaN counts as the maximum). `indices` may
+// be undefined: values only (an inference forward).
 void max_pool2d(const Tensor& x, const Pool2dParams& params, const Tensor& out, const Tensor& indices);
 // grad_in[p, indices[p, i, j]] += grad_out[p, i, j]; grad_in must be zero-filled. Shared by
 // max_pool2d and adaptive_max_pool2d.

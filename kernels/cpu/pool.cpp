@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "kernels/cpu/parallel.h"
 #include "kernels/pool.h"
@@ -44,44 +45,76 @@ int64_t adaptive_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in 
 
 template <class A>
 bool takes_max(A v, A best) {
-  if constexpr (std::is_floating_point_v<A>) return v > best || std::isnan(v);
-  return v > best;
+  return (v > best) | (v != v);  // a NaN always takes over (as in PyTorch)
 }
 
 }  // namespace
 
+namespace {
+// The maximum of one window and its position, taps (i, j) in [th) x [tw). The common path is
+// branch-free (on real data the winner's position is unpredictable): maxss for the value and a
+// masked select for the position. A NaN anywhere sends the window through the exact scalar rule
+// (the last NaN wins, as in PyTorch).
+template <bool Indexed, class A, class T>
+void window_max(const T* xplane, const Pool2dParams& p, const Dims& d, int64_t h0, int64_t w0, TapRange th,
+                TapRange tw, A& best, int64_t& best_at) {
+  best = -std::numeric_limits<A>::infinity();
+  best_at = (h0 + th.lo * p.dh) * d.iw + (w0 + tw.lo * p.dw);
+  bool nan = false;
+  for (int64_t i = th.lo; i < th.hi; ++i) {
+    const int64_t row_at = (h0 + i * p.dh) * d.iw + w0;
+    for (int64_t j = tw.lo; j < tw.hi; ++j) {
+      const int64_t at = row_at + j * p.dw;
+      const A v = static_cast<A>(xplane[at]);
+      nan |= v != v;
+      if constexpr (Indexed) best_at += (at - best_at) & -static_cast<int64_t>(v > best);
+      best = best < v ? v : best;
+    }
+  }
+  if (!nan) return;
+  for (int64_t i = th.lo; i < th.hi; ++i)
+    for (int64_t j = tw.lo; j < tw.hi; ++j) {
+      const int64_t at = (h0 + i * p.dh) * d.iw + w0 + j * p.dw;
+      const A v = static_cast<A>(xplane[at]);
+      if (v != v) {
+        best = v;
+        best_at = at;
+      }
+    }
+}
+
+// One output row of a max pool; Indexed = false skips the argmax bookkeeping.
+template <bool Indexed, class T>
+void max_pool_row(const T* xplane, const Pool2dParams& p, const Dims& d, const std::vector<TapRange>& cols,
+                  int64_t oy, T* orow, int64_t* irow) {
+  using A = compute_t<T>;
+  const int64_t h0 = oy * p.sh - p.ph;
+  const TapRange th = taps_inside(h0, p.dh, p.kh, d.ih);
+  for (int64_t ox = 0; ox < d.ow; ++ox) {
+    A best;
+    int64_t best_at;
+    window_max<Indexed>(xplane, p, d, h0, ox * p.sw - p.pw, th, cols[ox], best, best_at);
+    orow[ox] = static_cast<T>(best);
+    if constexpr (Indexed) irow[ox] = best_at;
+  }
+}
+}  // namespace
+
 void max_pool2d(const Tensor& x, const Pool2dParams& p, const Tensor& out, const Tensor& indices) {
   const Dims d = dims_of(x, out);
+  std::vector<TapRange> cols(d.ow);  // the in-range taps of each output column, shared by all rows
+  for (int64_t ox = 0; ox < d.ow; ++ox) cols[ox] = taps_inside(ox * p.sw - p.pw, p.dw, p.kw, d.iw);
   visit_floating(x.dtype(), "max_pool2d", [&]<class T>() {
-    using A = compute_t<T>;
     const T* xp = x.data<T>();
     T* op = out.data<T>();
-    int64_t* ip = indices.data<int64_t>();
+    int64_t* ip = indices.defined() ? indices.data<int64_t>() : nullptr;
     parallel_for(0, d.planes * d.oh, grain_for(d.ow * p.kh * p.kw), [&](int64_t lo, int64_t hi) {
       for (int64_t r = lo; r < hi; ++r) {
-        const int64_t plane = r / d.oh, oy = r % d.oh;
-        const T* xplane = xp + plane * d.ih * d.iw;
-        const int64_t h0 = oy * p.sh - p.ph;
-        const TapRange th = taps_inside(h0, p.dh, p.kh, d.ih);
-        for (int64_t ox = 0; ox < d.ow; ++ox) {
-          const int64_t w0 = ox * p.sw - p.pw;
-          const TapRange tw = taps_inside(w0, p.dw, p.kw, d.iw);
-          A best = -std::numeric_limits<A>::infinity();
-          int64_t best_at = (h0 + th.lo * p.dh) * d.iw + (w0 + tw.lo * p.dw);
-          for (int64_t i = th.lo; i < th.hi; ++i) {
-            const int64_t h = h0 + i * p.dh;
-            for (int64_t j = tw.lo; j < tw.hi; ++j) {
-              const int64_t at = h * d.iw + w0 + j * p.dw;
-              const A v = static_cast<A>(xplane[at]);
-              if (takes_max(v, best)) {
-                best = v;
-                best_at = at;
-              }
-            }
-          }
-          op[r * d.ow + ox] = static_cast<T>(best);
-          ip[r * d.ow + ox] = best_at;
-        }
+        const T* xplane = xp + (r / d.oh) * d.ih * d.iw;
+        if (ip)
+          max_pool_row<true>(xplane, p, d, cols, r % d.oh, op + r * d.ow, ip + r * d.ow);
+        else
+          max_pool_row<false>(xplane, p, d, cols, r % d.oh, op + r * d.ow, nullptr);
       }
     });
   });

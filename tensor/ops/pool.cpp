@@ -117,16 +117,20 @@ Resized check_upsample(const char* op, const Tensor& x, Int2 size, Scale2 scale)
   return {oh, ow, scale.h, scale.w};
 }
 
-std::pair<Tensor, Tensor> max_pool_impl(const char* op, const Tensor& x, const MaxPool2dOptions& o) {
+// Indices are computed when asked for or when autograd will need them.
+std::pair<Tensor, Tensor> max_pool_impl(const char* op, const Tensor& x, const MaxPool2dOptions& o,
+                                        bool want_indices) {
   const Pooled p = check_pool(op, x, o.kernel_size, o.stride, o.padding, o.dilation, o.ceil_mode);
+  const bool recorded = GradMode::is_enabled() && x.requires_grad();
   Tensor out = new_output(x, p.oh, p.ow, x.dtype());
-  Tensor indices = new_output(x, p.oh, p.ow, DType::I64);
+  Tensor indices = want_indices || recorded ? new_output(x, p.oh, p.ow, DType::I64) : Tensor();
   {
     NoGradGuard no_grad;
     if (out.numel() > 0)
-      kernels::max_pool2d(planes_view(x.contiguous()), p.params, planes_view(out), planes_view(indices));
+      kernels::max_pool2d(planes_view(x.contiguous()), p.params, planes_view(out),
+                          indices.defined() ? planes_view(indices) : Tensor());
   }
-  autograd::record_max_pool2d("MaxPool2DWithIndicesBackward", x, indices, out);
+  if (recorded) autograd::record_max_pool2d("MaxPool2DWithIndicesBackward", x, indices, out);
   propagate_semantics(out, {&x});
   return {out, indices};
 }
@@ -148,11 +152,11 @@ std::pair<Tensor, Tensor> adaptive_max_impl(const Tensor& x, Int2 size) {
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, const MaxPool2dOptions& options) {
-  return max_pool_impl("max_pool2d", x, options).first;
+  return max_pool_impl("max_pool2d", x, options, false).first;
 }
 
 std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const MaxPool2dOptions& options) {
-  return max_pool_impl("max_pool2d_with_indices", x, options);
+  return max_pool_impl("max_pool2d_with_indices", x, options, true);
 }
 
 Tensor avg_pool2d(const Tensor& x, const AvgPool2dOptions& o) {
