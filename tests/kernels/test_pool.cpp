@@ -148,6 +148,14 @@ TEST(MaxPool2d, PaddingIsNeverTheMaximum) {
 TEST(MaxPool2d, NanIsTheMaximum) {
   Tensor x = tensor<float>({1, NAN, 3, 2}, {1, 1, 2, 2});
   EXPECT_TRUE(std::isnan(max_pool2d(x, {.kernel_size = 2}).item<float>()));
+  // PyTorch: the last NaN in window order wins the index; ties go to the first maximum.
+  auto [v, idx] = max_pool2d_with_indices(tensor<float>({1, NAN, 3, NAN}, {1, 1, 2, 2}), {.kernel_size = 2});
+  EXPECT_TRUE(std::isnan(v.item<float>()));
+  EXPECT_EQ(idx.item<int64_t>(), 3);
+  auto [v2, idx2] = max_pool2d_with_indices(tensor<float>({1, 2, 5, 5, 5, 0, 1, 1}, {1, 1, 2, 4}),
+                                            {.kernel_size = {2, 4}});
+  EXPECT_EQ(v2.item<float>(), 5.0f);
+  EXPECT_EQ(idx2.item<int64_t>(), 2);
 }
 
 TEST(AvgPool2d, PaddingCountedOrNot) {
