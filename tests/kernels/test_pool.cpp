@@ -16,7 +16,6 @@ namespace {
 
 namespace ref = pool_reference;
 
-Tensor f64(const std::vector<double>& v, const Shape& shape) { return tensor<double>(v, shape); }
 
 // 3 * sin(0.7 * i), the reference script's input.
 Tensor torch_input(const Shape& shape) {
