@@ -16,7 +16,6 @@ namespace {
 
 namespace ref = pool_reference;
 
-
 // 3 * sin(0.7 * i), the reference script's input.
 Tensor torch_input(const Shape& shape) {
   std::vector<double> v(shape.numel());
