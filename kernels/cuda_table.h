@@ -6,6 +6,7 @@
 #include "kernels/index.h"
 #include "kernels/loss.h"
 #include "kernels/matmul.h"
+#include "kernels/pool.h"
 #include "kernels/random.h"
 
 namespace strata::kernels {
@@ -40,6 +41,18 @@ struct CudaTable {
                                  const Tensor&) = nullptr;
   void (*nll_loss_forward)(const Tensor&, int64_t, const ClassTargets&, const Tensor&, const Tensor&) = nullptr;
   void (*nll_loss_backward)(const Tensor&, int64_t, const ClassTargets&, const Tensor&) = nullptr;
+  // pooling and upsampling (kernels/pool.h)
+  void (*max_pool2d)(const Tensor&, const Pool2dParams&, const Tensor&, const Tensor&) = nullptr;
+  void (*max_pool2d_backward)(const Tensor&, const Tensor&, const Tensor&) = nullptr;
+  void (*avg_pool2d)(const Tensor&, const Pool2dParams&, const Tensor&) = nullptr;
+  void (*avg_pool2d_backward)(const Tensor&, const Pool2dParams&, const Tensor&) = nullptr;
+  void (*adaptive_avg_pool2d)(const Tensor&, const Tensor&) = nullptr;
+  void (*adaptive_avg_pool2d_backward)(const Tensor&, const Tensor&) = nullptr;
+  void (*adaptive_max_pool2d)(const Tensor&, const Tensor&, const Tensor&) = nullptr;
+  void (*upsample_nearest2d)(const Tensor&, double, double, const Tensor&) = nullptr;
+  void (*upsample_nearest2d_backward)(const Tensor&, double, double, const Tensor&) = nullptr;
+  void (*upsample_bilinear2d)(const Tensor&, bool, double, double, const Tensor&) = nullptr;
+  void (*upsample_bilinear2d_backward)(const Tensor&, bool, double, double, const Tensor&) = nullptr;
 };
 
 const CudaTable& cuda_table();

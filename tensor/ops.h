@@ -4,6 +4,7 @@
 #include "tensor/ops/index.h"
 #include "tensor/ops/loss.h"
 #include "tensor/ops/matmul.h"
+#include "tensor/ops/pool.h"
 #include "tensor/ops/random.h"
 #include "tensor/ops/reduce.h"
 #include "tensor/tensor.h"
