@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "kernels/philox.h"
 #include "strata.h"
 
 namespace strata {
@@ -79,6 +80,22 @@ TEST(Dropout, SameSeedSameMaskAnyThreadCount) {
   auto c = dropout(x, 0.3).to_vector<float>();
   manual_seed(11);
   EXPECT_EQ(dropout(x, 0.3).to_vector<float>(), c);
+}
+
+TEST(Dropout, MaskIsThePhiloxStream) {
+  // Element i is kept iff lane i % 4 of Philox block (offset + i / 4) under the seed, as a 24-bit
+  // uniform, is below 1 - p: the contract the CUDA kernel will share.
+  const int64_t n = 1001;
+  const double p = 0.35;
+  Generator gen(77);
+  gen.reserve(5);  // start mid-stream
+  auto mask = dropout_mask(ones({1}), {n}, p, &gen).to_vector<float>();
+  for (int64_t i = 0; i < n; ++i) {
+    const kernels::Philox4 r = kernels::philox4x32(5 + static_cast<uint64_t>(i / 4), 0, 77);
+    const bool keep = static_cast<double>(kernels::uint_to_unit_float(r.v[i % 4])) < 1.0 - p;
+    ASSERT_EQ(mask[i], keep ? static_cast<float>(1.0 / (1.0 - p)) : 0.0f) << i;
+  }
+  EXPECT_EQ(gen.offset(), 5u + (n + 3) / 4);
 }
 
 TEST(Dropout, MaskDependsOnLogicalPositionNotLayout) {
