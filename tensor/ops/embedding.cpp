@@ -15,20 +15,24 @@
 namespace strata {
 namespace {
 
-void check_indices(const char* op, const Tensor& weight, const Tensor& indices, int64_t padding_idx) {
-  STRATA_CHECK(weight.dim() == 2, ShapeError, "{}: weight must be 2-d [V, D], got shape {}", op, weight.shape());
+// Index dtype, padding_idx and every index in [0, vocab).
+void check_index_range(const char* op, const Tensor& indices, int64_t vocab, int64_t padding_idx) {
   STRATA_CHECK(indices.dtype() == DType::I64 || indices.dtype() == DType::I32, DTypeError,
                "{}: indices must be i64 or i32, got {}", op, indices.dtype());
-  STRATA_CHECK(indices.device() == weight.device(), DeviceError, "{}: indices are on {} but weight is on {}", op,
-               indices.device(), weight.device());
-  const int64_t vocab = weight.size(0);
   STRATA_CHECK(padding_idx >= -1 && padding_idx < vocab, IndexError,
                "{}: padding_idx {} is out of range for a table of {} rows (-1 means none)", op, padding_idx, vocab);
   if (indices.numel() == 0) return;
   const auto [lo, hi] = kernels::index_min_max(indices);
   const int64_t bad = lo < 0 ? lo : hi;
-  STRATA_CHECK(lo >= 0 && hi < vocab, IndexError, "{}: index {} is out of range for a table of {} rows (weight {})",
-               op, bad, vocab, weight.shape());
+  STRATA_CHECK(lo >= 0 && hi < vocab, IndexError, "{}: index {} is out of range for a table of {} rows", op, bad,
+               vocab);
+}
+
+void check_indices(const char* op, const Tensor& weight, const Tensor& indices, int64_t padding_idx) {
+  STRATA_CHECK(weight.dim() == 2, ShapeError, "{}: weight must be 2-d [V, D], got shape {}", op, weight.shape());
+  STRATA_CHECK(indices.device() == weight.device(), DeviceError, "{}: indices are on {} but weight is on {}", op,
+               indices.device(), weight.device());
+  check_index_range(op, indices, weight.size(0), padding_idx);
 }
 
 Shape with_last(const Shape& shape, int64_t last) {
@@ -61,6 +65,8 @@ Tensor embedding_backward(const Tensor& grad_output, const Tensor& indices, int6
     STRATA_CHECK(grad_output.size(d) == indices.size(d), ShapeError,
                  "{}: grad_output shape {} does not start with the indices shape {}", op, grad_output.shape(),
                  indices.shape());
+  STRATA_CHECK(num_rows >= 0, ValueError, "{}: num_rows must be >= 0, got {}", op, num_rows);
+  check_index_range(op, indices, num_rows, padding_idx);
   const int64_t n = indices.numel(), dim = grad_output.size(-1);
   const Tensor flat_idx = indices.contiguous().reshape({n});
   const Tensor g = grad_output.reshape({n, dim});

@@ -169,6 +169,10 @@ TEST(EmbeddingErrors, MessagesNameTheOp) {
   expect_error<DTypeError>([&] { embedding(w, tensor<float>({1})); }, "embedding: indices must be i64 or i32");
   expect_error<ShapeError>([&] { embedding(zeros({5}), tensor<int64_t>({1})); }, "embedding: weight must be 2-d");
   expect_error<IndexError>([&] { embedding(w, tensor<int64_t>({1}), {.padding_idx = 5}); }, "padding_idx 5");
+  expect_error<IndexError>([&] { embedding_backward(ones({2, 3}), tensor<int64_t>({0, 4}), 4); },
+                           "embedding_backward: index 4 is out of range for a table of 4 rows");
+  expect_error<ShapeError>([&] { embedding_backward(ones({3, 3}), tensor<int64_t>({0, 1}), 4); },
+                           "embedding_backward: grad_output shape [3, 3] does not start with the indices shape [2]");
   expect_error<ValueError>([&] { embedding_bag(w, tensor<int64_t>({1, 2}), tensor<int64_t>({1})); },
                            "embedding_bag: offsets[0] must be 0");
   expect_error<ValueError>([&] { embedding_bag(w, tensor<int64_t>({1, 2}), tensor<int64_t>({0, 2, 1})); },
