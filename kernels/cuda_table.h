@@ -2,7 +2,9 @@
 // The CUDA backend's entry points. kernels/cuda registers a filled table at start-up
 // (register_cuda_table); until then, or in a build without CUDA, asking for a kernel throws a
 // DeviceError naming the op. Each family adds its entries here as its CUDA kernels land.
+#include "kernels/dropout.h"
 #include "kernels/elementwise.h"
+#include "kernels/embedding.h"
 #include "kernels/index.h"
 #include "kernels/loss.h"
 #include "kernels/matmul.h"
@@ -53,6 +55,12 @@ struct CudaTable {
   void (*upsample_nearest2d_backward)(const Tensor&, double, double, const Tensor&) = nullptr;
   void (*upsample_bilinear2d)(const Tensor&, bool, double, double, const Tensor&) = nullptr;
   void (*upsample_bilinear2d_backward)(const Tensor&, bool, double, double, const Tensor&) = nullptr;
+  // embedding/dropout (kernels/embedding.h, kernels/dropout.h)
+  void (*embedding_forward)(const Tensor&, const Tensor&, const Tensor&) = nullptr;
+  void (*embedding_dense_backward)(const Tensor&, const Tensor&, int64_t, const Tensor&) = nullptr;
+  void (*embedding_bag_forward)(const Tensor&, const Tensor&, const Tensor&, BagMode, int64_t, const Tensor&,
+                                const Tensor&, const Tensor&) = nullptr;
+  void (*dropout_fill)(const Tensor&, const Tensor&, double, uint64_t, uint64_t) = nullptr;
 };
 
 const CudaTable& cuda_table();

@@ -15,6 +15,7 @@ const std::vector<OpSample>& all_op_samples() {
              samples_random,
              samples_loss,
              samples_pool,
+             samples_embedding,
          }) {
       auto s = family();
       v.insert(v.end(), s.begin(), s.end());

@@ -28,6 +28,7 @@ std::vector<OpSample> samples_matmul();
 std::vector<OpSample> samples_random();
 std::vector<OpSample> samples_loss();
 std::vector<OpSample> samples_pool();
+std::vector<OpSample> samples_embedding();
 
 // All of the above.
 const std::vector<OpSample>& all_op_samples();
