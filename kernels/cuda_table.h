@@ -2,6 +2,7 @@
 // The CUDA backend's entry points. kernels/cuda registers a filled table at start-up
 // (register_cuda_table); until then, or in a build without CUDA, asking for a kernel throws a
 // DeviceError naming the op. Each family adds its entries here as its CUDA kernels land.
+#include "kernels/conv.h"
 #include "kernels/elementwise.h"
 #include "kernels/index.h"
 #include "kernels/loss.h"
@@ -40,6 +41,11 @@ struct CudaTable {
                                  const Tensor&) = nullptr;
   void (*nll_loss_forward)(const Tensor&, int64_t, const ClassTargets&, const Tensor&, const Tensor&) = nullptr;
   void (*nll_loss_backward)(const Tensor&, int64_t, const ClassTargets&, const Tensor&) = nullptr;
+  // conv: forward and the two backward products of a 2-d convolution (kernels/conv.h)
+  void (*conv2d_forward)(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const ConvGeometry&) = nullptr;
+  void (*conv2d_backward_data)(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                               const ConvGeometry&) = nullptr;
+  void (*conv2d_backward_weight)(const Tensor&, const Tensor&, const Tensor&, const ConvGeometry&) = nullptr;
 };
 
 const CudaTable& cuda_table();

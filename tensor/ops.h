@@ -1,5 +1,6 @@
 #pragma once
 // All tensor ops. Each family has its own header in tensor/ops/.
+#include "tensor/ops/conv.h"
 #include "tensor/ops/elementwise.h"
 #include "tensor/ops/index.h"
 #include "tensor/ops/loss.h"

@@ -27,6 +27,7 @@ std::vector<OpSample> samples_index();
 std::vector<OpSample> samples_matmul();
 std::vector<OpSample> samples_random();
 std::vector<OpSample> samples_loss();
+std::vector<OpSample> samples_conv();
 
 // All of the above.
 const std::vector<OpSample>& all_op_samples();
