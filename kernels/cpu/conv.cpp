@@ -1,12 +1,13 @@
 // CPU convolution: im2col + the project's GEMM (kernels/cpu/gemm.h).
 //
-// Approach (measured on the 2-core Zen 3 dev box, see bench/bench_conv.cpp):
+// Approach (measured on the 2-core Zen 3 dev box with bench/bench_conv.cpp, 2 threads):
 //  - forward and backward-data run over images in parallel (parallel_for, one image per task), each
 //    task with its own thread_local im2col buffer that is reused across calls (no page faults after
-//    the first call); the GEMM inside a parallel region runs single-threaded. Per-image GEMMs of
-//    the small CNN shapes (Cout 32..128, Ho*Wo 784) are too small to split across threads
-//    efficiently, whereas images are independent and equal-sized. With one image the loop is
-//    sequential and the GEMM is threaded instead.
+//    the first call); the GEMM inside a parallel region runs single-threaded. Against images in
+//    sequence with the threaded GEMM: 3x3 cnn_l2 / r18_s1 / r18_s4 forward were equal within noise
+//    (11.5 vs 11.4, 12.5 vs 12.2, 12.0 vs 13.0 GFLOP/s on a heavily shared box), the 1x1 r50_s3
+//    forward 23.5 vs 10.8 GFLOP/s: per-image GEMMs are small and splitting them costs more than
+//    splitting images. With one image the loop is sequential and the GEMM is threaded instead.
 //  - backward-weight sums over images, so it cannot split images across threads without making the
 //    result depend on the thread count. It gathers a fixed number of images (chosen from the
 //    shapes only) side by side into one wide im2col matrix and runs one threaded GEMM per block,
