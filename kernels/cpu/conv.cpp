@@ -13,6 +13,7 @@
 //    shapes only) side by side into one wide im2col matrix and runs one threaded GEMM per block,
 //    whose long reduction dim (B * Ho * Wo) keeps the GEMM efficient.
 //  - a 1x1, stride-1, unpadded convolution skips im2col: the image is already the [Cin, H*W] matrix.
+//  - depthwise convolutions (groups == Cin > 1) have their own direct kernels (below).
 // Results are identical for any thread count (each output element has one fixed summation order).
 #include <algorithm>
 #include <cstring>
@@ -148,6 +149,104 @@ void add_bias(T* y, const T* bias, int64_t channels, int64_t plane) {
   }
 }
 
+// Depthwise convolutions (groups == Cin, any channel multiplier Cout / Cin) run directly: per
+// group the im2col GEMM would have one input channel (K = kh * kw), far too thin for the GEMM.
+// Every output plane is a sum of kh * kw shifted, scaled input planes.
+bool is_depthwise(const Dims& d) { return d.groups > 1 && d.groups == d.cin; }
+
+template <class T>
+void depthwise_forward(const T* x, const T* w, const T* bias, T* y, const Dims& d, const ConvGeometry& g) {
+  const int64_t mult = d.cout / d.cin, P = d.howo();
+  parallel_for(0, d.n * d.cout, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t plane = lo; plane < hi; ++plane) {
+      const int64_t n = plane / d.cout, co = plane % d.cout;
+      const T* xc = x + (n * d.cin + co / mult) * d.hw();
+      const T* wc = w + co * d.kh * d.kw;
+      T* yc = y + plane * P;
+      std::fill(yc, yc + P, bias ? bias[co] : T(0));
+      for (int64_t i = 0; i < d.kh; ++i) {
+        int64_t oh_lo, oh_hi;
+        valid_range(d.h, d.ho, g.stride_h, g.pad_h, i * g.dil_h, oh_lo, oh_hi);
+        for (int64_t j = 0; j < d.kw; ++j) {
+          int64_t ow_lo, ow_hi;
+          valid_range(d.w, d.wo, g.stride_w, g.pad_w, j * g.dil_w, ow_lo, ow_hi);
+          const T wv = wc[i * d.kw + j];
+          for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
+            T* r = yc + oh * d.wo;
+            const T* src = xc + (oh * g.stride_h - g.pad_h + i * g.dil_h) * d.w + (j * g.dil_w - g.pad_w);
+            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) r[ow] += wv * src[ow * g.stride_w];
+          }
+        }
+      }
+    }
+  });
+}
+
+template <class T>
+void depthwise_backward_data(const T* gy, const T* w, const T* bias, T* gx, const Dims& d, const ConvGeometry& g) {
+  const int64_t mult = d.cout / d.cin, P = d.howo();
+  parallel_for(0, d.n * d.cin, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t plane = lo; plane < hi; ++plane) {
+      const int64_t n = plane / d.cin, ci = plane % d.cin;
+      T* xc = gx + plane * d.hw();
+      std::fill(xc, xc + d.hw(), T(0));
+      for (int64_t co = ci * mult; co < (ci + 1) * mult; ++co) {
+        const T* yc = gy + (n * d.cout + co) * P;
+        const T* wc = w + co * d.kh * d.kw;
+        for (int64_t i = 0; i < d.kh; ++i) {
+          int64_t oh_lo, oh_hi;
+          valid_range(d.h, d.ho, g.stride_h, g.pad_h, i * g.dil_h, oh_lo, oh_hi);
+          for (int64_t j = 0; j < d.kw; ++j) {
+            int64_t ow_lo, ow_hi;
+            valid_range(d.w, d.wo, g.stride_w, g.pad_w, j * g.dil_w, ow_lo, ow_hi);
+            const T wv = wc[i * d.kw + j];
+            for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
+              const T* r = yc + oh * d.wo;
+              T* dst = xc + (oh * g.stride_h - g.pad_h + i * g.dil_h) * d.w + (j * g.dil_w - g.pad_w);
+              for (int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow * g.stride_w] += wv * r[ow];
+            }
+          }
+        }
+      }
+      if (bias) {
+        const T b = bias[ci];
+        for (int64_t p = 0; p < d.hw(); ++p) xc[p] += b;
+      }
+    }
+  });
+}
+
+// gw[co][i][j] = sum over images and output positions of gy * x, accumulated in double in a fixed
+// order per output channel (channels run in parallel).
+template <class T>
+void depthwise_backward_weight(const T* x, const T* gy, T* gw, const Dims& d, const ConvGeometry& g) {
+  const int64_t mult = d.cout / d.cin, P = d.howo();
+  parallel_for(0, d.cout, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t co = lo; co < hi; ++co) {
+      for (int64_t i = 0; i < d.kh; ++i) {
+        int64_t oh_lo, oh_hi;
+        valid_range(d.h, d.ho, g.stride_h, g.pad_h, i * g.dil_h, oh_lo, oh_hi);
+        for (int64_t j = 0; j < d.kw; ++j) {
+          int64_t ow_lo, ow_hi;
+          valid_range(d.w, d.wo, g.stride_w, g.pad_w, j * g.dil_w, ow_lo, ow_hi);
+          double acc = 0.0;
+          for (int64_t n = 0; n < d.n; ++n) {
+            const T* xc = x + (n * d.cin + co / mult) * d.hw();
+            const T* yc = gy + (n * d.cout + co) * P;
+            for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
+              const T* r = yc + oh * d.wo;
+              const T* src = xc + (oh * g.stride_h - g.pad_h + i * g.dil_h) * d.w + (j * g.dil_w - g.pad_w);
+              for (int64_t ow = ow_lo; ow < ow_hi; ++ow)
+                acc += static_cast<double>(r[ow]) * static_cast<double>(src[ow * g.stride_w]);
+            }
+          }
+          gw[co * d.kh * d.kw + i * d.kw + j] = static_cast<T>(acc);
+        }
+      }
+    }
+  });
+}
+
 template <class T>
 void forward(const Tensor& xt, const Tensor& wt, const Tensor& bt, const Tensor& yt, const ConvGeometry& g) {
   const Dims d = dims_of(xt, wt, yt, g.groups);
@@ -156,6 +255,7 @@ void forward(const Tensor& xt, const Tensor& wt, const Tensor& bt, const Tensor&
   const T* w = wt.data<T>();
   const T* bias = bt.defined() ? bt.data<T>() : nullptr;
   T* y = yt.data<T>();
+  if (is_depthwise(d)) return depthwise_forward(x, w, bias, y, d, g);
   const bool pointwise = is_pointwise(d, g);
   const int64_t K = d.k(), P = d.howo();
   for_each_image(d.n, [&](int64_t n) {
@@ -182,6 +282,7 @@ void backward_data(const Tensor& gyt, const Tensor& wt, const Tensor& bt, const 
   const T* w = wt.data<T>();
   const T* bias = bt.defined() ? bt.data<T>() : nullptr;
   T* gx = gxt.data<T>();
+  if (is_depthwise(d)) return depthwise_backward_data(gy, w, bias, gx, d, g);
   const bool pointwise = is_pointwise(d, g);
   const int64_t K = d.k(), P = d.howo();
   for_each_image(d.n, [&](int64_t n) {
@@ -211,6 +312,7 @@ void backward_weight(const Tensor& xt, const Tensor& gyt, const Tensor& gwt, con
   if (d.n == 0 || d.howo() == 0 || gwt.numel() == 0) return;
   const T* x = xt.data<T>();
   const T* gy = gyt.data<T>();
+  if (is_depthwise(d)) return depthwise_backward_weight(x, gy, gw, d, g);
   const int64_t K = d.k(), P = d.howo();
   const bool pointwise = is_pointwise(d, g);
   // Images per block: im2col matrix of about 2M elements, from the shapes only (never the thread count).

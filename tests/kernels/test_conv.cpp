@@ -104,6 +104,7 @@ std::vector<Cfg> configs() {
       {2, 4, 6, 6, 6, 3, 3, {.padding = {1, 1}, .groups = 2}},
       {2, 6, 6, 5, 6, 3, 3, {.stride = {2, 2}, .padding = {1, 1}, .groups = 6}},  // depthwise
       {2, 4, 5, 5, 8, 3, 3, {.padding = {1, 1}, .groups = 4}},                    // depthwise multiplier 2
+      {2, 3, 8, 7, 3, 3, 2, {.stride = {1, 2}, .padding = {2, 1}, .dilation = {2, 1}, .groups = 3}, false},
       {3, 5, 4, 6, 7, 1, 1, {}},                                                  // pointwise, no im2col
       {2, 4, 4, 6, 6, 1, 1, {.groups = 2}, false},
       {2, 3, 7, 7, 2, 1, 1, {.stride = {2, 2}}},
