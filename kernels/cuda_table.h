@@ -3,6 +3,7 @@
 // (register_cuda_table); until then, or in a build without CUDA, asking for a kernel throws a
 // DeviceError naming the op. Each family adds its entries here as its CUDA kernels land.
 #include "kernels/dropout.h"
+#include "kernels/conv.h"
 #include "kernels/elementwise.h"
 #include "kernels/embedding.h"
 #include "kernels/index.h"
@@ -61,6 +62,11 @@ struct CudaTable {
   void (*embedding_bag_forward)(const Tensor&, const Tensor&, const Tensor&, BagMode, int64_t, const Tensor&,
                                 const Tensor&, const Tensor&) = nullptr;
   void (*dropout_fill)(const Tensor&, const Tensor&, double, uint64_t, uint64_t) = nullptr;
+  // conv: forward and the two backward products of a 2-d convolution (kernels/conv.h)
+  void (*conv2d_forward)(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const ConvGeometry&) = nullptr;
+  void (*conv2d_backward_data)(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                               const ConvGeometry&) = nullptr;
+  void (*conv2d_backward_weight)(const Tensor&, const Tensor&, const Tensor&, const ConvGeometry&) = nullptr;
 };
 
 const CudaTable& cuda_table();

@@ -16,6 +16,7 @@ const std::vector<OpSample>& all_op_samples() {
              samples_loss,
              samples_pool,
              samples_embedding,
+             samples_conv,
          }) {
       auto s = family();
       v.insert(v.end(), s.begin(), s.end());
