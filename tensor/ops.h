@@ -1,7 +1,7 @@
 #pragma once
 // All tensor ops. Each family has its own header in tensor/ops/.
-#include "tensor/ops/dropout.h"
 #include "tensor/ops/conv.h"
+#include "tensor/ops/dropout.h"
 #include "tensor/ops/elementwise.h"
 #include "tensor/ops/embedding.h"
 #include "tensor/ops/index.h"
