@@ -186,7 +186,9 @@ TEST(ReduceSum, EveryDimSubsetAndLayoutMatchesReference) {
           Tensor s = sum(x, dims, keepdim);
           Tensor m = mean(x, dims, keepdim);
           EXPECT_EQ(s.dtype(), dt);
-          if (keepdim) EXPECT_EQ(s.shape(), group_by_output(x, dims).keep_shape);
+          if (keepdim) {
+            EXPECT_EQ(s.shape(), group_by_output(x, dims).keep_shape);
+          }
           expect_sums(s, reference(x, dims, ref_sum), reference(x, dims, ref_l1), tol);
           expect_sums(m, reference(x, dims, ref_mean), reference(x, dims, ref_l1_mean), tol);
         }
