@@ -27,6 +27,9 @@
 //   json.dump({"results": results}, ...)
 // (A = torch.randn(4096, 4096), B = torch.randn(256, 10000), torch.set_num_threads(2), run under
 // run-tuned's environment: jemalloc preloaded.) Threads: STRATA_NUM_THREADS (default 2).
+// Measure on a quiet machine: with any other busy process (even a niced compile), PyTorch's
+// 2-thread OpenMP calls stretch to whole scheduler slices (8 ms for sum_4M), and so do ours when
+// the pool's worker is descheduled; compare STRATA_NUM_THREADS=1 with torch_ops.py --threads 1 then.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
