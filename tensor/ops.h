@@ -3,6 +3,7 @@
 #include "tensor/ops/elementwise.h"
 #include "tensor/ops/index.h"
 #include "tensor/ops/matmul.h"
+#include "tensor/ops/norm.h"
 #include "tensor/ops/random.h"
 #include "tensor/ops/reduce.h"
 #include "tensor/tensor.h"

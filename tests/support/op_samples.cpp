@@ -6,7 +6,7 @@ const std::vector<OpSample>& all_op_samples() {
   static const std::vector<OpSample> all = [] {
     std::vector<OpSample> v;
     for (auto family : {samples_elementwise, samples_movement, samples_reduce, samples_index, samples_matmul,
-                        samples_random}) {
+                        samples_random, samples_norm}) {
       auto s = family();
       v.insert(v.end(), s.begin(), s.end());
     }

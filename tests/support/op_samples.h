@@ -26,6 +26,7 @@ std::vector<OpSample> samples_reduce();
 std::vector<OpSample> samples_index();
 std::vector<OpSample> samples_matmul();
 std::vector<OpSample> samples_random();
+std::vector<OpSample> samples_norm();
 
 // All of the above.
 const std::vector<OpSample>& all_op_samples();
