@@ -76,6 +76,11 @@ struct ChannelChunks {
   // One task per channel when there are enough channels to keep every thread busy.
   bool per_channel() const { return k == 1 || c >= 2 * get_num_threads(); }
   int64_t channel_grain() const { return std::max<int64_t>(1, kTaskElements / std::max<int64_t>(m, 1)); }
+  // Whether outputs of element type T are large enough to bypass the cache (norm::kStreamBytes).
+  template <class T>
+  bool stream() const {
+    return m * c * static_cast<int64_t>(sizeof(T)) >= norm::kStreamBytes;
+  }
 };
 
 template <class T>
@@ -91,9 +96,11 @@ void forward_runs(const T* x, T* y, const ChannelChunks& ch, bool compute_stats,
     var[c] = static_cast<A>(v);
     invstd[c] = static_cast<A>(1.0 / std::sqrt(v + eps));
   };
+  const bool stream = ch.stream<T>();
   auto normalize_range = [&](int64_t c, int64_t lo, int64_t hi) {
     const A m = mean[c], a = w ? invstd[c] * w[c] : invstd[c], shift = b ? b[c] : A(0);
-    ch.runs(c, lo, hi, [&](int64_t off, int64_t len) { norm::normalize(x + off, y + off, len, m, a, shift); });
+    ch.runs(c, lo, hi, [&](int64_t off, int64_t len) { norm::normalize(x + off, y + off, len, m, a, shift, stream); });
+    if (stream) norm::stream_fence();
   };
 
   if (ch.per_channel()) {
@@ -146,11 +153,13 @@ void backward_runs(const T* g, const T* x, T* dx, const ChannelChunks& ch, bool 
     if (db) db[c] = static_cast<A>(s.g);
     return grad_coeffs(w ? w[c] : 1.0, invstd[c], s.g, s.gx, static_cast<double>(ch.m), training);
   };
+  const bool stream = ch.stream<T>();
   auto grad_range = [&](int64_t c, const GradCoeffs& k, int64_t lo, int64_t hi) {
     ch.runs(c, lo, hi, [&](int64_t off, int64_t len) {
       norm::grad_input(g + off, x + off, dx + off, len, mean[c], static_cast<A>(k.kg), static_cast<A>(k.kx),
-                       static_cast<A>(k.c0));
+                       static_cast<A>(k.c0), stream);
     });
+    if (stream) norm::stream_fence();
   };
 
   if (ch.per_channel()) {
