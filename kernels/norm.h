@@ -24,7 +24,9 @@ namespace strata::kernels {
 void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, bool compute_stats, double eps,
                         const Tensor& mean, const Tensor& invstd, const Tensor& var, const Tensor& out);
 // Gradients of batch_norm_forward, given the mean and invstd it used. training: mean and invstd
-// were the batch statistics (they depend on x); otherwise they were constants.
+// were the batch statistics (they depend on x); otherwise they were constants. grad is [N, C, S]
+// like x, or [N, C, 1] for a gradient that is constant over the spatial positions (a broadcast,
+// such as the gradient of a sum): then only x is read in full.
 void batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& weight, const Tensor& mean,
                          const Tensor& invstd, bool training, const Tensor& dx, const Tensor& dweight,
                          const Tensor& dbias);

@@ -133,9 +133,12 @@ void forward_runs(const T* x, T* y, const ChannelChunks& ch, bool compute_stats,
   });
 }
 
+// g_per_run: g holds one value per (n, c) run (a gradient broadcast over the spatial dims), read
+// as g[offset / S]; the sums and dx then need x alone: Σ g (x - m) = g Σ (x - m), and
+// dx = (x - m) * kx + (g * kg + c0) is a normalize.
 template <class T>
-void backward_runs(const T* g, const T* x, T* dx, const ChannelChunks& ch, bool training, const Acc<T>* mean,
-                   const Acc<T>* invstd, const Acc<T>* w, Acc<T>* dw, Acc<T>* db) {
+void backward_runs(const T* g, bool g_per_run, const T* x, T* dx, const ChannelChunks& ch, bool training,
+                   const Acc<T>* mean, const Acc<T>* invstd, const Acc<T>* w, Acc<T>* dw, Acc<T>* db) {
   using A = Acc<T>;
   const bool need_sums = (training && dx) || dw || db;
   struct Sums {
@@ -143,8 +146,17 @@ void backward_runs(const T* g, const T* x, T* dx, const ChannelChunks& ch, bool 
   };
   auto chunk_sums = [&](int64_t c, int64_t k) {
     Sums s;
-    ch.runs(c, ch.lo(k), ch.lo(k + 1),
-            [&](int64_t off, int64_t len) { norm::grad_sums(g + off, x + off, len, mean[c], &s.g, &s.gx); });
+    ch.runs(c, ch.lo(k), ch.lo(k + 1), [&](int64_t off, int64_t len) {
+      if (g_per_run) {
+        const double gv = static_cast<double>(g[off / ch.s]);
+        double d = 0, q = 0;
+        norm::centered_sums(x + off, len, mean[c], &d, &q);
+        s.g += gv * static_cast<double>(len);
+        s.gx += gv * d;
+      } else {
+        norm::grad_sums(g + off, x + off, len, mean[c], &s.g, &s.gx);
+      }
+    });
     return s;
   };
   // Writes dweight/dbias of channel c and returns its dx coefficients.
@@ -156,8 +168,13 @@ void backward_runs(const T* g, const T* x, T* dx, const ChannelChunks& ch, bool 
   const bool stream = ch.stream<T>();
   auto grad_range = [&](int64_t c, const GradCoeffs& k, int64_t lo, int64_t hi) {
     ch.runs(c, lo, hi, [&](int64_t off, int64_t len) {
-      norm::grad_input(g + off, x + off, dx + off, len, mean[c], static_cast<A>(k.kg), static_cast<A>(k.kx),
-                       static_cast<A>(k.c0), stream);
+      if (g_per_run) {
+        const double shift = static_cast<double>(g[off / ch.s]) * k.kg + k.c0;
+        norm::normalize(x + off, dx + off, len, mean[c], static_cast<A>(k.kx), static_cast<A>(shift), stream);
+      } else {
+        norm::grad_input(g + off, x + off, dx + off, len, mean[c], static_cast<A>(k.kg), static_cast<A>(k.kx),
+                         static_cast<A>(k.c0), stream);
+      }
     });
     if (stream) norm::stream_fence();
   };
@@ -362,15 +379,18 @@ void batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& weig
                          const Tensor& invstd, bool training, const Tensor& dx, const Tensor& dweight,
                          const Tensor& dbias) {
   const int64_t n = x.size(0), c = x.size(1), s = x.size(2);
+  const bool g_per_run = grad.size(2) == 1 && s > 1;
   visit_floating(x.dtype(), "batch_norm_backward", [&]<class T>() {
     using A = Acc<T>;
     T* pdx = dx.defined() ? dx.data<T>() : nullptr;
     if (column_path(s)) {
-      backward_columns<T>(grad.data<T>(), x.data<T>(), pdx, RowChunks(n, c, s), training, mean.data<A>(),
+      // Short runs: a per-run gradient is simply spread out first.
+      const Tensor g = g_per_run ? grad.expand(x.shape()).contiguous() : grad;
+      backward_columns<T>(g.data<T>(), x.data<T>(), pdx, RowChunks(n, c, s), training, mean.data<A>(),
                           invstd.data<A>(), ptr_or_null<A>(weight), mut_ptr_or_null<A>(dweight),
                           mut_ptr_or_null<A>(dbias));
     } else {
-      backward_runs<T>(grad.data<T>(), x.data<T>(), pdx, ChannelChunks(n, c, s), training, mean.data<A>(),
+      backward_runs<T>(grad.data<T>(), g_per_run, x.data<T>(), pdx, ChannelChunks(n, c, s), training, mean.data<A>(),
                        invstd.data<A>(), ptr_or_null<A>(weight), mut_ptr_or_null<A>(dweight),
                        mut_ptr_or_null<A>(dbias));
     }

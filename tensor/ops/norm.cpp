@@ -200,16 +200,40 @@ Tensor maybe_empty(bool needed, const Shape& shape, DType dtype, Device device) 
 
 }  // namespace
 
+namespace {
+
+// Whether g (of x's shape) repeats one value over all spatial positions of each (n, c): stride 0
+// along every spatial dim, as the gradient of a sum or a mean over them is.
+bool constant_over_spatial(const Tensor& g, const Shape& ncs_shape) {
+  if (ncs_shape[2] <= 1) return false;
+  for (int64_t d = 2; d < g.dim(); ++d)
+    if (g.size(d) > 1 && g.stride(d) != 0) return false;
+  return true;
+}
+
+}  // namespace
+
 NormGrads batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
                               const Tensor& save_invstd, bool training, NormNeeds needs) {
   NoGradGuard no_grad;
   const Shape shape = ncs(x);
+  STRATA_CHECK(grad.defined() && grad.shape() == x.shape(), ShapeError,
+               "batch_norm_backward: gradient of shape {} does not match the input's shape {}",
+               grad.defined() ? grad.shape() : Shape{}, x.shape());
   const DType ct = compute_dtype(x.dtype());
   NormGrads r;
   r.input = maybe_empty(needs[0], x.shape(), x.dtype(), x.device());
   r.weight = maybe_empty(needs[1], {shape[1]}, ct, x.device());
   r.bias = maybe_empty(needs[2], {shape[1]}, ct, x.device());
-  kernels::batch_norm_backward(data_input(grad, x.dtype(), shape), data_input(x, x.dtype(), shape),
+  Tensor gk;
+  if (constant_over_spatial(grad, shape)) {
+    Tensor first = grad;  // the value at spatial position 0 of each (n, c)
+    for (int64_t d = 2; d < grad.dim(); ++d) first = first.narrow(d, 0, 1);
+    gk = data_input(first, x.dtype(), {shape[0], shape[1], 1});
+  } else {
+    gk = data_input(grad, x.dtype(), shape);
+  }
+  kernels::batch_norm_backward(gk, data_input(x, x.dtype(), shape),
                                param_input(weight, ct), param_input(save_mean, ct), param_input(save_invstd, ct),
                                training, r.input.defined() ? r.input.view(shape) : Tensor(), r.weight, r.bias);
   return r;

@@ -342,6 +342,31 @@ TEST(BatchNorm, ResultsDoNotDependOnTheThreadCount) {
   }
 }
 
+TEST(BatchNorm, GradientConstantOverSpatialDimsTakesTheBroadcastPath) {
+  // The gradient of sum(y) is an expanded scalar; that of a spatial mean an expanded [N, C, 1, 1].
+  for (const Shape& shape : {Shape{3, 4, 5, 6}, Shape{3, 4, 2, 3}, Shape{2, 3, 40000}}) {
+    SCOPED_TRACE(fmt::format("{}", shape));
+    Tensor x = random(shape, 50, -1.0, 2.0), w = random({shape[1]}, 51);
+    auto r = batch_norm_with_stats(x, Tensor(), Tensor(), w, Tensor(), {.training = true});
+    Shape per_run(shape.size(), 1);
+    per_run[0] = shape[0];
+    per_run[1] = shape[1];
+    for (const Tensor& g : {full({}, 0.7).expand(shape), random(per_run, 52).expand(shape)}) {
+      for (bool training : {true, false}) {
+        NormGrads broadcast = batch_norm_backward(g, x, w, r.save_mean, r.save_invstd, training);
+        NormGrads dense = batch_norm_backward(g.contiguous(), x, w, r.save_mean, r.save_invstd, training);
+        expect_close(broadcast.input, values(dense.input), 1e-5, "dx");
+        // dweight = Σ g (x - mean) invstd nearly cancels (Σ (x - mean) = 0 over a channel) and both
+        // paths round that sum of 10^4..10^5 terms differently; a wrong g per run would be off by O(100).
+        expect_close(broadcast.weight, values(dense.weight), 1e-3, "dweight");
+        expect_close(broadcast.bias, values(dense.bias), 1e-5, "dbias");
+      }
+    }
+  }
+  expect_error<ShapeError>([] { batch_norm_backward(ones({2, 3}), ones({2, 3, 4}), Tensor(), zeros({3}), ones({3}), true); },
+                           "batch_norm_backward: gradient of shape [2, 3] does not match the input's shape [2, 3, 4]");
+}
+
 TEST(BatchNorm, EmptyBatchGivesEmptyOutputAndKeepsRunningStatistics) {
   Tensor x = zeros({0, 3, 4}).requires_grad_();
   Tensor w = ones({3}).requires_grad_();
