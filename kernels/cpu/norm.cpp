@@ -122,12 +122,17 @@ struct GroupShape {
   GroupShape(const Tensor& x, int64_t g)
       : n(x.size(0)), c(x.size(1)), s(x.size(2)), groups(g), cg(g > 0 ? c / g : 0), row(cg * s) {}
   int64_t rows() const { return n * groups; }
+  template <class T>
+  bool stream() const {  // outputs large enough to bypass the cache
+    return n * c * s * static_cast<int64_t>(sizeof(T)) >= norm::kStreamBytes;
+  }
 };
 
 template <class T>
 void group_forward(const T* x, T* y, const GroupShape& gs, const Acc<T>* w, const Acc<T>* b, double eps,
                    Acc<T>* mean, Acc<T>* rstd) {
   using A = Acc<T>;
+  const bool stream = gs.stream<T>();
   parallel_for(0, gs.rows(), row_grain(gs.row), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       row_stats(x + r * gs.row, gs.row, eps, &mean[r], &rstd[r]);
@@ -135,9 +140,10 @@ void group_forward(const T* x, T* y, const GroupShape& gs, const Acc<T>* w, cons
         const int64_t c = (r % gs.groups) * gs.cg + ci;
         const int64_t off = r * gs.row + ci * gs.s;
         const A a = w ? rstd[r] * w[c] : rstd[r];
-        norm::normalize(x + off, y + off, gs.s, mean[r], a, b ? b[c] : A(0));
+        norm::normalize(x + off, y + off, gs.s, mean[r], a, b ? b[c] : A(0), stream);
       }
     }
+    if (stream) norm::stream_fence();
   });
 }
 
@@ -145,6 +151,7 @@ template <class T>
 void group_backward(const T* g, const T* x, T* dx, const GroupShape& gs, const Acc<T>* w, const Acc<T>* mean,
                     const Acc<T>* rstd, Acc<T>* dw, Acc<T>* db) {
   using A = Acc<T>;
+  const bool stream = gs.stream<T>();
   // Per (sample, channel): sum of g and of g * (x - mean).
   std::vector<double> sg(gs.n * gs.c, 0.0), sgx(gs.n * gs.c, 0.0);
   parallel_for(0, gs.rows(), row_grain(gs.row), [&](int64_t r0, int64_t r1) {
@@ -165,9 +172,10 @@ void group_backward(const T* g, const T* x, T* dx, const GroupShape& gs, const A
       for (int64_t ci = 0; ci < gs.cg; ++ci) {
         const int64_t off = r * gs.row + ci * gs.s;
         const A kg = w ? rstd[r] * w[(r % gs.groups) * gs.cg + ci] : rstd[r];
-        norm::grad_input(g + off, x + off, dx + off, gs.s, mean[r], kg, kx, cst);
+        norm::grad_input(g + off, x + off, dx + off, gs.s, mean[r], kg, kx, cst, stream);
       }
     }
+    if (stream) norm::stream_fence();
   });
   if (!dw && !db) return;
   for (int64_t c = 0; c < gs.c; ++c) {

@@ -542,6 +542,29 @@ TEST(GroupNorm, Errors) {
   expect_error<ShapeError>([&] { instance_norm(x, ones({2})); }, "instance_norm: weight has 2 elements");
 }
 
+// ---- outputs of 8 MiB and more leave through streaming stores ----
+
+TEST(NormLargeOutputs, StreamedOutputsMatchTheReference) {
+  for (DType dt : {DType::F32, DType::F64}) {
+    SCOPED_TRACE(dtype_name(dt));
+    const Shape shape{2, 4, dt == DType::F32 ? 300001 : 150001};  // >= 8 MiB, odd run length
+    Tensor x = random(shape, 60, -1.0, 2.0, dt).requires_grad_();
+    Tensor w = random({4}, 61, 0.5, 1.5, dt).requires_grad_(), b = random({4}, 62, -1.0, 1.0, dt).requires_grad_();
+    Tensor g = random(shape, 63, -1.0, 1.0, dt);
+    const Reference bn = batch_norm_reference(x, g, w, b, true);
+    Tensor y = batch_norm(x, Tensor(), Tensor(), w, b, {.training = true});
+    expect_close(y, bn.y, tolerance(dt), "batch_norm out");
+    Grads gb = backward_of(y, g, x, w, b);
+    expect_close(gb.x, bn.dx, tolerance(dt) * 10, "batch_norm dx");
+    for (Tensor* t : {&x, &w, &b}) t->zero_grad();
+    const Reference gn = group_norm_reference(x, g, 2, w, b);
+    Tensor z = group_norm(x, 2, w, b);
+    expect_close(z, gn.y, tolerance(dt), "group_norm out");
+    Grads gg = backward_of(z, g, x, w, b);
+    expect_close(gg.x, gn.dx, tolerance(dt) * 10, "group_norm dx");
+  }
+}
+
 // ---- double backward (create_graph: the composite formulas) ----
 
 TEST(NormDoubleBackward, GradientOfGradientMatchesFiniteDifferences) {
