@@ -18,12 +18,15 @@ struct ReadyOrder {
   bool operator()(const Node* a, const Node* b) const { return a->sequence_nr < b->sequence_nr; }
 };
 
-void check_gradient(const Node& producer, size_t i, const Tensor& g, const Node& consumer, uint32_t nr) {
-  if (!g.defined() || nr >= consumer.outputs.size()) return;
+// Checks the shape of a gradient against the tensor it flows into and converts it to that
+// tensor's dtype (a formula may compute in a promoted dtype, e.g. where(cond, f32, f64)).
+Tensor fit_gradient(const Node& producer, size_t i, const Tensor& g, const Node& consumer, uint32_t nr) {
+  if (!g.defined() || nr >= consumer.outputs.size()) return g;
   const auto& want = consumer.outputs[nr];
   STRATA_CHECK(g.shape() == want.shape, AutogradError,
                "{} returned a gradient of shape {} for input {}, but that input has shape {}",
                producer.name(), g.shape(), i, want.shape);
+  return g.dtype() == want.dtype ? g : g.to(want.dtype);
 }
 
 struct GraphTask {
@@ -85,11 +88,14 @@ struct GraphTask {
       buffers.erase(node);
       grads.resize(std::max(grads.size(), node->outputs.size()));
 
-      // Tensor hooks of non-leaf outputs, then captures for autograd::grad.
-      for (auto& [nr, hook] : node->tensor_pre_hooks) {
-        if (nr < grads.size() && grads[nr].defined()) {
-          Tensor r = hook(grads[nr]);
-          if (r.defined()) grads[nr] = r;
+      // Tensor hooks of non-leaf outputs (retain_grad's last, so it sees the final gradient),
+      // then captures for autograd::grad.
+      for (auto* hooks : {&node->tensor_pre_hooks, &node->retain_grad_hooks}) {
+        for (auto& [nr, hook] : *hooks) {
+          if (nr < grads.size() && grads[nr].defined()) {
+            Tensor r = hook(grads[nr]);
+            if (r.defined()) grads[nr] = r;
+          }
         }
       }
       if (auto it = captures.find(node); it != captures.end()) {
@@ -114,7 +120,8 @@ struct GraphTask {
           }
         }
         outs = node->apply(std::move(grads));
-        // Leaf accumulators hold nothing and are shared by every graph that uses the leaf.
+        // A leaf's accumulator saves nothing and is shared by every graph that uses the leaf:
+        // it must stay usable for the next graph even while this one is still referenced.
         if (!retain_graph && !is_leaf_acc) {
           node->release_saved();
           node->released = true;
@@ -125,10 +132,7 @@ struct GraphTask {
         const Edge& e = node->next_edges[i];
         if (!e.node) continue;
         Node* next = e.node.get();
-        if (i < outs.size() && outs[i].defined()) {
-          check_gradient(*node, i, outs[i], *next, e.input_nr);
-          add_grad(next, e.input_nr, outs[i]);
-        }
+        if (i < outs.size() && outs[i].defined()) add_grad(next, e.input_nr, fit_gradient(*node, i, outs[i], *next, e.input_nr));
         if (--deps[next] == 0) {
           deps[next] = -1;
           ready.push(next);

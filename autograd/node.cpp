@@ -7,6 +7,26 @@
 
 namespace strata::autograd {
 
+// ---- Node ----
+Node::~Node() {
+  // Take over the nodes that only this one keeps alive; each is then destroyed here with its
+  // edges already moved out, so no destructor recurses more than one level.
+  std::vector<std::shared_ptr<Node>> stack;
+  auto take_unique = [&stack](std::vector<Edge>& edges) {
+    for (auto& e : edges)
+      if (e.node && e.node.use_count() == 1) stack.push_back(std::move(e.node));
+  };
+  take_unique(next_edges);
+  while (!stack.empty()) {
+    std::shared_ptr<Node> n = std::move(stack.back());
+    stack.pop_back();
+    // Saved inputs hold their own grad_fn (the node behind an edge); dropping them first leaves
+    // the edge as that node's last owner, so it lands on this stack instead of recursing.
+    n->release_saved();
+    take_unique(n->next_edges);
+  }
+}
+
 // ---- SavedTensor ----
 void SavedTensor::save(const Tensor& t, bool is_output) {
   released_ = false;

@@ -54,12 +54,15 @@ class SavedTensor {
 };
 
 struct Node : std::enable_shared_from_this<Node> {
-  virtual ~Node() = default;
+  // Releases the chain of nodes behind this one iteratively: a graph tens of thousands of ops
+  // deep would otherwise be destroyed by recursion through next_edges and overflow the stack.
+  virtual ~Node();
   // One gradient per output of the forward op in, one per input of the forward op out
   // (undefined where an input needs no gradient).
   virtual TensorList apply(TensorList&& grads) = 0;
   virtual std::string name() const = 0;
-  // Frees saved tensors after a backward without retain_graph.
+  // Frees saved tensors after a backward without retain_graph, and before a node is destroyed
+  // (see ~Node): an override must reset every SavedTensor the node holds.
   virtual void release_saved() {}
 
   std::vector<Edge> next_edges;  // one per forward input
@@ -74,6 +77,8 @@ struct Node : std::enable_shared_from_this<Node> {
   std::vector<OutputMeta> outputs;
   // Hooks of non-leaf tensors: run on the gradient of output `first` before apply().
   std::vector<std::pair<uint32_t, std::function<Tensor(const Tensor&)>>> tensor_pre_hooks;
+  // retain_grad() hooks: run after tensor_pre_hooks, so .grad() holds the final gradient.
+  std::vector<std::pair<uint32_t, std::function<Tensor(const Tensor&)>>> retain_grad_hooks;
   bool released = false;  // saved tensors freed by a backward without retain_graph
   bool needs_input_grad(size_t i) const { return i < next_edges.size() && next_edges[i].valid(); }
 };

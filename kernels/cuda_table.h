@@ -2,9 +2,15 @@
 // The CUDA backend's entry points. kernels/cuda registers a filled table at start-up
 // (register_cuda_table); until then, or in a build without CUDA, asking for a kernel throws a
 // DeviceError naming the op. Each family adds its entries here as its CUDA kernels land.
+#include "kernels/dropout.h"
+#include "kernels/conv.h"
 #include "kernels/elementwise.h"
+#include "kernels/embedding.h"
+#include "kernels/index.h"
+#include "kernels/loss.h"
 #include "kernels/matmul.h"
 #include "kernels/norm.h"
+#include "kernels/pool.h"
 #include "kernels/random.h"
 
 namespace strata::kernels {
@@ -34,6 +40,47 @@ struct CudaTable {
                               const Tensor&, const Tensor&, const Tensor&) = nullptr;
   // random
   void (*random_fill)(const Tensor&, Distribution, double, double, uint64_t, uint64_t, const Tensor&) = nullptr;
+  // indexing (kernels/index.h)
+  std::pair<int64_t, int64_t> (*index_min_max)(const Tensor&) = nullptr;
+  void (*index_select)(const Tensor&, int64_t, const Tensor&, const Tensor&) = nullptr;
+  void (*index_add)(const Tensor&, int64_t, const Tensor&, const Tensor&) = nullptr;
+  void (*gather)(const Tensor&, int64_t, const Tensor&, const Tensor&) = nullptr;
+  void (*scatter)(ScatterMode, const Tensor&, int64_t, const Tensor&, const Tensor&) = nullptr;
+  void (*cat)(const std::vector<Tensor>&, int64_t, const Tensor&) = nullptr;
+  Tensor (*nonzero)(const Tensor&) = nullptr;
+  // loss: softmax rows and the fused class-index losses (kernels/loss.h)
+  void (*softmax)(const Tensor&, int64_t, bool, const Tensor&) = nullptr;
+  void (*softmax_backward)(const Tensor&, const Tensor&, int64_t, bool, const Tensor&) = nullptr;
+  int64_t (*find_invalid_class_target)(const Tensor&, int64_t, int64_t) = nullptr;
+  void (*cross_entropy_forward)(const Tensor&, int64_t, const ClassTargets&, const Tensor&, const Tensor&,
+                                const Tensor&) = nullptr;
+  void (*cross_entropy_backward)(const Tensor&, const Tensor&, int64_t, const ClassTargets&, const Tensor&,
+                                 const Tensor&) = nullptr;
+  void (*nll_loss_forward)(const Tensor&, int64_t, const ClassTargets&, const Tensor&, const Tensor&) = nullptr;
+  void (*nll_loss_backward)(const Tensor&, int64_t, const ClassTargets&, const Tensor&) = nullptr;
+  // pooling and upsampling (kernels/pool.h)
+  void (*max_pool2d)(const Tensor&, const Pool2dParams&, const Tensor&, const Tensor&) = nullptr;
+  void (*max_pool2d_backward)(const Tensor&, const Tensor&, const Tensor&) = nullptr;
+  void (*avg_pool2d)(const Tensor&, const Pool2dParams&, const Tensor&) = nullptr;
+  void (*avg_pool2d_backward)(const Tensor&, const Pool2dParams&, const Tensor&) = nullptr;
+  void (*adaptive_avg_pool2d)(const Tensor&, const Tensor&) = nullptr;
+  void (*adaptive_avg_pool2d_backward)(const Tensor&, const Tensor&) = nullptr;
+  void (*adaptive_max_pool2d)(const Tensor&, const Tensor&, const Tensor&) = nullptr;
+  void (*upsample_nearest2d)(const Tensor&, double, double, const Tensor&) = nullptr;
+  void (*upsample_nearest2d_backward)(const Tensor&, double, double, const Tensor&) = nullptr;
+  void (*upsample_bilinear2d)(const Tensor&, bool, double, double, const Tensor&) = nullptr;
+  void (*upsample_bilinear2d_backward)(const Tensor&, bool, double, double, const Tensor&) = nullptr;
+  // embedding/dropout (kernels/embedding.h, kernels/dropout.h)
+  void (*embedding_forward)(const Tensor&, const Tensor&, const Tensor&) = nullptr;
+  void (*embedding_dense_backward)(const Tensor&, const Tensor&, int64_t, const Tensor&) = nullptr;
+  void (*embedding_bag_forward)(const Tensor&, const Tensor&, const Tensor&, BagMode, int64_t, const Tensor&,
+                                const Tensor&, const Tensor&) = nullptr;
+  void (*dropout_fill)(const Tensor&, const Tensor&, double, uint64_t, uint64_t) = nullptr;
+  // conv: forward and the two backward products of a 2-d convolution (kernels/conv.h)
+  void (*conv2d_forward)(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const ConvGeometry&) = nullptr;
+  void (*conv2d_backward_data)(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                               const ConvGeometry&) = nullptr;
+  void (*conv2d_backward_weight)(const Tensor&, const Tensor&, const Tensor&, const ConvGeometry&) = nullptr;
 };
 
 const CudaTable& cuda_table();

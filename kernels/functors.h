@@ -29,6 +29,17 @@ STRATA_HD_INLINE T softplus_value(T x) {
   return x > T(20) ? x : std::log1p(std::exp(x));
 }
 
+// A scalar parameter in the compute type. Integers go through i64 so that, e.g., u8 - 1 wraps
+// (a negative double converted straight to an unsigned type is undefined behaviour).
+template <class T>
+STRATA_HD_INLINE T scalar_as(double v) {
+  if constexpr (std::is_integral_v<T>) {
+    return static_cast<T>(static_cast<int64_t>(v));
+  } else {
+    return static_cast<T>(v);
+  }
+}
+
 #define STRATA_UNARY_FUNCTOR(Name, expr)                     \
   struct Name {                                              \
     double p0 = 0, p1 = 0;                                   \
@@ -37,7 +48,8 @@ STRATA_HD_INLINE T softplus_value(T x) {
   };
 
 STRATA_UNARY_FUNCTOR(NegF, -x)
-STRATA_UNARY_FUNCTOR(AbsF, x < T(0) ? -x : x)
+// abs(-0) is +0 and relu(NaN) is NaN, as in PyTorch.
+STRATA_UNARY_FUNCTOR(AbsF, x < T(0) ? -x : (x == T(0) ? T(0) : x))
 STRATA_UNARY_FUNCTOR(ExpF, std::exp(x))
 STRATA_UNARY_FUNCTOR(LogF, std::log(x))
 STRATA_UNARY_FUNCTOR(Log1pF, std::log1p(x))
@@ -51,7 +63,7 @@ STRATA_UNARY_FUNCTOR(SinF, std::sin(x))
 STRATA_UNARY_FUNCTOR(CosF, std::cos(x))
 STRATA_UNARY_FUNCTOR(TanhF, std::tanh(x))
 STRATA_UNARY_FUNCTOR(SigmoidF, sigmoid_value(x))
-STRATA_UNARY_FUNCTOR(ReluF, x > T(0) ? x : T(0))
+STRATA_UNARY_FUNCTOR(ReluF, (x > T(0) || x != x) ? x : T(0))
 // exact GELU: x * Phi(x)
 STRATA_UNARY_FUNCTOR(GeluF, x * T(0.5) * (T(1) + std::erf(x * T(0.70710678118654752440))))
 STRATA_UNARY_FUNCTOR(SiluF, x * sigmoid_value(x))
@@ -61,12 +73,12 @@ STRATA_UNARY_FUNCTOR(SignF, T((x > T(0)) - (x < T(0))))
 STRATA_UNARY_FUNCTOR(FloorF, std::floor(x))
 STRATA_UNARY_FUNCTOR(CeilF, std::ceil(x))
 STRATA_UNARY_FUNCTOR(RoundF, std::nearbyint(x))  // half to even, like torch.round
-STRATA_UNARY_FUNCTOR(LeakyReluF, x > T(0) ? x : x * T(p0))
-STRATA_UNARY_FUNCTOR(ClampF, (p0 == p0 && x < T(p0)) ? T(p0) : ((p1 == p1 && x > T(p1)) ? T(p1) : x))
+STRATA_UNARY_FUNCTOR(LeakyReluF, x > T(0) ? x : x * scalar_as<T>(p0))
+STRATA_UNARY_FUNCTOR(ClampF, (p0 == p0 && x < scalar_as<T>(p0)) ? scalar_as<T>(p0) : ((p1 == p1 && x > scalar_as<T>(p1)) ? scalar_as<T>(p1) : x))
 STRATA_UNARY_FUNCTOR(PowScalarF, T(std::pow(x, T(p0))))
 STRATA_UNARY_FUNCTOR(RPowScalarF, T(std::pow(T(p0), x)))
-STRATA_UNARY_FUNCTOR(AddScalarF, x + T(p0))
-STRATA_UNARY_FUNCTOR(MulScalarF, x* T(p0))
+STRATA_UNARY_FUNCTOR(AddScalarF, x + scalar_as<T>(p0))
+STRATA_UNARY_FUNCTOR(MulScalarF, x* scalar_as<T>(p0))
 #undef STRATA_UNARY_FUNCTOR
 
 #define STRATA_BINARY_FUNCTOR(Name, expr)                          \
@@ -100,9 +112,12 @@ STRATA_COMPARE_FUNCTOR(LogicalOrF, (a != T(0)) || (b != T(0)))
 STRATA_COMPARE_FUNCTOR(LogicalXorF, (a != T(0)) != (b != T(0)))
 #undef STRATA_COMPARE_FUNCTOR
 
+// Two forms so that w = 0 gives a and w = 1 gives b exactly (PyTorch's lerp does the same).
 struct LerpF {
   template <class T>
-  STRATA_HD_INLINE T operator()(T a, T b, T w) const { return a + w * (b - a); }
+  STRATA_HD_INLINE T operator()(T a, T b, T w) const {
+    return (w < T(0.5) && w > T(-0.5)) ? a + w * (b - a) : b - (b - a) * (T(1) - w);
+  }
 };
 
 }  // namespace strata::kernels

@@ -44,6 +44,13 @@ STRATA_HD_INLINE Philox4 philox4x32(uint64_t counter_lo, uint64_t counter_hi, ui
   return Philox4{{c0, c1, c2, c3}};
 }
 
+// Uniform in [0, 1) on a grid of 2^-bits (bits <= 24): with bits no larger than the target
+// type's precision (11 for f16, 8 for bf16) every value is exactly representable there, so a
+// draw can never round up to 1.
+STRATA_HD_INLINE float uint_to_unit_grid(uint32_t x, int bits) {
+  return static_cast<float>(x >> (32 - bits)) * (1.0f / static_cast<float>(1u << bits));
+}
+
 // Uniform float in [0, 1) from 24 random bits; uniform double from 53 bits.
 STRATA_HD_INLINE float uint_to_unit_float(uint32_t x) { return static_cast<float>(x >> 8) * (1.0f / 16777216.0f); }
 STRATA_HD_INLINE double uints_to_unit_double(uint32_t a, uint32_t b) {

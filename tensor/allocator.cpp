@@ -6,6 +6,8 @@
 #include <new>
 #include <vector>
 
+#include "tensor/device_detail.h"
+
 namespace strata {
 namespace {
 
@@ -107,8 +109,10 @@ void register_cuda_allocator(Allocator* allocator) { g_cuda_allocator = allocato
 
 Allocator& allocator_for(Device device) {
   if (device.is_cpu()) return cpu_allocator();
+  const std::string reason = detail::cuda_unavailable_reason(device);
+  STRATA_CHECK(reason.empty(), DeviceError, "cannot allocate on {}: {}", device, reason);
   STRATA_CHECK(g_cuda_allocator != nullptr, DeviceError,
-               "cannot allocate on {}: Strata was built without the CUDA backend", device);
+               "cannot allocate on {}: the CUDA backend has no allocator yet (not implemented)", device);
   return *g_cuda_allocator;
 }
 

@@ -3,6 +3,7 @@
 #include "autograd/record.h"
 #include "kernels/elementwise.h"
 #include "tensor/ops.h"
+#include "tensor/ops/check.h"
 #include "tensor/semantic.h"
 
 namespace strata {
@@ -32,14 +33,19 @@ Tensor Tensor::to(Device dev) const {
 
 Tensor& Tensor::copy_(const Tensor& src) {
   autograd::check_inplace("copy_", *this);
+  check_writable("copy_", *this);
   STRATA_CHECK(src.defined(), ValueError, "copy_: source is undefined");
   Tensor s = src;
   {
     NoGradGuard no_grad;
     if (s.shape() != shape()) {
-      broadcast_shapes("copy_", s.shape(), shape());
+      const Shape b = broadcast_shapes("copy_", s.shape(), shape());
+      STRATA_CHECK(b == shape(), ShapeError, "copy_: a source of shape {} cannot be broadcast to the destination shape {}",
+                   s.shape(), shape());
       s = s.expand(shape());
     }
+    // Reading a view of the destination while writing it would see overwritten values.
+    if (overlaps_differently(s, *this)) s = s.clone();
   }
   kernels::copy(s, *this);
   bump_version();
@@ -48,6 +54,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
 
 Tensor& Tensor::fill_(double value) {
   autograd::check_inplace("fill_", *this);
+  check_writable("fill_", *this);
   kernels::fill(*this, value);
   bump_version();
   return *this;

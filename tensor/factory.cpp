@@ -63,8 +63,8 @@ Tensor linspace(double start, double end, int64_t steps, TensorOptions opts) {
     T* p = t.data<T>();
     for (int64_t i = 0; i < steps; ++i) {
       // Fill from both ends so the last value is exactly `end`.
-      const double v = i < steps / 2 ? start + step * static_cast<double>(i)
-                                     : end - step * static_cast<double>(steps - 1 - i);
+      const double v = i < steps / 2 || steps == 1 ? start + step * static_cast<double>(i)
+                                                   : end - step * static_cast<double>(steps - 1 - i);
       p[i] = static_cast<T>(static_cast<compute_t<T>>(v));
     }
   });
@@ -126,6 +126,8 @@ Tensor tensor<bool>(const std::vector<bool>& values, const Shape& shape, TensorO
 }
 
 Tensor from_blob(void* data, const Shape& shape, DType dtype, std::function<void(void*)> deleter, Device device) {
+  for (int64_t d : shape)
+    STRATA_CHECK(d >= 0, ShapeError, "from_blob: negative dimension in shape {}", shape);
   STRATA_CHECK(data != nullptr || shape.numel() == 0, ValueError, "from_blob: null data for shape {}", shape);
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<StorageImpl>(data, static_cast<size_t>(shape.numel() * dtype_size(dtype)), device,

@@ -27,6 +27,7 @@ int64_t Tensor::stride(int64_t d) const { return strides()[wrap_dim("stride", d,
 bool Tensor::is_contiguous() const {
   const auto& sh = shape();
   const auto& st = strides();
+  if (sh.numel() == 0) return true;  // nothing to lay out, whatever the strides
   int64_t expected = 1;
   for (int64_t i = sh.ndim() - 1; i >= 0; --i) {
     if (sh[i] == 1) continue;
@@ -302,6 +303,7 @@ Tensor Tensor::expand(const Shape& target) const {
     }
     const int64_t cur = shape()[i - lead];
     const int64_t want = target[i] == -1 ? cur : target[i];
+    STRATA_CHECK(want >= 0, ShapeError, "expand: invalid size {} at dim {} of {}", target[i], i, target);
     if (cur == want) {
       ns[i] = cur;
       st[i] = strides()[i - lead];
@@ -415,7 +417,7 @@ void Tensor::retain_grad() const {
   if (!meta.grad_fn || meta.retains_grad) return;  // leaves keep their grad anyway
   meta.retains_grad = true;
   std::weak_ptr<TensorImpl> weak = impl_ptr();
-  meta.grad_fn->tensor_pre_hooks.push_back({meta.output_nr, [weak](const Tensor& g) {
+  meta.grad_fn->retain_grad_hooks.push_back({meta.output_nr, [weak](const Tensor& g) {
     if (auto t = weak.lock()) {
       auto& m = *t->autograd;
       m.grad = m.grad.defined() ? add(m.grad, g) : g.detach().clone();

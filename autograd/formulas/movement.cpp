@@ -21,6 +21,23 @@ struct PermuteBackward final : Node {
   TensorList apply(TensorList&& grads) override { return {grads[0].permute(inverse)}; }
 };
 
+// The region of a tensor of the source's shape that a slice/select view covers.
+Tensor view_region(const Tensor& t, bool select, int64_t dim, int64_t start, int64_t step, int64_t length) {
+  return select ? t.select(dim, start) : t.slice(dim, start, start + (length - 1) * step + 1, step);
+}
+
+// The gradient of SliceBackward itself (double backward with create_graph): the same slice.
+struct SliceGradBackward final : Node {
+  int64_t dim, start, step, length;
+  bool select;
+  SliceGradBackward(int64_t d, int64_t s, int64_t k, int64_t n, bool sel)
+      : dim(d), start(s), step(k), length(n), select(sel) {}
+  std::string name() const override { return select ? "SelectGradBackward" : "SliceGradBackward"; }
+  TensorList apply(TensorList&& grads) override {
+    return {view_region(grads[0], select, dim, start, step, length).contiguous()};
+  }
+};
+
 // Slice and select: scatter the gradient into zeros of the source shape.
 struct SliceBackward final : Node {
   Shape src_shape;
@@ -30,9 +47,13 @@ struct SliceBackward final : Node {
   std::string name() const override { return select ? "SelectBackward" : "SliceBackward"; }
   TensorList apply(TensorList&& grads) override {
     Tensor g = grads[0];
+    const int64_t length = select ? 1 : g.size(dim);
     Tensor out = zeros(src_shape, {.dtype = g.dtype(), .device = g.device()});
-    Tensor region = select ? out.select(dim, start) : out.slice(dim, start, start + (g.size(dim) - 1) * step + 1, step);
-    region.copy_(g);
+    {
+      NoGradGuard no_grad;  // the copy is recorded below as one node, not as an in-place op
+      view_region(out, select, dim, start, step, length).copy_(g);
+    }
+    if (needs_grad({&g})) set_history(out, make_node<SliceGradBackward>({&g}, dim, start, step, length, select));
     return {out};
   }
 };

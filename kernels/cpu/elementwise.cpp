@@ -98,6 +98,10 @@ void copy_typed(const Tensor& src, const Tensor& dst) {
         out = v != C(0);
       } else if constexpr (std::is_same_v<Dst, Half> || std::is_same_v<Dst, BFloat16>) {
         out = Dst(static_cast<float>(v));
+      } else if constexpr (std::is_integral_v<Dst> && std::is_floating_point_v<C>) {
+        // Truncate through i64, then wrap to the narrower type (defined, and what PyTorch gives
+        // on x86), instead of a direct float -> u8/i32 cast, which is undefined when out of range.
+        out = static_cast<Dst>(static_cast<int64_t>(v));
       } else {
         out = static_cast<Dst>(v);
       }
@@ -176,6 +180,8 @@ void fill(const Tensor& dst, double value) {
       v = value != 0.0;
     } else if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
       v = T(static_cast<float>(value));
+    } else if constexpr (std::is_integral_v<T>) {
+      v = static_cast<T>(static_cast<int64_t>(value));  // as in copy: truncate, then wrap
     } else {
       v = static_cast<T>(value);
     }

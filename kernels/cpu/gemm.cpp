@@ -13,12 +13,16 @@
 //
 // Small problems skip packing that would not pay for itself: with few columns (n <= 2*NR) each
 // A panel is used once or twice, so the kernel reads op(A) in place through strides; with few
-// rows (m <= 2*MR) and B not transposed, full-width B panels are read in place (ld = ldb).
+// rows (m <= 2*MR) and B not transposed, full-width B panels are read in place (ld = ldb); below
+// 64^3 multiply-adds neither is packed. Only edge panels (m % MR rows, n % NR columns) are then
+// packed, zero-padded, so the kernel never reads outside A or B.
 //
 // Threads (strata::parallel_for) each take a rectangle of C and run the loop nest on their own
 // packing buffers: the grid (rows x columns of rectangles) is chosen to minimise the largest
-// rectangle's work plus the packing it repeats. Batched GEMM with many products runs the
-// products in parallel instead. Packing buffers are thread_local, 64-byte aligned and only grow:
+// rectangle's work plus the packing it repeats. Sharing packed B blocks between threads (BLIS
+// style, with a barrier per block) was tried: it saved at most 2-3% at 256^3 on an idle machine
+// and lost more than that whenever another process held a core, so threads stay independent.
+// Batched GEMM with many products runs the products in parallel instead. Packing buffers are thread_local, 64-byte aligned and only grow:
 // page faults cost more than the packing itself on small VMs.
 #include "kernels/cpu/gemm.h"
 
@@ -216,6 +220,8 @@ int64_t balanced_block(int64_t total, int64_t target, int64_t unit) {
   return round_up(ceil_div(total, ceil_div(total, target)), unit);
 }
 
+constexpr double kSmallProductFma = 64.0 * 64.0 * 64.0;
+
 // Which operands are packed, from the shape of the whole problem.
 struct PackingPlan {
   bool pack_a;  // false: full MR-row panels are read in place (tails are still packed)
@@ -227,64 +233,106 @@ PackingPlan plan_packing(const KernelSet<T>& ks, const GemmArgs<T>& g) {
   PackingPlan plan;
   plan.pack_a = g.n > 2 * ks.nr;
   plan.pack_b = g.trans_b || g.m > 2 * ks.mr;
+  // Small products (operands in L1/L2 already): packing costs more than it saves (-15% time
+  // at 32^3..64^3 without it).
+  if (static_cast<double>(g.m) * g.n * g.k <= kSmallProductFma) {
+    plan.pack_a = false;
+    plan.pack_b = g.trans_b;
+  }
   return plan;
 }
 
-// C[i0:i1, j0:j1] on the calling thread.
+// One (ic, pc, jc) block: rows ic.. (mc of them) of C, columns jc.. (nc), k range pc.. (kc),
+// with its operands in place or packed.
+template <class T>
+struct Block {
+  int64_t ic, mc, pc, kc, jc, nc;
+  int64_t a_in_place;      // rows [0, a_in_place) of the block read op(A) in place
+  const T* a_pack;         // MR-row panels, the first one holding row a_pack_row of the block
+  int64_t a_pack_row;
+  int64_t b_in_place;      // columns [0, b_in_place) read op(B) in place
+  const T* b_pack;         // NR-col panels from column b_in_place on
+};
+
+// The micro-kernel calls for rows [row_begin, row_end) of a block (multiples of MR apart) and
+// all its columns. The A micro-panel (MR x kc) stays in L1 across the jr loop.
+template <class T>
+void multiply_block(const KernelSet<T>& ks, const GemmArgs<T>& g, const Block<T>& blk,
+                    MicroTileArgs<T>& tile, int64_t row_begin, int64_t row_end) {
+  const int mr = ks.mr, nr = ks.nr;
+  tile.kc = blk.kc;
+  tile.beta = blk.pc == 0 ? g.beta : T(1);
+  for (int64_t ir = row_begin; ir < row_end; ir += mr) {
+    const bool a_strided = ir < blk.a_in_place;
+    const auto kernel = a_strided ? ks.strided_kernel : ks.packed_kernel;
+    if (a_strided) {
+      tile.a = g.a_at(blk.ic + ir, blk.pc);
+      tile.a_row_stride = g.trans_a ? 1 : g.lda;
+      tile.a_k_stride = g.trans_a ? g.lda : 1;
+    } else {
+      tile.a = blk.a_pack + (ir - blk.a_pack_row) * blk.kc;
+    }
+    tile.m_valid = static_cast<int>(std::min<int64_t>(mr, row_end - ir));
+    T* c_row = g.c + (blk.ic + ir) * g.ldc + blk.jc;
+    for (int64_t jr = 0; jr < blk.nc; jr += nr) {
+      if (jr < blk.b_in_place) {
+        tile.b = g.b_at(blk.pc, blk.jc + jr);
+        tile.b_k_stride = g.ldb;
+      } else {
+        tile.b = blk.b_pack + (jr - blk.b_in_place) * blk.kc;
+        tile.b_k_stride = nr;
+      }
+      tile.n_valid = static_cast<int>(std::min<int64_t>(nr, blk.nc - jr));
+      tile.c = c_row + jr;
+      kernel(tile);
+    }
+  }
+}
+
+// Cache block sizes for a region of C: balanced, so no block is a sliver.
+struct BlockSizes {
+  int64_t kc, m, n;
+};
+template <class T>
+BlockSizes block_sizes(const KernelSet<T>& ks, int64_t k, int64_t rows, int64_t cols) {
+  return {balanced_block(k, ks.kc, 8), balanced_block(rows, ks.m_l3, ks.mr),
+          balanced_block(cols, ks.n_l2, ks.nr)};
+}
+
+// C[i0:i1, j0:j1] on the calling thread, with its own packing buffers.
 template <class T>
 void gemm_block(const KernelSet<T>& ks, const GemmArgs<T>& g, PackingPlan plan, int64_t i0,
                 int64_t i1, int64_t j0, int64_t j1) {
   const int mr = ks.mr, nr = ks.nr;
-  const int64_t kc_block = balanced_block(g.k, ks.kc, 8);
-  const int64_t m_block = balanced_block(i1 - i0, ks.m_l3, mr);
-  const int64_t n_block = balanced_block(j1 - j0, ks.n_l2, nr);
+  const BlockSizes bs = block_sizes(ks, g.k, i1 - i0, j1 - j0);
   PackBuffers<T>& buffers = thread_pack_buffers<T>();
-  T* a_pack = buffers.a.get(round_up(m_block, mr) * kc_block);
-  T* b_pack = buffers.b.get(round_up(n_block, nr) * kc_block);
+  T* a_pack = buffers.a.get(round_up(bs.m, mr) * bs.kc);
+  T* b_pack = buffers.b.get(round_up(bs.n, nr) * bs.kc);
 
   MicroTileArgs<T> tile;
   tile.ldc = g.ldc;
   tile.alpha = g.alpha;
-  for (int64_t ic = i0; ic < i1; ic += m_block) {
-    const int64_t mc = std::min(m_block, i1 - ic);
-    // Rows [0, a_in_place) of this block are read in place, the rest come from a_pack.
-    const int64_t a_in_place = plan.pack_a ? 0 : mc / mr * mr;
-    for (int64_t pc = 0; pc < g.k; pc += kc_block) {
-      const int64_t kc = std::min(kc_block, g.k - pc);
-      tile.kc = kc;
-      tile.beta = pc == 0 ? g.beta : T(1);
-      if (mc > a_in_place) ks.pack_a(g.trans_a, g.a_at(ic + a_in_place, pc), g.lda, mc - a_in_place, kc, a_pack);
-
-      for (int64_t jc = j0; jc < j1; jc += n_block) {
-        const int64_t nc = std::min(n_block, j1 - jc);
-        const int64_t b_in_place = plan.pack_b ? 0 : nc / nr * nr;
-        if (nc > b_in_place) ks.pack_b(g.trans_b, g.b_at(pc, jc + b_in_place), g.ldb, kc, nc - b_in_place, b_pack);
-
-        for (int64_t ir = 0; ir < mc; ir += mr) {
-          const bool a_strided = ir < a_in_place;
-          const auto kernel = a_strided ? ks.strided_kernel : ks.packed_kernel;
-          if (a_strided) {
-            tile.a = g.a_at(ic + ir, pc);
-            tile.a_row_stride = g.trans_a ? 1 : g.lda;
-            tile.a_k_stride = g.trans_a ? g.lda : 1;
-          } else {
-            tile.a = a_pack + (ir - a_in_place) * kc;
-          }
-          tile.m_valid = static_cast<int>(std::min<int64_t>(mr, mc - ir));
-          T* c_row = g.c + (ic + ir) * g.ldc + jc;
-          for (int64_t jr = 0; jr < nc; jr += nr) {
-            if (jr < b_in_place) {
-              tile.b = g.b_at(pc, jc + jr);
-              tile.b_k_stride = g.ldb;
-            } else {
-              tile.b = b_pack + (jr - b_in_place) * kc;
-              tile.b_k_stride = nr;
-            }
-            tile.n_valid = static_cast<int>(std::min<int64_t>(nr, nc - jr));
-            tile.c = c_row + jr;
-            kernel(tile);
-          }
+  Block<T> blk;
+  blk.a_pack = a_pack;
+  blk.b_pack = b_pack;
+  for (blk.ic = i0; blk.ic < i1; blk.ic += bs.m) {
+    blk.mc = std::min(bs.m, i1 - blk.ic);
+    blk.a_in_place = plan.pack_a ? 0 : blk.mc / mr * mr;  // the tail rows are always packed
+    blk.a_pack_row = blk.a_in_place;
+    for (blk.pc = 0; blk.pc < g.k; blk.pc += bs.kc) {
+      blk.kc = std::min(bs.kc, g.k - blk.pc);
+      if (blk.mc > blk.a_in_place) {
+        ks.pack_a(g.trans_a, g.a_at(blk.ic + blk.a_in_place, blk.pc), g.lda, blk.mc - blk.a_in_place,
+                  blk.kc, a_pack);
+      }
+      for (blk.jc = j0; blk.jc < j1; blk.jc += bs.n) {
+        blk.nc = std::min(bs.n, j1 - blk.jc);
+        blk.b_in_place = plan.pack_b ? 0 : blk.nc / nr * nr;
+        if (blk.nc > blk.b_in_place) {
+          ks.pack_b(g.trans_b, g.b_at(blk.pc, blk.jc + blk.b_in_place), g.ldb, blk.kc,
+                    blk.nc - blk.b_in_place, b_pack);
         }
+        multiply_block(ks, g, blk, tile, 0, blk.mc);
       }
     }
   }

@@ -31,9 +31,11 @@ class ThreadPool {
     stop_workers();
     num_threads_ = n;
     stop_ = false;
-    // A new worker starts from the current generation: it must not run a region that ended.
-    const uint64_t current = generation_.load();
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, current] { worker_loop(i, current); });
+    chunks_ = 0;
+    // New workers start at the current generation: the previous region is finished, and a worker
+    // that took it for new work would call a body that no longer exists.
+    const uint64_t start = generation_.load();
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, start] { worker_loop(i, start); });
   }
 
   void run(int64_t begin, int64_t end, int64_t grain,
@@ -46,21 +48,26 @@ class ThreadPool {
       run_inline(begin, end, body);
       return;
     }
-    body_ = &body;
-    begin_ = begin;
-    end_ = end;
-    chunks_ = chunks;
     error_ = nullptr;
     pending_.store(chunks - 1, std::memory_order_relaxed);
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      std::lock_guard<std::mutex> lock(mutex_);  // workers read the region under this lock
+      body_ = &body;
+      begin_ = begin;
+      end_ = end;
+      chunks_ = chunks;
       ++generation_;
     }
     cv_.notify_all();
     run_chunk(0);
     // Wait for the workers: spin, then yield.
     while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
-    body_ = nullptr;
+    {
+      // A worker that wakes late (it had no chunk) must find nothing to run.
+      std::lock_guard<std::mutex> lock(mutex_);
+      body_ = nullptr;
+      chunks_ = 0;
+    }
     if (error_) std::rethrow_exception(error_);
   }
 

@@ -141,8 +141,15 @@ Tensor sub(const Tensor& a, double b) { return scalar_op(UnaryOp::add_scalar, "s
 Tensor mul(const Tensor& a, double b) { return scalar_op(UnaryOp::mul_scalar, "mul", a, b); }
 Tensor div(const Tensor& a, double b) {
   check_defined("div", a);
-  if (!is_floating(a.dtype())) return div(a, scalar_like(a, b));
-  return scalar_op(UnaryOp::mul_scalar, "div", a, 1.0 / b);
+  // f32/f64 divide by the scalar (x * (1 / b) is not the correctly rounded x / b, e.g. 3 / 10);
+  // f16/bf16 compute in float and round once to 16 bits, where the product form is as good.
+  if (a.dtype() == DType::F16 || a.dtype() == DType::BF16) return scalar_op(UnaryOp::mul_scalar, "div", a, 1.0 / b);
+  return div(a, scalar_like(a, b));
+}
+Tensor div(double a, const Tensor& b) {
+  check_defined("div", b);
+  if (b.dtype() == DType::F16 || b.dtype() == DType::BF16) return mul(reciprocal(b), a);
+  return div(scalar_like(b, a), b);
 }
 
 // ---- ternary ----
@@ -180,74 +187,102 @@ Tensor lerp(const Tensor& a, const Tensor& b, double w) {
 }
 
 // ---- in place ----
+// Every in-place op checks at the door (autograd, an overlapping destination, broadcasting into
+// the destination's shape, the result dtype), then either runs the kernel straight into the
+// destination or, when the source shares memory with it or the dtypes differ, computes out of
+// place and copies back.
 namespace {
-// Writes `result` (same shape as a, computed out of place) back into a's storage.
+
+void check_inplace_target(const char* op, const Tensor& a) {
+  check_defined(op, a);
+  autograd::check_inplace(op, a);
+  check_writable(op, a);
+}
+
+void check_fits(const char* op, const Tensor& a, const Tensor& b) {
+  check_defined(op, b, "source");
+  check_same_device(op, a, b);
+  const Shape s = broadcast_shapes(op, a.shape(), b.shape());
+  STRATA_CHECK(s == a.shape(), ShapeError,
+               "{}: the result of shape {} (broadcasting {} and {}) does not fit the destination of shape {}", op, s,
+               a.shape(), b.shape(), a.shape());
+}
+
+// Writes `result` (computed out of place, same shape as a) back into a's storage.
 Tensor& assign_inplace(const char* op, Tensor& a, const Tensor& result) {
   STRATA_CHECK(result.shape() == a.shape(), ShapeError,
                "{}: in-place result of shape {} does not fit the tensor of shape {}", op, result.shape(), a.shape());
+  check_can_cast(op, result.dtype(), a);
   kernels::copy(result, a);
   a.bump_version();
   return a;
 }
+
+template <class OutOfPlace>
+Tensor& inplace_binary(const char* op, BinaryOp kind, Tensor& a, const Tensor& b, bool direct_ok,
+                       OutOfPlace&& out_of_place) {
+  check_inplace_target(op, a);
+  check_fits(op, a, b);
+  const DType rt = binary_dtype(kind, a.dtype(), b.dtype());
+  STRATA_CHECK(rt != DType::Bool, DTypeError, "{}: arithmetic on bool tensors is not supported (shape {})", op,
+               a.shape());
+  check_can_cast(op, rt, a);
+  NoGradGuard no_grad;
+  if (direct_ok && rt == a.dtype() && !overlaps_differently(a, b)) {
+    // The kernel reads and writes a element by element: safe when b is not another view of a.
+    kernels::binary(kind, a, kernel_input(b, a.dtype(), a.shape()), a);
+    a.bump_version();
+    return a;
+  }
+  return assign_inplace(op, a, out_of_place());
+}
+
+Tensor& inplace_scalar(const char* op, UnaryOp kind, Tensor& a, double s) {
+  check_inplace_target(op, a);
+  STRATA_CHECK(a.dtype() != DType::Bool, DTypeError, "{}: arithmetic on bool tensors is not supported (shape {})",
+               op, a.shape());
+  check_can_cast(op, scalar_result_dtype(a, s), a);
+  kernels::unary(kind, a, a, s, 0);
+  a.bump_version();
+  return a;
+}
+
 }  // namespace
 
 Tensor& add_(Tensor& a, const Tensor& b, double alpha) {
-  autograd::check_inplace("add_", a);
-  NoGradGuard g;
-  if (alpha == 1.0 && b.dtype() == a.dtype()) {
-    // Fast path: the kernel may write to its own input element by element.
-    kernels::binary(BinaryOp::add, a, kernel_input(b, a.dtype(), a.shape()), a);
-    a.bump_version();
-    return a;
-  }
-  return assign_inplace("add_", a, add(a, b, alpha));
+  return inplace_binary("add_", BinaryOp::add, a, b, alpha == 1.0, [&] { return add(a, b, alpha); });
 }
 Tensor& sub_(Tensor& a, const Tensor& b) {
-  autograd::check_inplace("sub_", a);
-  NoGradGuard g;
-  return assign_inplace("sub_", a, sub(a, b));
+  return inplace_binary("sub_", BinaryOp::sub, a, b, true, [&] { return sub(a, b); });
 }
 Tensor& mul_(Tensor& a, const Tensor& b) {
-  autograd::check_inplace("mul_", a);
-  NoGradGuard g;
-  if (b.dtype() == a.dtype()) {
-    kernels::binary(BinaryOp::mul, a, kernel_input(b, a.dtype(), a.shape()), a);
-    a.bump_version();
-    return a;
-  }
-  return assign_inplace("mul_", a, mul(a, b));
+  return inplace_binary("mul_", BinaryOp::mul, a, b, true, [&] { return mul(a, b); });
 }
 Tensor& div_(Tensor& a, const Tensor& b) {
-  autograd::check_inplace("div_", a);
-  NoGradGuard g;
-  return assign_inplace("div_", a, div(a, b));
+  return inplace_binary("div_", BinaryOp::div, a, b, true, [&] { return div(a, b); });
 }
-Tensor& add_(Tensor& a, double b) {
-  autograd::check_inplace("add_", a);
-  kernels::unary(UnaryOp::add_scalar, a, a, b, 0);
-  a.bump_version();
-  return a;
-}
-Tensor& mul_(Tensor& a, double b) {
-  autograd::check_inplace("mul_", a);
-  kernels::unary(UnaryOp::mul_scalar, a, a, b, 0);
-  a.bump_version();
-  return a;
-}
+Tensor& add_(Tensor& a, double b) { return inplace_scalar("add_", UnaryOp::add_scalar, a, b); }
+Tensor& mul_(Tensor& a, double b) { return inplace_scalar("mul_", UnaryOp::mul_scalar, a, b); }
 Tensor& clamp_(Tensor& a, std::optional<double> lo, std::optional<double> hi) {
-  autograd::check_inplace("clamp_", a);
+  check_inplace_target("clamp_", a);
+  STRATA_CHECK(a.dtype() != DType::Bool, DTypeError, "clamp_: not defined for bool tensors (shape {})", a.shape());
+  if (lo && hi) {
+    STRATA_CHECK(*lo <= *hi, ValueError, "clamp_: min {} is greater than max {}", *lo, *hi);
+  }
   const double nan = std::numeric_limits<double>::quiet_NaN();
   kernels::unary(UnaryOp::clamp, a, a, lo.value_or(nan), hi.value_or(nan));
   a.bump_version();
   return a;
 }
 Tensor& lerp_(Tensor& a, const Tensor& b, double w) {
-  autograd::check_inplace("lerp_", a);
+  check_inplace_target("lerp_", a);
+  check_fits("lerp_", a, b);
   NoGradGuard g;
   return assign_inplace("lerp_", a, lerp(a, b, w));
 }
 Tensor& masked_fill_(Tensor& a, const Tensor& mask, double value) {
-  autograd::check_inplace("masked_fill_", a);
+  check_inplace_target("masked_fill_", a);
+  check_fits("masked_fill_", a, mask);
   NoGradGuard g;
   return assign_inplace("masked_fill_", a, where(mask, scalar_like(a, value).to(a.dtype()), a));
 }

@@ -16,6 +16,10 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
 Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
 Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
 Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
+// In place, not recorded by autograd (for accumulating into a fresh buffer, e.g. an embedding
+// gradient): x must not require grad in grad mode, and src must not need a gradient.
+Tensor& index_add_(Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor& scatter_add_(Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);  // mask broadcasts to x
 Tensor masked_select(const Tensor& x, const Tensor& mask);  // 1-d result, elements where mask is true
 Tensor nonzero(const Tensor& x);                            // [n, ndim] i64 coordinates

@@ -41,15 +41,18 @@ void manual_seed(uint64_t seed) {
 
 uint64_t initial_seed() { return g_initial_seed; }
 
-namespace {
-
-// (seed, first block) for a draw of n elements.
-std::pair<uint64_t, uint64_t> reserve_draw(Generator* gen, int64_t n) {
-  const uint64_t blocks = kernels::philox_blocks(n);
+std::pair<uint64_t, uint64_t> reserve_philox(Generator* gen, uint64_t blocks) {
   if (gen) return {gen->seed(), gen->reserve(blocks)};
   std::lock_guard<std::mutex> lock(g_default_mutex);
   Generator& g = default_generator();
   return {g.seed(), g.reserve(blocks)};
+}
+
+namespace {
+
+// (seed, first block) for a draw of n elements.
+std::pair<uint64_t, uint64_t> reserve_draw(Generator* gen, int64_t n) {
+  return reserve_philox(gen, kernels::philox_blocks(n));
 }
 
 Tensor draw(const Shape& shape, TensorOptions opts, kernels::Distribution dist, double a, double b, Generator* gen,

@@ -6,6 +6,7 @@
 //   strata::manual_seed(42);
 //   Tensor w = strata::randn({64, 32});
 #include <cstdint>
+#include <utility>
 
 #include "tensor/tensor.h"
 
@@ -30,6 +31,10 @@ class Generator {
   uint64_t offset_ = 0;
 };
 Generator& default_generator();
+
+// (seed, first block) of a draw of `blocks` Philox blocks from gen (nullptr: the default
+// generator, under its lock): for kernels outside this file that draw with kernels/philox.h.
+std::pair<uint64_t, uint64_t> reserve_philox(Generator* gen, uint64_t blocks);
 
 Tensor rand(const Shape& shape, TensorOptions opts = {}, Generator* gen = nullptr);   // U[0, 1)
 Tensor randn(const Shape& shape, TensorOptions opts = {}, Generator* gen = nullptr);  // N(0, 1)

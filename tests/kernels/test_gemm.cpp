@@ -148,7 +148,8 @@ const std::vector<std::array<int64_t, 3>>& shapes() {
       {1, 1, 1},     {2, 3, 4},      {5, 7, 3},      {17, 31, 13},   {4, 8, 16},   {6, 16, 32},
       {12, 32, 64},  {13, 33, 65},   {11, 15, 31},   {25, 49, 257},  {64, 64, 64}, {100, 37, 513},
       {129, 130, 131}, {1, 300, 70}, {300, 1, 70},   {3, 200, 90},   {200, 3, 90}, {784, 10, 64},
-      {256, 10, 100}, {40, 200, 10}, {7, 500, 3},    {2, 3, 1100},   {97, 101, 600}};
+      {256, 10, 100}, {40, 200, 10}, {7, 500, 3},    {2, 3, 1100},   {97, 101, 600},
+      {5, 700, 100}, {20, 40, 400},  {300, 20, 60}};
   return s;
 }
 
@@ -341,7 +342,9 @@ TEST(GemmDispatch, ReportsAndForcesIsa) {
   gemm_force_isa("auto");
   EXPECT_EQ(std::string(gemm_isa()), chosen);
   EXPECT_THROW(gemm_force_isa("sse9"), ValueError);
-  if (!gemm_isa_supported("avx512")) EXPECT_THROW(gemm_force_isa("avx512"), ValueError);
+  if (!gemm_isa_supported("avx512")) {
+    EXPECT_THROW(gemm_force_isa("avx512"), ValueError);
+  }
 }
 
 TEST(GemmDispatch, EnvironmentVariableLowersThePath) {

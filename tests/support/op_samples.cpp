@@ -5,8 +5,20 @@ namespace strata::testing {
 const std::vector<OpSample>& all_op_samples() {
   static const std::vector<OpSample> all = [] {
     std::vector<OpSample> v;
-    for (auto family : {samples_elementwise, samples_movement, samples_reduce, samples_index, samples_matmul,
-                        samples_random, samples_norm}) {
+    // One family per line (keeps merges of new families conflict-free).
+    for (auto family : {
+             samples_elementwise,
+             samples_movement,
+             samples_reduce,
+             samples_index,
+             samples_matmul,
+             samples_random,
+             samples_loss,
+             samples_pool,
+             samples_embedding,
+             samples_conv,
+             samples_norm,
+         }) {
       auto s = family();
       v.insert(v.end(), s.begin(), s.end());
     }

@@ -26,6 +26,10 @@ std::vector<OpSample> samples_reduce();
 std::vector<OpSample> samples_index();
 std::vector<OpSample> samples_matmul();
 std::vector<OpSample> samples_random();
+std::vector<OpSample> samples_loss();
+std::vector<OpSample> samples_pool();
+std::vector<OpSample> samples_embedding();
+std::vector<OpSample> samples_conv();
 std::vector<OpSample> samples_norm();
 
 // All of the above.

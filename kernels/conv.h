@@ -1,0 +1,37 @@
+#pragma once
+// Convolution kernels behind the device switch (CPU: kernels/cpu/conv.cpp; CUDA: the table's
+// conv_* entries). Front ends (tensor/ops/conv.cpp) check shapes, convert dtypes and allocate;
+// these run. All tensors are contiguous, 4-d NCHW, of one dtype (f32 or f64).
+//
+// The three kernels are the three products of one convolution y = conv(x, w):
+//   forward:          y  = conv(x, w) + bias            (bias may be undefined)
+//   backward_data:    gx = conv^T(gy, w)                (= conv_transpose2d's forward)
+//   backward_weight:  gw = correlation of gy with x     (overwrites gw)
+// with x [N, Cin, H, W], w [Cout, Cin / groups, kh, kw], y / gy [N, Cout, Ho, Wo].
+#include <cstdint>
+
+#include "tensor/tensor.h"
+
+namespace strata::kernels {
+
+struct ConvGeometry {
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_h = 0, pad_w = 0;
+  int64_t dil_h = 1, dil_w = 1;
+  int64_t groups = 1;
+};
+
+void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvGeometry& g);
+// gx's spatial size is given by the tensor (conv_transpose2d's output_padding lives there).
+void conv2d_backward_data(const Tensor& gy, const Tensor& w, const Tensor& bias, const Tensor& gx,
+                          const ConvGeometry& g);
+void conv2d_backward_weight(const Tensor& x, const Tensor& gy, const Tensor& gw, const ConvGeometry& g);
+
+namespace cpu {
+void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvGeometry& g);
+void conv2d_backward_data(const Tensor& gy, const Tensor& w, const Tensor& bias, const Tensor& gx,
+                          const ConvGeometry& g);
+void conv2d_backward_weight(const Tensor& x, const Tensor& gy, const Tensor& gw, const ConvGeometry& g);
+}  // namespace cpu
+
+}  // namespace strata::kernels
