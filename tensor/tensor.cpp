@@ -10,11 +10,16 @@
 #include "autograd/record.h"
 #include "tensor/ops.h"
 #include "tensor/semantic.h"
+#include "tensor/small_alloc.h"
 
 namespace strata {
 
 TensorImpl::TensorImpl() = default;
 TensorImpl::~TensorImpl() = default;
+
+std::shared_ptr<TensorImpl> make_tensor_impl() {
+  return std::allocate_shared<TensorImpl>(PoolAllocator<TensorImpl>());
+}
 
 TensorImpl& Tensor::impl() const {
   STRATA_CHECK(impl_ != nullptr, ValueError, "use of an undefined tensor");
@@ -84,7 +89,7 @@ namespace {
 
 // A new handle over the same storage with the given layout; semantic type and metadata travel.
 Tensor make_view(const Tensor& src, Shape shape, Strides strides, int64_t offset) {
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = make_tensor_impl();
   impl->storage = src.storage();
   impl->shape = std::move(shape);
   impl->strides = std::move(strides);
@@ -398,7 +403,7 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
 }
 
 Tensor Tensor::detach() const {
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = make_tensor_impl();
   impl->storage = storage();
   impl->shape = shape();
   impl->strides = strides();

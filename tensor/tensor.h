@@ -45,6 +45,10 @@ struct TensorImpl {
   ~TensorImpl();
 };
 
+// A new, empty TensorImpl from the small-object pool (tensor/small_alloc.h). Every op result and
+// every view is one: use this rather than std::make_shared.
+std::shared_ptr<TensorImpl> make_tensor_impl();
+
 class Tensor {
  public:
   Tensor() = default;  // undefined: defined() == false
