@@ -135,6 +135,19 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   }
 }
 
+void unary_backward(UnaryOp op, const Tensor& g, const Tensor& v, const Tensor& out, double p0, double p1) {
+  switch (op) {
+#define UNARY_BACKWARD(name, F, reads)                                                       \
+  case UnaryOp::name:                                                                        \
+    return visit_floating(out.dtype(), #name "_backward",                                    \
+                          [&]<class T>() { binary_typed<T, T>(F{p0, p1}, g, v, out); });
+#include "kernels/defs/unary_backward.def"
+#undef UNARY_BACKWARD
+    default:
+      STRATA_THROW(ValueError, "unary_backward: no fused backward kernel for this op");
+  }
+}
+
 void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
   visit_dtype(out.dtype(), [&]<class T>() {
     StridedLoop<4> loop({&out, &cond, &a, &b});
