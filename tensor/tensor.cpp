@@ -21,10 +21,7 @@ std::shared_ptr<TensorImpl> make_tensor_impl() {
   return std::allocate_shared<TensorImpl>(PoolAllocator<TensorImpl>());
 }
 
-TensorImpl& Tensor::impl() const {
-  STRATA_CHECK(impl_ != nullptr, ValueError, "use of an undefined tensor");
-  return *impl_;
-}
+void Tensor::throw_undefined() { STRATA_THROW(ValueError, "use of an undefined tensor"); }
 
 int64_t Tensor::size(int64_t d) const { return shape()[wrap_dim("size", d, dim())]; }
 int64_t Tensor::stride(int64_t d) const { return strides()[wrap_dim("stride", d, dim())]; }
