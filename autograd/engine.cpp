@@ -95,6 +95,7 @@ struct Scratch {
   std::vector<Tensor> buffer;      // input buffers, node after node
   std::vector<Node*> stack;        // pass 1
   std::vector<std::pair<uint64_t, uint32_t>> ready;  // heap of (sequence_nr, index)
+  TensorList grads;                // the running node's incoming gradients (capacity reused)
 
   void clear() {
     index.clear();
@@ -105,6 +106,7 @@ struct Scratch {
     buffer.clear();  // drops any gradient a failed backward left behind
     stack.clear();
     ready.clear();
+    grads.clear();
   }
 };
 
@@ -212,9 +214,12 @@ struct GraphTask {
       const uint32_t index = s.ready.back().second;
       s.ready.pop_back();
       Node* node = s.nodes[index];
-      TensorList grads(std::max<size_t>(node->outputs.size(), s.first[index + 1] - s.first[index]));
-      for (uint32_t k = s.first[index]; k < s.first[index + 1]; ++k)
-        grads[k - s.first[index]] = std::move(s.buffer[k]);
+      // apply() takes the list by rvalue reference; when it leaves the vector in place its
+      // capacity serves the next node.
+      TensorList& grads = s.grads;
+      grads.clear();
+      for (uint32_t k = s.first[index]; k < s.first[index + 1]; ++k) grads.push_back(std::move(s.buffer[k]));
+      if (grads.size() < node->outputs.size()) grads.resize(node->outputs.size());
 
       // Tensor hooks of non-leaf outputs, then captures for autograd::grad.
       for (auto& [nr, hook] : node->tensor_pre_hooks) {
@@ -243,6 +248,7 @@ struct GraphTask {
           }
         }
         outs = node->apply(std::move(grads));
+        grads.clear();  // free the incoming gradients now (the capacity stays)
         // Leaf accumulators hold nothing and are shared by every graph that uses the leaf.
         if (!retain_graph && !is_leaf_acc) {
           node->release_saved();
