@@ -24,6 +24,9 @@ struct CudaTable {
   void (*lerp)(const Tensor&, const Tensor&, const Tensor&, const Tensor&) = nullptr;
   void (*copy)(const Tensor&, const Tensor&) = nullptr;  // any direction host/device
   void (*fill)(const Tensor&, double) = nullptr;
+  // fused unary backward (kernels/defs/unary_backward.def); optional: the composite formula
+  // runs when it is missing
+  void (*unary_backward)(UnaryOp, const Tensor&, const Tensor&, const Tensor&, double, double) = nullptr;
   // matmul: batched GEMM over views (kernels/matmul.h, cuBLAS on CUDA)
   void (*gemm)(const Tensor&, const Tensor&, const Tensor&, double, double) = nullptr;
   // norm: batch, layer and group norm forward/backward (kernels/norm.h)
