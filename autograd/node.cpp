@@ -12,7 +12,7 @@ Node::~Node() {
   // Take over the nodes that only this one keeps alive; each is then destroyed here with its
   // edges already moved out, so no destructor recurses more than one level.
   std::vector<std::shared_ptr<Node>> stack;
-  auto take_unique = [&stack](std::vector<Edge>& edges) {
+  auto take_unique = [&stack](auto& edges) {
     for (auto& e : edges)
       if (e.node && e.node.use_count() == 1) stack.push_back(std::move(e.node));
   };
@@ -69,7 +69,7 @@ Edge gradient_edge(const Tensor& t) {
   if (meta->grad_fn) return {meta->grad_fn, meta->output_nr};
   auto acc = meta->accumulator.lock();
   if (!acc) {
-    acc = std::make_shared<AccumulateGrad>(t.impl_ptr());
+    acc = std::allocate_shared<AccumulateGrad>(PoolAllocator<AccumulateGrad>(), t.impl_ptr());
     acc->outputs.push_back({t.shape(), t.dtype(), t.device()});
     meta->accumulator = acc;
   }
@@ -92,6 +92,11 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
     // in-place change of one leaf's grad cannot show up in another's.
     const bool unshared = g.impl_ptr().use_count() <= 2 && g.storage().use_count() == 1 && g.is_contiguous();
     meta.grad = unshared ? g.detach() : g.detach().clone();
+  } else if (!GradMode::is_enabled() && meta.grad.impl_ptr().use_count() == 1 &&
+             meta.grad.storage().use_count() == 1 && meta.grad.dtype() == g.dtype() &&
+             meta.grad.shape() == g.shape()) {
+    // Nothing else can see the current grad: accumulate in place (no new buffer per backward).
+    add_(meta.grad, g);
   } else {
     meta.grad = add(meta.grad, g);  // out of place: earlier references to .grad() stay valid
   }

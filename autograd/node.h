@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "tensor/small_alloc.h"
 #include "tensor/tensor.h"
 
 namespace strata::autograd {
@@ -65,7 +66,9 @@ struct Node : std::enable_shared_from_this<Node> {
   // (see ~Node): an override must reset every SavedTensor the node holds.
   virtual void release_saved() {}
 
-  std::vector<Edge> next_edges;  // one per forward input
+  // Every op on a tensor that requires grad makes a node: its lists come from the small-object
+  // pool (tensor/small_alloc.h), like the node itself (make_node).
+  std::vector<Edge, PoolAllocator<Edge>> next_edges;  // one per forward input
   uint64_t sequence_nr = 0;      // creation order: later nodes run first when both are ready
   // Shapes/dtypes/devices of the forward outputs: an undefined incoming gradient is replaced by
   // zeros of this metadata when another output of the same node has one.
@@ -74,13 +77,15 @@ struct Node : std::enable_shared_from_this<Node> {
     DType dtype;
     Device device;
   };
-  std::vector<OutputMeta> outputs;
+  std::vector<OutputMeta, PoolAllocator<OutputMeta>> outputs;
   // Hooks of non-leaf tensors: run on the gradient of output `first` before apply().
   std::vector<std::pair<uint32_t, std::function<Tensor(const Tensor&)>>> tensor_pre_hooks;
   // retain_grad() hooks: run after tensor_pre_hooks, so .grad() holds the final gradient.
   std::vector<std::pair<uint32_t, std::function<Tensor(const Tensor&)>>> retain_grad_hooks;
   bool released = false;  // saved tensors freed by a backward without retain_graph
   bool needs_input_grad(size_t i) const { return i < next_edges.size() && next_edges[i].valid(); }
+  // True for AccumulateGrad: the engine keeps such nodes usable across graphs.
+  virtual bool is_accumulator() const { return false; }
 };
 
 // Accumulates incoming gradients into a leaf tensor's .grad().
@@ -89,9 +94,14 @@ struct AccumulateGrad final : Node {
   explicit AccumulateGrad(const std::shared_ptr<TensorImpl>& t) : leaf(t) {}
   TensorList apply(TensorList&& grads) override;
   std::string name() const override { return "AccumulateGrad"; }
+  bool is_accumulator() const override { return true; }
 };
 
 struct AutogradMeta {
+  // Every result of a recorded op gets one: from the small-object pool.
+  static void* operator new(size_t n) { return detail::small_alloc(n); }
+  static void operator delete(void* p, size_t n) noexcept { detail::small_free(p, n); }
+
   bool requires_grad = false;
   bool retains_grad = false;
   Tensor grad;

@@ -23,15 +23,17 @@ uint64_t next_sequence_nr();
 void connect_inputs(Node& node, std::initializer_list<const Tensor*> inputs);
 void connect_inputs(Node& node, const TensorList& inputs);
 
+// Nodes come from the small-object pool (tensor/small_alloc.h): a tiny op's node is a few
+// instructions to allocate and free.
 template <class N, class... Args>
 std::shared_ptr<N> make_node(std::initializer_list<const Tensor*> inputs, Args&&... args) {
-  auto node = std::make_shared<N>(std::forward<Args>(args)...);
+  auto node = std::allocate_shared<N>(PoolAllocator<N>(), std::forward<Args>(args)...);
   connect_inputs(*node, inputs);
   return node;
 }
 template <class N, class... Args>
 std::shared_ptr<N> make_node_list(const TensorList& inputs, Args&&... args) {
-  auto node = std::make_shared<N>(std::forward<Args>(args)...);
+  auto node = std::allocate_shared<N>(PoolAllocator<N>(), std::forward<Args>(args)...);
   connect_inputs(*node, inputs);
   return node;
 }

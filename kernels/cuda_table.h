@@ -9,6 +9,7 @@
 #include "kernels/index.h"
 #include "kernels/loss.h"
 #include "kernels/matmul.h"
+#include "kernels/norm.h"
 #include "kernels/pool.h"
 #include "kernels/random.h"
 #include "kernels/reduce.h"
@@ -23,8 +24,24 @@ struct CudaTable {
   void (*lerp)(const Tensor&, const Tensor&, const Tensor&, const Tensor&) = nullptr;
   void (*copy)(const Tensor&, const Tensor&) = nullptr;  // any direction host/device
   void (*fill)(const Tensor&, double) = nullptr;
+  // fused unary backward (kernels/defs/unary_backward.def); optional: the composite formula
+  // runs when it is missing
+  void (*unary_backward)(UnaryOp, const Tensor&, const Tensor&, const Tensor&, double, double) = nullptr;
   // matmul: batched GEMM over views (kernels/matmul.h, cuBLAS on CUDA)
   void (*gemm)(const Tensor&, const Tensor&, const Tensor&, double, double) = nullptr;
+  // norm: batch, layer and group norm forward/backward (kernels/norm.h)
+  void (*batch_norm_forward)(const Tensor&, const Tensor&, const Tensor&, bool, double, const Tensor&, const Tensor&,
+                             const Tensor&, const Tensor&) = nullptr;
+  void (*batch_norm_backward)(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, bool,
+                              const Tensor&, const Tensor&, const Tensor&) = nullptr;
+  void (*layer_norm_forward)(const Tensor&, const Tensor&, const Tensor&, double, const Tensor&, const Tensor&,
+                             const Tensor&) = nullptr;
+  void (*layer_norm_backward)(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                              const Tensor&, const Tensor&, const Tensor&) = nullptr;
+  void (*group_norm_forward)(const Tensor&, int64_t, const Tensor&, const Tensor&, double, const Tensor&,
+                             const Tensor&, const Tensor&) = nullptr;
+  void (*group_norm_backward)(const Tensor&, const Tensor&, int64_t, const Tensor&, const Tensor&, const Tensor&,
+                              const Tensor&, const Tensor&, const Tensor&) = nullptr;
   // random
   void (*random_fill)(const Tensor&, Distribution, double, double, uint64_t, uint64_t, const Tensor&) = nullptr;
   // indexing (kernels/index.h)

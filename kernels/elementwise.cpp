@@ -16,6 +16,35 @@ bool is_compare(BinaryOp op) {
   }
 }
 
+bool has_unary_backward(UnaryOp op, Device device) {
+  switch (op) {
+#define UNARY_BACKWARD(name, F, reads) case UnaryOp::name:
+#include "kernels/defs/unary_backward.def"
+#undef UNARY_BACKWARD
+      return device.is_cpu() || cuda_table().unary_backward != nullptr;
+    default:
+      return false;
+  }
+}
+
+bool unary_backward_reads_output(UnaryOp op) {
+  constexpr bool input = false, output = true;
+  switch (op) {
+#define UNARY_BACKWARD(name, F, reads) \
+  case UnaryOp::name: return reads;
+#include "kernels/defs/unary_backward.def"
+#undef UNARY_BACKWARD
+    default:
+      return false;
+  }
+}
+
+void unary_backward(UnaryOp op, const Tensor& g, const Tensor& v, const Tensor& out, double p0, double p1) {
+  if (out.device().is_cuda())
+    return cuda_kernel(&CudaTable::unary_backward, "unary_backward", out.device())(op, g, v, out, p0, p1);
+  cpu::unary_backward(op, g, v, out, p0, p1);
+}
+
 void unary(UnaryOp op, const Tensor& x, const Tensor& out, double p0, double p1) {
   if (out.device().is_cuda()) return cuda_kernel(&CudaTable::unary, "unary", out.device())(op, x, out, p0, p1);
   cpu::unary(op, x, out, p0, p1);

@@ -28,6 +28,12 @@ enum class BinaryOp : uint8_t {
 
 bool is_compare(BinaryOp op);
 
+// Fused unary backward (kernels/defs/unary_backward.def): out = g * d op/dx, from the saved
+// input or output v. g, v and out are floating, of one dtype, shape and device.
+bool has_unary_backward(UnaryOp op, Device device);  // a fused kernel exists for op on device
+bool unary_backward_reads_output(UnaryOp op);        // v is the op's output (else its input)
+void unary_backward(UnaryOp op, const Tensor& g, const Tensor& v, const Tensor& out, double p0, double p1);
+
 void unary(UnaryOp op, const Tensor& x, const Tensor& out, double p0 = 0, double p1 = 0);
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
 void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);  // cond: bool
@@ -43,6 +49,7 @@ void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& o
 void lerp(const Tensor& a, const Tensor& b, const Tensor& w, const Tensor& out);
 void copy(const Tensor& src, const Tensor& dst);
 void fill(const Tensor& dst, double value);
+void unary_backward(UnaryOp op, const Tensor& g, const Tensor& v, const Tensor& out, double p0, double p1);
 }  // namespace cpu
 
 }  // namespace strata::kernels

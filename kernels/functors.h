@@ -9,8 +9,21 @@
 #include <type_traits>
 
 #include "tensor/macros.h"
+#ifndef __CUDA_ARCH__
+#include "kernels/fast_exp.h"
+#endif
 
 namespace strata::kernels {
+
+// exp; on the CPU, f32 (and f16/bf16, which compute in f32) use the vectorizable exp_f32
+// (kernels/fast_exp.h, within 2 ulp of std::exp).
+template <class T>
+STRATA_HD_INLINE T exp_value(T x) {
+#ifndef __CUDA_ARCH__
+  if constexpr (std::is_same_v<T, float>) return exp_f32(x);
+#endif
+  return std::exp(x);
+}
 
 template <class T>
 STRATA_HD_INLINE T sigmoid_value(T x) {
@@ -50,7 +63,7 @@ STRATA_HD_INLINE T scalar_as(double v) {
 STRATA_UNARY_FUNCTOR(NegF, -x)
 // abs(-0) is +0 and relu(NaN) is NaN, as in PyTorch.
 STRATA_UNARY_FUNCTOR(AbsF, x < T(0) ? -x : (x == T(0) ? T(0) : x))
-STRATA_UNARY_FUNCTOR(ExpF, std::exp(x))
+STRATA_UNARY_FUNCTOR(ExpF, exp_value(x))
 STRATA_UNARY_FUNCTOR(LogF, std::log(x))
 STRATA_UNARY_FUNCTOR(Log1pF, std::log1p(x))
 STRATA_UNARY_FUNCTOR(Expm1F, std::expm1(x))
@@ -119,5 +132,50 @@ struct LerpF {
     return (w < T(0.5) && w > T(-0.5)) ? a + w * (b - a) : b - (b - a) * (T(1) - w);
   }
 };
+
+}  // namespace strata::kernels
+
+// ---- fused backward of unary ops (kernels/defs/unary_backward.def) ----
+// g: incoming gradient; v: the op's saved input x or output y (per the .def); p0, p1: the op's
+// parameters. Each is the composite formula of autograd/formulas/elementwise.cpp in one pass.
+namespace strata::kernels {
+
+#define STRATA_UNARY_BACKWARD_FUNCTOR(Name, expr)                \
+  struct Name {                                                  \
+    double p0 = 0, p1 = 0;                                       \
+    template <class T>                                           \
+    STRATA_HD_INLINE T operator()(T g, T v) const { return expr; } \
+  };
+
+STRATA_UNARY_BACKWARD_FUNCTOR(AbsBackwardF, g * T((v > T(0)) - (v < T(0))))
+STRATA_UNARY_BACKWARD_FUNCTOR(Log1pBackwardF, g / (v + T(1)))
+STRATA_UNARY_BACKWARD_FUNCTOR(Expm1BackwardF, g * (v + T(1)))
+STRATA_UNARY_BACKWARD_FUNCTOR(SqrtBackwardF, g * T(0.5) / v)
+STRATA_UNARY_BACKWARD_FUNCTOR(RsqrtBackwardF, g * (v * v * v) * T(-0.5))
+STRATA_UNARY_BACKWARD_FUNCTOR(SquareBackwardF, g * v * T(2))
+STRATA_UNARY_BACKWARD_FUNCTOR(ReciprocalBackwardF, -(g * v * v))
+// 2 / sqrt(pi)
+STRATA_UNARY_BACKWARD_FUNCTOR(ErfBackwardF, g * std::exp(-(v * v)) * T(1.12837916709551257390))
+STRATA_UNARY_BACKWARD_FUNCTOR(SinBackwardF, g * std::cos(v))
+STRATA_UNARY_BACKWARD_FUNCTOR(CosBackwardF, -(g * std::sin(v)))
+STRATA_UNARY_BACKWARD_FUNCTOR(TanhBackwardF, g * (T(1) - v * v))
+STRATA_UNARY_BACKWARD_FUNCTOR(SigmoidBackwardF, g * v * (T(1) - v))
+STRATA_UNARY_BACKWARD_FUNCTOR(ReluBackwardF, v > T(0) ? g : T(0))
+// d/dx x Phi(x) = Phi(x) + x phi(x); 1 / sqrt(2 pi)
+STRATA_UNARY_BACKWARD_FUNCTOR(GeluBackwardF,
+                              g * ((std::erf(v * T(0.70710678118654752440)) + T(1)) * T(0.5) +
+                                   v * (std::exp(v * v * T(-0.5)) * T(0.39894228040143267794))))
+STRATA_UNARY_BACKWARD_FUNCTOR(SiluBackwardF, g * sigmoid_value(v) * (T(1) + v * (T(1) - sigmoid_value(v))))
+STRATA_UNARY_BACKWARD_FUNCTOR(SoftplusBackwardF, g * sigmoid_value(v))
+STRATA_UNARY_BACKWARD_FUNCTOR(MishBackwardF,
+                              g * (std::tanh(softplus_value(v)) +
+                                   v * sigmoid_value(v) *
+                                       (T(1) - std::tanh(softplus_value(v)) * std::tanh(softplus_value(v)))))
+STRATA_UNARY_BACKWARD_FUNCTOR(LeakyReluBackwardF, v > T(0) ? g : g * T(p0))
+// The gradient passes where the input is inside [p0, p1] (NaN bounds: unbounded).
+STRATA_UNARY_BACKWARD_FUNCTOR(ClampBackwardF, ((p0 != p0 || v >= T(p0)) && (p1 != p1 || v <= T(p1))) ? g : T(0))
+STRATA_UNARY_BACKWARD_FUNCTOR(PowScalarBackwardF, p0 == 0 ? T(0) : g * T(std::pow(v, T(p0 - 1))) * T(p0))
+STRATA_UNARY_BACKWARD_FUNCTOR(RPowScalarBackwardF, g * v * T(std::log(p0)))
+#undef STRATA_UNARY_BACKWARD_FUNCTOR
 
 }  // namespace strata::kernels

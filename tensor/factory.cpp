@@ -10,9 +10,9 @@ namespace strata {
 Tensor empty(const Shape& shape, TensorOptions opts) {
   for (int64_t d : shape)
     STRATA_CHECK(d >= 0, ShapeError, "empty: negative dimension in shape {}", shape);
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = make_tensor_impl();
   const int64_t n = shape.numel();
-  impl->storage = std::make_shared<StorageImpl>(static_cast<size_t>(n * dtype_size(opts.dtype)), opts.device);
+  impl->storage = make_storage(static_cast<size_t>(n * dtype_size(opts.dtype)), opts.device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = opts.dtype;

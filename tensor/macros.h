@@ -5,5 +5,7 @@
 #define STRATA_HD_INLINE __host__ __device__ __forceinline__
 #else
 #define STRATA_HD
-#define STRATA_HD_INLINE inline
+// Forced, as on the device: per-element functors must inline into the loops that vectorize them
+// (a big kernel file otherwise exhausts GCC's inlining budget and leaves calls in the loop).
+#define STRATA_HD_INLINE inline __attribute__((always_inline))
 #endif

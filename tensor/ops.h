@@ -7,6 +7,7 @@
 #include "tensor/ops/index.h"
 #include "tensor/ops/loss.h"
 #include "tensor/ops/matmul.h"
+#include "tensor/ops/norm.h"
 #include "tensor/ops/pool.h"
 #include "tensor/ops/random.h"
 #include "tensor/ops/reduce.h"

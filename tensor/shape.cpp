@@ -4,22 +4,14 @@
 
 namespace strata {
 
-void SmallDims::assign(const int64_t* p, size_t n) {
-  resize(n);
-  std::copy(p, p + n, data());
-}
-
-void SmallDims::resize(size_t n, int64_t value) {
-  if (n > capacity_) {
-    size_t cap = std::max(n, capacity_ * 2);
-    auto* fresh = new int64_t[cap];
-    std::copy(data(), data() + size_, fresh);
-    release();
-    heap_ = fresh;
-    capacity_ = cap;
-  }
-  for (size_t i = size_; i < n; ++i) data()[i] = value;
-  size_ = n;
+void SmallDims::grow(size_t n) {
+  if (n <= capacity_) return;
+  const size_t cap = std::max(n, capacity_ * 2);
+  auto* fresh = new int64_t[cap];
+  std::copy(data(), data() + size_, fresh);
+  release();
+  heap_ = fresh;
+  capacity_ = cap;
 }
 
 void SmallDims::insert(size_t pos, int64_t v) {
@@ -37,12 +29,6 @@ void SmallDims::erase(size_t pos) {
 
 bool SmallDims::operator==(const SmallDims& o) const {
   return size_ == o.size_ && std::equal(begin(), end(), o.begin());
-}
-
-int64_t Shape::numel() const {
-  int64_t n = 1;
-  for (int64_t d : *this) n *= d;
-  return n;
 }
 
 static std::string join_dims(const SmallDims& d) {

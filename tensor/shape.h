@@ -52,7 +52,12 @@ class SmallDims {
   operator std::span<const int64_t>() const { return {data(), size_}; }  // NOLINT
   std::vector<int64_t> vec() const { return {begin(), end()}; }
 
-  void resize(size_t n, int64_t value = 0);
+  void resize(size_t n, int64_t value = 0) {
+    if (n > capacity_) grow(n);
+    int64_t* d = data();
+    for (size_t i = size_; i < n; ++i) d[i] = value;
+    size_ = n;
+  }
   void push_back(int64_t v) {
     resize(size_ + 1);
     data()[size_ - 1] = v;
@@ -64,7 +69,13 @@ class SmallDims {
   bool operator!=(const SmallDims& o) const { return !(*this == o); }
 
  private:
-  void assign(const int64_t* p, size_t n);
+  void assign(const int64_t* p, size_t n) {
+    if (n > capacity_) grow(n);
+    int64_t* d = data();
+    for (size_t i = 0; i < n; ++i) d[i] = p[i];
+    size_ = n;
+  }
+  void grow(size_t n);  // capacity >= n, keeping the elements
   void release() {
     delete[] heap_;
     heap_ = nullptr;
@@ -94,7 +105,11 @@ class Shape : public SmallDims {
   Shape() = default;
   Shape(const SmallDims& d) : SmallDims(d) {}  // NOLINT
   int64_t ndim() const { return static_cast<int64_t>(size()); }
-  int64_t numel() const;
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t d : *this) n *= d;
+    return n;
+  }
   std::string str() const;  // "[2, 3]"
 };
 

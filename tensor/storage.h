@@ -27,4 +27,7 @@ struct StorageImpl {
 
 using Storage = std::shared_ptr<StorageImpl>;
 
+// A new storage of `nbytes` on `device` (its bookkeeping from the small-object pool).
+Storage make_storage(size_t nbytes, Device device);
+
 }  // namespace strata

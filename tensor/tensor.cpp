@@ -10,16 +10,18 @@
 #include "autograd/record.h"
 #include "tensor/ops.h"
 #include "tensor/semantic.h"
+#include "tensor/small_alloc.h"
 
 namespace strata {
 
 TensorImpl::TensorImpl() = default;
 TensorImpl::~TensorImpl() = default;
 
-TensorImpl& Tensor::impl() const {
-  STRATA_CHECK(impl_ != nullptr, ValueError, "use of an undefined tensor");
-  return *impl_;
+std::shared_ptr<TensorImpl> make_tensor_impl() {
+  return std::allocate_shared<TensorImpl>(PoolAllocator<TensorImpl>());
 }
+
+void Tensor::throw_undefined() { STRATA_THROW(ValueError, "use of an undefined tensor"); }
 
 int64_t Tensor::size(int64_t d) const { return shape()[wrap_dim("size", d, dim())]; }
 int64_t Tensor::stride(int64_t d) const { return strides()[wrap_dim("stride", d, dim())]; }
@@ -85,7 +87,7 @@ namespace {
 
 // A new handle over the same storage with the given layout; semantic type and metadata travel.
 Tensor make_view(const Tensor& src, Shape shape, Strides strides, int64_t offset) {
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = make_tensor_impl();
   impl->storage = src.storage();
   impl->shape = std::move(shape);
   impl->strides = std::move(strides);
@@ -400,7 +402,7 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
 }
 
 Tensor Tensor::detach() const {
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = make_tensor_impl();
   impl->storage = storage();
   impl->shape = shape();
   impl->strides = strides();

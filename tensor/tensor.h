@@ -45,6 +45,10 @@ struct TensorImpl {
   ~TensorImpl();
 };
 
+// A new, empty TensorImpl from the small-object pool (tensor/small_alloc.h). Every op result and
+// every view is one: use this rather than std::make_shared.
+std::shared_ptr<TensorImpl> make_tensor_impl();
+
 class Tensor {
  public:
   Tensor() = default;  // undefined: defined() == false
@@ -131,10 +135,14 @@ class Tensor {
   const std::shared_ptr<const SemanticMeta>& meta() const { return impl().meta; }
   void set_semantic(const SemanticType* type, std::shared_ptr<const SemanticMeta> meta = nullptr) const;
 
-  TensorImpl& impl() const;
+  TensorImpl& impl() const {
+    if (!impl_) [[unlikely]] throw_undefined();
+    return *impl_;
+  }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
 
  private:
+  [[noreturn]] static void throw_undefined();
   std::shared_ptr<TensorImpl> impl_;
 };
 

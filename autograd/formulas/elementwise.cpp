@@ -48,8 +48,22 @@ struct UnaryBackward final : Node {
     y.reset();
   }
 
+  // The gradient in one kernel (kernels/defs/unary_backward.def) when the op has one and this
+  // backward is not itself recorded (double backward differentiates the composite formula
+  // below); undefined otherwise.
+  Tensor fused_backward(const Tensor& g) const {
+    if (GradMode::is_enabled() || !g.defined() || !kernels::has_unary_backward(op, g.device())) return Tensor();
+    const Tensor v = kernels::unary_backward_reads_output(op) ? y.get(this) : x.get(this);
+    if (!v.defined() || v.dtype() != g.dtype() || v.shape() != g.shape() || v.device() != g.device())
+      return Tensor();
+    Tensor out = empty(g.shape(), {.dtype = g.dtype(), .device = g.device()});
+    kernels::unary_backward(op, g, v, out, p0, p1);
+    return out;
+  }
+
   TensorList apply(TensorList&& grads) override {
     const Tensor& g = grads[0];
+    if (Tensor fused = fused_backward(g); fused.defined()) return {fused};
     auto X = [&] { return x.get(this); };
     auto Y = [&] { return y.get(this); };
     switch (op) {

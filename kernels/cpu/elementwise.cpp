@@ -3,12 +3,17 @@
 // (stride-0) operands; other strides take the generic path.
 #include <cstring>
 
+#include "kernels/cpu/contiguous.h"
 #include "kernels/cpu/loops.h"
 #include "kernels/elementwise.h"
 #include "kernels/functors.h"
 
 namespace strata::kernels::cpu {
 namespace {
+
+// f32 and f64 take the multi-ISA loops of contiguous.h; other dtypes a plain loop.
+template <class T>
+constexpr bool kClonedLoops = std::is_same_v<T, float> || std::is_same_v<T, double>;
 
 template <class T, class F>
 void unary_typed(const F& f, const Tensor& x, const Tensor& out) {
@@ -18,7 +23,11 @@ void unary_typed(const F& f, const Tensor& x, const Tensor& out) {
     T* o = reinterpret_cast<T*>(p[0]);
     const T* a = reinterpret_cast<const T*>(p[1]);
     if (s[0] == sizeof(T) && s[1] == sizeof(T)) {
-      for (int64_t i = 0; i < n; ++i) o[i] = static_cast<T>(f(static_cast<C>(a[i])));
+      if constexpr (kClonedLoops<T>) {
+        unary_contiguous<T>(f, o, a, n);
+      } else {
+        for (int64_t i = 0; i < n; ++i) o[i] = static_cast<T>(f(static_cast<C>(a[i])));
+      }
     } else {
       for (int64_t i = 0; i < n; ++i) {
         *reinterpret_cast<T*>(p[0] + i * s[0]) =
@@ -49,6 +58,15 @@ void binary_typed(const F& f, const Tensor& a, const Tensor& b, const Tensor& ou
     const T* x = reinterpret_cast<const T*>(p[1]);
     const T* y = reinterpret_cast<const T*>(p[2]);
     constexpr int64_t sz = sizeof(T);
+    if constexpr (kClonedLoops<T>) {
+      if (s[0] == sizeof(R) && s[1] == sz && s[2] == sz) {
+        return binary_contiguous<Operands::kBoth, T>(f, o, x, y, n);
+      } else if (s[0] == sizeof(R) && s[1] == sz && s[2] == 0) {
+        return binary_contiguous<Operands::kScalarB, T>(f, o, x, y, n);
+      } else if (s[0] == sizeof(R) && s[1] == 0 && s[2] == sz) {
+        return binary_contiguous<Operands::kScalarA, T>(f, o, x, y, n);
+      }
+    }
     if (s[0] == sizeof(R) && s[1] == sz && s[2] == sz) {
       for (int64_t i = 0; i < n; ++i) o[i] = static_cast<R>(f(static_cast<C>(x[i]), static_cast<C>(y[i])));
     } else if (s[0] == sizeof(R) && s[1] == sz && s[2] == 0) {
@@ -136,6 +154,19 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   case BinaryOp::name: return binary_dispatch<F, true>(F{}, a, b, out);
 #include "kernels/defs/compare.def"
 #undef COMPARE
+  }
+}
+
+void unary_backward(UnaryOp op, const Tensor& g, const Tensor& v, const Tensor& out, double p0, double p1) {
+  switch (op) {
+#define UNARY_BACKWARD(name, F, reads)                                                       \
+  case UnaryOp::name:                                                                        \
+    return visit_floating(out.dtype(), #name "_backward",                                    \
+                          [&]<class T>() { binary_typed<T, T>(F{p0, p1}, g, v, out); });
+#include "kernels/defs/unary_backward.def"
+#undef UNARY_BACKWARD
+    default:
+      STRATA_THROW(ValueError, "unary_backward: no fused backward kernel for this op");
   }
 }
 

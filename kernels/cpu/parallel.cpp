@@ -1,7 +1,11 @@
-// A small fixed thread pool. Each parallel_run splits the range into at most num_threads chunks
-// (so a chunk is never smaller than the grain), hands chunks 1..k-1 to workers and runs chunk 0
-// on the caller. Workers spin briefly before sleeping: kernels are issued back to back and a
-// condition-variable wake-up costs several microseconds.
+// A small fixed thread pool. Each parallel_run splits the range into chunks of at least the
+// grain, up to kChunksPerThread per thread, which the caller and the workers claim one at a time
+// from a shared counter. On a machine shared with other work a worker is often not scheduled
+// when a region starts: the others, the caller included, then take its chunks instead of waiting
+// for it. (A claim carries the region's generation, so a worker that wakes late cannot take a
+// chunk of a later region.) Workers spin briefly before sleeping: kernels are issued back to back
+// and a condition-variable wake-up costs several microseconds. Chunk boundaries depend only on
+// the range, the grain and the thread count, never on which thread runs a chunk.
 #include "kernels/cpu/parallel.h"
 
 #include <algorithm>
@@ -31,11 +35,9 @@ class ThreadPool {
     stop_workers();
     num_threads_ = n;
     stop_ = false;
-    chunks_ = 0;
-    // New workers start at the current generation: the previous region is finished, and a worker
-    // that took it for new work would call a body that no longer exists.
-    const uint64_t start = generation_.load();
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, start] { worker_loop(i, start); });
+    // A new worker starts from the current generation: it must not run a region that ended.
+    const uint64_t current = generation_.load();
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, current] { worker_loop(i, current); });
   }
 
   void run(int64_t begin, int64_t end, int64_t grain,
@@ -43,35 +45,41 @@ class ThreadPool {
     std::lock_guard<std::mutex> run_lock(run_mutex_);  // one parallel region at a time
     const int64_t n = end - begin;
     const int64_t max_chunks = std::max<int64_t>(1, n / grain);
-    const int chunks = static_cast<int>(std::min<int64_t>(num_threads_, max_chunks));
-    if (chunks <= 1) {
+    const int64_t chunks = std::min<int64_t>({int64_t{num_threads_} * kChunksPerThread, max_chunks, kMaxChunks});
+    if (num_threads_ <= 1 || chunks <= 1) {
       run_inline(begin, end, body);
       return;
     }
+    body_.store(&body, std::memory_order_relaxed);
+    begin_.store(begin, std::memory_order_relaxed);
+    end_.store(end, std::memory_order_relaxed);
+    chunks_.store(chunks, std::memory_order_relaxed);
     error_ = nullptr;
-    pending_.store(chunks - 1, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    uint32_t gen;
     {
-      std::lock_guard<std::mutex> lock(mutex_);  // workers read the region under this lock
-      body_ = &body;
-      begin_ = begin;
-      end_ = end;
-      chunks_ = chunks;
-      ++generation_;
+      std::lock_guard<std::mutex> lock(mutex_);
+      gen = static_cast<uint32_t>(++generation_);
+      claim_.store(uint64_t{gen} << 32 | static_cast<uint64_t>(chunks) << 16, std::memory_order_release);
     }
     cv_.notify_all();
-    run_chunk(0);
-    // Wait for the workers: spin, then yield.
-    while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
-    {
-      // A worker that wakes late (it had no chunk) must find nothing to run.
-      std::lock_guard<std::mutex> lock(mutex_);
-      body_ = nullptr;
-      chunks_ = 0;
+    work(gen);
+    // Wait for chunks still running on workers: spin, then yield.
+    for (int spin = 0; done_.load(std::memory_order_acquire) != chunks;) {
+      if (spin < 64) {
+        ++spin;
+      } else {
+        std::this_thread::yield();
+      }
     }
+    body_.store(nullptr, std::memory_order_relaxed);
     if (error_) std::rethrow_exception(error_);
   }
 
  private:
+  static constexpr int64_t kChunksPerThread = 4;
+  static constexpr int64_t kMaxChunks = 0xffff;  // the count must fit its 16 bits of claim_
+
   void run_inline(int64_t begin, int64_t end, const std::function<void(int64_t, int64_t)>& body) {
     t_in_parallel = true;
     try {
@@ -83,13 +91,33 @@ class ThreadPool {
     t_in_parallel = false;
   }
 
-  void run_chunk(int c) {
-    const int64_t n = end_ - begin_;
-    const int64_t lo = begin_ + n * c / chunks_;
-    const int64_t hi = begin_ + n * (c + 1) / chunks_;
+  // Claims and runs chunks of region `gen` until none is left (or the region is over). The claim
+  // word holds the region's generation and chunk count with the next chunk, so one CAS checks
+  // all three: a chunk is only ever taken from a region that still has it.
+  void work(uint32_t gen) {
+    for (;;) {
+      uint64_t cur = claim_.load(std::memory_order_acquire);
+      int64_t c;
+      for (;;) {
+        if ((cur >> 32) != gen) return;  // a later region: not ours
+        c = static_cast<int64_t>(cur & 0xffff);
+        if (c >= static_cast<int64_t>((cur >> 16) & 0xffff)) return;
+        if (claim_.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel)) break;
+      }
+      run_chunk(c);
+      done_.fetch_add(1, std::memory_order_release);
+    }
+  }
+
+  void run_chunk(int64_t c) {
+    const int64_t begin = begin_.load(std::memory_order_relaxed);
+    const int64_t n = end_.load(std::memory_order_relaxed) - begin;
+    const int64_t chunks = chunks_.load(std::memory_order_relaxed);
+    const int64_t lo = begin + n * c / chunks;
+    const int64_t hi = begin + n * (c + 1) / chunks;
     t_in_parallel = true;
     try {
-      (*body_)(lo, hi);
+      (*body_.load(std::memory_order_relaxed))(lo, hi);
     } catch (...) {
       std::lock_guard<std::mutex> lock(error_mutex_);
       if (!error_) error_ = std::current_exception();
@@ -98,6 +126,7 @@ class ThreadPool {
   }
 
   void worker_loop(int index, uint64_t seen) {
+    (void)index;
     for (;;) {
       // Spin a little for the next generation before blocking.
       bool woke = false;
@@ -111,12 +140,8 @@ class ThreadPool {
       if (!woke) cv_.wait(lock, [&] { return generation_.load() != seen || stop_.load(); });
       if (stop_) return;
       seen = generation_.load();
-      const int chunks = chunks_;
       lock.unlock();
-      if (index < chunks) {
-        run_chunk(index);
-        pending_.fetch_sub(1, std::memory_order_acq_rel);
-      }
+      work(static_cast<uint32_t>(seen));
     }
   }
 
@@ -139,10 +164,11 @@ class ThreadPool {
   std::condition_variable cv_;
   std::atomic<uint64_t> generation_{0};  // written under mutex_, read lock-free while spinning
   std::atomic<bool> stop_{false};
-  const std::function<void(int64_t, int64_t)>* body_ = nullptr;
-  int64_t begin_ = 0, end_ = 0;
-  int chunks_ = 0;
-  std::atomic<int> pending_{0};
+  // The running region; read by workers that may wake after it ended, hence atomics.
+  std::atomic<const std::function<void(int64_t, int64_t)>*> body_{nullptr};
+  std::atomic<int64_t> begin_{0}, end_{0}, chunks_{0};
+  std::atomic<uint64_t> claim_{0};  // generation << 32 | chunk count << 16 | next chunk
+  std::atomic<int64_t> done_{0};    // chunks finished in the running region
   std::exception_ptr error_;
 };
 

@@ -17,6 +17,7 @@ const std::vector<OpSample>& all_op_samples() {
              samples_pool,
              samples_embedding,
              samples_conv,
+             samples_norm,
          }) {
       auto s = family();
       v.insert(v.end(), s.begin(), s.end());

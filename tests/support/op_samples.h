@@ -30,6 +30,7 @@ std::vector<OpSample> samples_loss();
 std::vector<OpSample> samples_pool();
 std::vector<OpSample> samples_embedding();
 std::vector<OpSample> samples_conv();
+std::vector<OpSample> samples_norm();
 
 // All of the above.
 const std::vector<OpSample>& all_op_samples();
