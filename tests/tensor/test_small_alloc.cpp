@@ -1,8 +1,9 @@
 // The allocation fast paths of tiny ops: the thread-local small-object lists (tensor/
 // small_alloc.h) behind TensorImpl, StorageImpl, autograd nodes and edge lists, and the per-thread
 // block cache of the CPU data allocator (tensor/allocator.cpp). Blocks are reused on the same
-// thread, survive being freed on another thread, sizes past the cached range still work, and the
-// allocator's statistics stay exact through the thread cache.
+// thread, survive being freed on another thread, sizes past the cached range still work, the
+// allocator's statistics stay exact through the thread cache, and large blocks are aligned for
+// huge pages.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -87,6 +88,19 @@ TEST(CpuAllocatorCache, TensorsFreedOnAnotherThreadAndEmptyCache) {
   EXPECT_EQ(cpu_allocator_stats().allocated_bytes, allocated_before);
   Tensor again = ones({3});
   EXPECT_EQ(sum(again).item<double>(), 3.0);
+}
+
+TEST(CpuAllocatorCache, LargeBlocksAreHugePageAligned) {
+  // 2 MiB and more: 2 MiB-aligned (so the kernel can back them with transparent huge pages).
+  const size_t allocated_before = cpu_allocator_stats().allocated_bytes;
+  {
+    Tensor big = full({1 << 20}, 3.0);  // 4 MiB of f32
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(big.raw_data()) % (size_t{2} << 20), 0u);
+    EXPECT_EQ(sum(big).item<double>(), 3.0 * (1 << 20));
+    Tensor small = empty({1000});  // 4000 bytes: ordinary 64-byte alignment suffices
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(small.raw_data()) % 64, 0u);
+  }
+  EXPECT_EQ(cpu_allocator_stats().allocated_bytes, allocated_before);
 }
 
 }  // namespace
