@@ -12,7 +12,7 @@ Node::~Node() {
   // Take over the nodes that only this one keeps alive; each is then destroyed here with its
   // edges already moved out, so no destructor recurses more than one level.
   std::vector<std::shared_ptr<Node>> stack;
-  auto take_unique = [&stack](auto& edges) {
+  auto take_unique = [&stack](EdgeList& edges) {
     for (auto& e : edges)
       if (e.node && e.node.use_count() == 1) stack.push_back(std::move(e.node));
   };

@@ -24,6 +24,9 @@ namespace strata::autograd {
 using TensorList = std::vector<Tensor>;
 
 struct Node;
+struct Edge;
+// A node's edges (one per forward input), from the small-object pool (tensor/small_alloc.h).
+using EdgeList = std::vector<Edge, PoolAllocator<Edge>>;
 
 struct Edge {
   std::shared_ptr<Node> node;  // null: the input needs no gradient
@@ -68,7 +71,7 @@ struct Node : std::enable_shared_from_this<Node> {
 
   // Every op on a tensor that requires grad makes a node: its lists come from the small-object
   // pool (tensor/small_alloc.h), like the node itself (make_node).
-  std::vector<Edge, PoolAllocator<Edge>> next_edges;  // one per forward input
+  EdgeList next_edges;  // one per forward input
   uint64_t sequence_nr = 0;      // creation order: later nodes run first when both are ready
   // Shapes/dtypes/devices of the forward outputs: an undefined incoming gradient is replaced by
   // zeros of this metadata when another output of the same node has one.

@@ -1,7 +1,8 @@
 // Autograd and dispatch overhead on tiny tensors, the case of shared/peers/torch_ops.py:
 //
 //   autograd_tiny_10ops  t = randn(8, requires_grad); z = t; 10 times: z = tanh(z * 1.01 + 0.1);
-//                        z.sum().backward()       figure: ops/s = 20 / seconds per iteration
+//                        z.sum().backward()       figure: ops/s = 20 / median seconds per iteration
+//                                                 (the script's statistic, bench/median_timer.h)
 //
 // (30 forward ops, a sum and a backward through 31 nodes: on 8 floats this is pure overhead.)
 // Like the script, t.grad() is never reset, so every backward after the first accumulates.
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "best_reporter.h"
+#include "median_timer.h"
 #include "peer_torch.h"
 #include "strata.h"
 
@@ -65,16 +67,18 @@ void BM_AutogradTiny(benchmark::State& state) {
     return;
   }
   Tensor t = tiny_leaf();
-  for (auto _ : state) strata::sum(chain(t)).backward();
-  state.counters["ops/s"] = benchmark::Counter(20, benchmark::Counter::kIsIterationInvariantRate);
+  bench::MedianTimer timer;
+  for (auto _ : state) timer.time([&] { strata::sum(chain(t)).backward(); });
+  state.counters["ops/s"] = timer.rate(20);
 }
 
 void BM_ForwardOnly(benchmark::State& state, bool record) {
   Tensor t = tiny_leaf();
   std::optional<strata::NoGradGuard> no_grad;
   if (!record) no_grad.emplace();
-  for (auto _ : state) benchmark::DoNotOptimize(chain(t));
-  state.counters["ops/s"] = benchmark::Counter(30, benchmark::Counter::kIsIterationInvariantRate);
+  bench::MedianTimer timer;
+  for (auto _ : state) timer.time([&] { benchmark::DoNotOptimize(chain(t)); });
+  state.counters["ops/s"] = timer.rate(30);
 }
 
 }  // namespace
@@ -99,7 +103,7 @@ int main(int argc, char** argv) {
   const double s = reporter.best("autograd_tiny_10ops");
   if (s > 0) {
     const auto torch = bench::torch_figures({"autograd_tiny_10ops"});
-    std::printf("\nsummary (ops/s = 20 / s per iteration, best run; goal strata/pytorch >= 3)\n");
+    std::printf("\nsummary (ops/s = 20 / median s per iteration, best repetition; goal strata/pytorch >= 3)\n");
     std::printf("  %-22s strata %10.0f (%.1f us/iter)", "autograd_tiny_10ops", s, 20e6 / s);
     if (auto it = torch.find("autograd_tiny_10ops"); it != torch.end() && it->second > 0)
       std::printf("  pytorch %10.0f (%.1f us/iter)  ratio %.2f\n", it->second, 20e6 / it->second, s / it->second);

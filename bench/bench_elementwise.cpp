@@ -8,7 +8,8 @@
 //
 // Every case is checked against a plain serial loop before it is timed (exp: within 2 ulp of
 // std::exp). Tensors are f32 N(0, 1), like the script's torch.randn. The output is allocated each
-// iteration, as `x + y` does in PyTorch (both sides reuse freed memory).
+// iteration, as `x + y` does in PyTorch (both sides reuse freed memory). GB/s is computed like the
+// script's: bytes / median time of one call (bench/median_timer.h).
 //
 // Threads: STRATA_NUM_THREADS (default 2). PyTorch: see bench/peer_torch.h (STRATA_BENCH_PEER=0
 // skips it). Use --benchmark_repetitions=3: the summary takes the best run of each side.
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "best_reporter.h"
+#include "median_timer.h"
 #include "peer_torch.h"
 #include "strata.h"
 
@@ -95,8 +97,9 @@ void BM_Case(benchmark::State& state, const Case& c) {
     state.SkipWithError((c.name + " is wrong at " + why).c_str());
     return;
   }
-  for (auto _ : state) benchmark::DoNotOptimize(c.op());
-  state.counters["GB/s"] = benchmark::Counter(c.bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  bench::MedianTimer timer;
+  for (auto _ : state) timer.time([&] { benchmark::DoNotOptimize(c.op()); });
+  state.counters["GB/s"] = timer.rate(c.bytes * 1e-9);
 }
 
 }  // namespace
@@ -118,7 +121,7 @@ int main(int argc, char** argv) {
   for (const Case& c : cases)
     if (reporter.best(c.name) > 0) names.push_back(c.name);
   const auto torch = bench::torch_figures(names);
-  std::printf("\nsummary (GB/s, best run; ratio = strata / pytorch, goal >= 1.0)\n");
+  std::printf("\nsummary (GB/s = bytes / median call, best repetition; ratio = strata / pytorch, goal >= 1.0)\n");
   for (const std::string& n : names) {
     const double s = reporter.best(n);
     auto it = torch.find(n);

@@ -4,10 +4,13 @@
 //     a large share of a tiny op's cost;
 //   - a global cache behind a mutex for larger blocks, and for small blocks that overflow a
 //     thread's bins.
+// Blocks of 2 MiB and more are backed by transparent huge pages where the kernel allows it.
 // Statistics are relaxed atomics, exact once the threads that allocate are quiet. A thread's
 // cached blocks move to the global cache when it exits; empty_cache() frees the calling thread's
 // cache and the global one.
 #include "tensor/allocator.h"
+
+#include <sys/mman.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -35,6 +38,22 @@ size_t bin_size(size_t nbytes) {
   while (p < nbytes) p <<= 1;
   const size_t step = p / 8;
   return (nbytes + step - 1) / step * step;
+}
+
+// Blocks of at least 2 MiB are 2 MiB-aligned and asked to be backed by transparent huge pages
+// (the kernel's "madvise" mode, common on servers, gives them only on request): one TLB entry and
+// one page fault per 2 MiB instead of 512, and the hardware prefetchers of a streaming loop no
+// longer stop at every 4 KiB page boundary.
+constexpr size_t kHugePage = size_t{2} << 20;
+
+void* system_alloc(size_t size) {
+  if (size < kHugePage) return std::aligned_alloc(kAlignment, size);
+  void* p = nullptr;
+  if (posix_memalign(&p, kHugePage, size) != 0) return nullptr;
+#ifdef MADV_HUGEPAGE
+  madvise(p, size / kHugePage * kHugePage, MADV_HUGEPAGE);  // advice only: failure is harmless
+#endif
+  return p;
 }
 
 size_t thread_bin_capacity(size_t size) { return std::max<size_t>(16, kThreadBinBytes / size); }
@@ -83,10 +102,10 @@ class CachingCpuAllocator final : public Allocator {
         return p;
       }
     }
-    void* p = std::aligned_alloc(kAlignment, size);
+    void* p = system_alloc(size);
     if (!p) {
       empty_cache();
-      p = std::aligned_alloc(kAlignment, size);
+      p = system_alloc(size);
     }
     if (!p) STRATA_THROW(Error, "cpu allocator: out of memory allocating {} bytes", size);
     note_alloc(size);

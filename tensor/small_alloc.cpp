@@ -50,9 +50,16 @@ void register_drain() {
 
 }  // namespace
 
+// Under AddressSanitizer the lists are bypassed, so a use after free is still reported.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kUseLists = false;
+#else
+constexpr bool kUseLists = true;
+#endif
+
 void* small_alloc(size_t nbytes) {
   if (nbytes == 0) nbytes = 1;
-  if (nbytes <= kMaxSmallObject) {
+  if (kUseLists && nbytes <= kMaxSmallObject) {
     ThreadLists& l = t_lists;
     const size_t c = class_of(nbytes);
     if (FreeBlock* b = l.head[c]) {
@@ -68,7 +75,7 @@ void* small_alloc(size_t nbytes) {
 void small_free(void* p, size_t nbytes) noexcept {
   if (!p) return;
   if (nbytes == 0) nbytes = 1;
-  if (nbytes <= kMaxSmallObject) {
+  if (kUseLists && nbytes <= kMaxSmallObject) {
     ThreadLists& l = t_lists;
     const size_t c = class_of(nbytes);
     if (l.count[c] < kMaxCachedPerClass && !l.drained) {

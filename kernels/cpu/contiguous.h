@@ -3,10 +3,13 @@
 // f64 data: out[i] = f(a[i]) and out[i] = f(a[i], b[i]) with b (or a) possibly one broadcast
 // scalar.
 //
-// Each loop is compiled for AVX-512F, AVX2 and baseline x86-64 (GCC target_clones) and the loader
-// picks the best the CPU has, so a generic build still runs 8- or 16-wide where it matters
-// (compute-bound functors like exp; memory-bound adds are fine at any width). Without
-// floating-point contraction (ISO C++ mode, no -ffast-math) every clone gives the same bits.
+// Each loop is compiled for AVX-512F, x86-64-v3 (AVX2 + FMA) and baseline x86-64 (GCC
+// target_clones) and the loader picks the best the CPU has, so a generic build still runs 8- or
+// 16-wide where it matters (compute-bound functors like exp; memory-bound adds are fine at any
+// width). In the FMA clones GCC contracts a * b + c into one rounding (exp's polynomial, lerp,
+// gelu, ...): such functors may differ in the last bit between CPUs with and without FMA, each
+// result staying within its documented accuracy; functors of one operation (add, mul, div,
+// max, compares, ...) give the same bits on every path. Results never depend on the thread count.
 // (Non-temporal stores for outputs larger than the cache were tried and measured: no gain on
 // adds, a 3x loss on exp, so they are not used.)
 #include <cstdint>
@@ -14,7 +17,7 @@
 #include "tensor/dtype.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define STRATA_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define STRATA_CPU_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
 #else
 #define STRATA_CPU_CLONES
 #endif

@@ -1,6 +1,7 @@
 // CPU elementwise kernels: the functors of kernels/functors.h applied by StridedLoop.
-// Each body special-cases contiguous runs (a plain loop the compiler vectorizes) and scalar
-// (stride-0) operands; other strides take the generic path.
+// Each body special-cases contiguous runs and scalar (stride-0) operands: for f32/f64 these are
+// the multi-ISA loops of kernels/cpu/contiguous.h, for other dtypes a plain loop the compiler
+// vectorizes; other strides take the generic path.
 #include <cstring>
 
 #include "kernels/cpu/contiguous.h"
