@@ -8,8 +8,9 @@
 // Threads: STRATA_NUM_THREADS (default 2) threads for both sides. Eigen is built without OpenMP,
 // so its side splits C into row blocks over the same strata thread pool, one Eigen product per
 // block. Eigen's speed depends on the flags this file is compiled with (it vectorises for the
-// instruction sets enabled at compile time, SSE2 only by default; build with -march=native for a
-// fair comparison); strata's kernels pick their instruction set at run time.
+// instruction sets enabled at compile time, SSE2 only by default: bench/CMakeLists.txt compiles this
+// file with -mavx2 -mfma for a fair comparison); strata's kernels pick their instruction set at run
+// time.
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Core>
