@@ -93,11 +93,11 @@ std::string summary(Module& model, const Shape& input_shape) {
   std::vector<LayerInfo> rows = layer_info(model, input_shape);
   const std::string rule(88, '=');
   std::string s = fmt::format("{} (Input shape: {})\n{}\n", model.type_name(), shape_str(input_shape), rule);
-  s += fmt::format("{:<24} {:<24} {:<12} {:<10} {:<14}\n{}\n", "Layer (type)", "Output Shape", "Param #", "Trainable",
+  s += fmt::format("{:<24} {:<24} {:<12} {:<10} {}\n{}\n", "Layer (type)", "Output Shape", "Param #", "Trainable",
                    "FLOPs", rule);
   int64_t flops = 0;
   for (const auto& r : rows) {
-    s += fmt::format("{:<24} {:<24} {:<12} {:<10} {:<14}\n", r.type, shape_str(r.output_shape), r.params,
+    s += fmt::format("{:<24} {:<24} {:<12} {:<10} {}\n", r.type, shape_str(r.output_shape), r.params,
                      r.params ? (r.trainable ? "True" : "False") : "", thousands(r.flops));
     flops += r.flops;
   }
