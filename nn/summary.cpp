@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <functional>
+
 #include "autograd/grad_mode.h"
 #include "nn/activation.h"
 #include "nn/basic.h"
@@ -60,7 +62,9 @@ struct HookScope {
 
 }  // namespace
 
-std::vector<LayerInfo> layer_info(Module& model, const Shape& input_shape) {
+namespace {
+
+std::vector<LayerInfo> collect_rows(Module& model, const std::function<Tensor()>& run) {
   std::vector<LayerInfo> rows;
   HookScope scope{{}, &model, model.is_training()};
   for (auto& [name, m] : model.named_modules()) {
@@ -80,19 +84,15 @@ std::vector<LayerInfo> layer_info(Module& model, const Shape& input_shape) {
     });
     scope.hooks.emplace_back(m, id);
   }
-  TensorOptions opts;
-  auto params = model.parameters();
-  if (!params.empty()) opts = {.dtype = params[0].dtype(), .device = params[0].device()};
   model.eval();
   NoGradGuard no_grad;
-  model(zeros(input_shape, opts));
+  run();
   return rows;
 }
 
-std::string summary(Module& model, const Shape& input_shape) {
-  std::vector<LayerInfo> rows = layer_info(model, input_shape);
+std::string table(Module& model, const std::string& input_desc, const std::vector<LayerInfo>& rows) {
   const std::string rule(88, '=');
-  std::string s = fmt::format("{} (Input shape: {})\n{}\n", model.type_name(), shape_str(input_shape), rule);
+  std::string s = fmt::format("{} (Input shape: {})\n{}\n", model.type_name(), input_desc, rule);
   s += fmt::format("{:<24} {:<24} {:<12} {:<10} {}\n{}\n", "Layer (type)", "Output Shape", "Param #", "Trainable",
                    "FLOPs", rule);
   int64_t flops = 0;
@@ -108,6 +108,31 @@ std::string summary(Module& model, const Shape& input_shape) {
   s += fmt::format("Total non-trainable params: {}\n", thousands(total - trainable));
   s += fmt::format("Total FLOPs: {}\n", thousands(flops));
   return s;
+}
+
+}  // namespace
+
+std::vector<LayerInfo> layer_info(Module& model, const Shape& input_shape) {
+  TensorOptions opts;
+  auto params = model.parameters();
+  if (!params.empty()) opts = {.dtype = params[0].dtype(), .device = params[0].device()};
+  return collect_rows(model, [&] { return model(zeros(input_shape, opts)); });
+}
+
+std::vector<LayerInfo> layer_info(Module& model, const std::vector<Tensor>& inputs) {
+  STRATA_CHECK(!inputs.empty(), ValueError, "summary: no inputs given");
+  return collect_rows(model, [&] { return model(std::span<const Tensor>(inputs.data(), inputs.size())); });
+}
+
+std::string summary(Module& model, const Shape& input_shape) {
+  return table(model, shape_str(input_shape), layer_info(model, input_shape));
+}
+
+std::string summary(Module& model, const std::vector<Tensor>& inputs) {
+  auto rows = layer_info(model, inputs);
+  std::string desc;
+  for (size_t i = 0; i < inputs.size(); ++i) desc += (i ? ", " : "") + shape_str(inputs[i].shape());
+  return table(model, desc, rows);
 }
 
 }  // namespace strata::nn

@@ -153,3 +153,31 @@ TEST(Pooling, GradientsMatchFiniteDifferences) {
   nn::AdaptiveAvgPool2d gap(Int2{2, 3});
   EXPECT_TRUE(module_gradcheck(gap, x));
 }
+
+TEST(PixelShuffle, MovesChannelsIntoSpace) {
+  nn::PixelShuffle ps(2);
+  Tensor x = arange(8, {.dtype = DType::F32}).reshape({1, 4, 1, 2});
+  Tensor y = ps(x);
+  EXPECT_EQ(y.shape(), (Shape{1, 1, 2, 4}));
+  // out[0, 0, i, 2 w + j] = x[0, 2 i + j, 0, w]
+  EXPECT_EQ(y.to_vector<float>(), (std::vector<float>{0, 2, 1, 3, 4, 6, 5, 7}));
+  EXPECT_STRATA_ERROR(nn::PixelShuffle(0), ValueError, {"PixelShuffle: upscale_factor must be > 0"});
+}
+
+TEST(Upsample, NearestAndBilinear) {
+  Tensor x = tensor({1.f, 2.f, 3.f, 4.f}, {1, 1, 2, 2});
+  nn::Upsample near({.scale_factor = 2.0});
+  Tensor y = near(x);
+  EXPECT_EQ(y.shape(), (Shape{1, 1, 4, 4}));
+  EXPECT_EQ(y.to_vector<float>()[0], 1.f);
+  EXPECT_EQ(y.to_vector<float>()[3], 2.f);
+  nn::Upsample bil({.size = 3, .mode = nn::UpsampleMode::Bilinear, .align_corners = true});
+  auto v = bil(x).to_vector<float>();
+  ASSERT_EQ(v.size(), 9u);
+  EXPECT_FLOAT_EQ(v[4], 2.5f);  // the centre averages all four
+  EXPECT_EQ(near.str(), "Upsample(scale_factor=2, mode='nearest')");
+  EXPECT_STRATA_ERROR(nn::Upsample({}), ValueError, {"Upsample: give exactly one of size and scale_factor"});
+  manual_seed(9);
+  nn::Upsample g({.scale_factor = 2.0, .mode = nn::UpsampleMode::Bilinear});
+  EXPECT_TRUE(module_gradcheck(g, randn({1, 2, 3, 3})));
+}

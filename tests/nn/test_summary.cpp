@@ -67,3 +67,30 @@ TEST(Summary, ABadInputShapeReportsTheLayer) {
   EXPECT_STRATA_ERROR(nn::summary(*model, {2, 3, 8, 8}), ShapeError, {"Conv2d: input has 3 channels"});
   EXPECT_TRUE(model->is_training());
 }
+
+namespace {
+
+// Two inputs: an embedding of categorical codes concatenated with continuous features.
+class TwoInputs : public nn::Module {
+ public:
+  TwoInputs() : Module("TwoInputs") {
+    emb = register_module("emb", std::make_shared<nn::Embedding>(10, 3));
+    fc = register_module("fc", std::make_shared<nn::Linear>(5, 1));
+  }
+  Tensor forward(std::span<const Tensor> xs) override {
+    return (*fc)(cat({(*emb)(xs[0]), xs[1]}, 1));
+  }
+  using Module::forward;
+  std::shared_ptr<nn::Embedding> emb;
+  std::shared_ptr<nn::Linear> fc;
+};
+
+}  // namespace
+
+TEST(Summary, TakesSeveralInputsForMultiInputModels) {
+  TwoInputs m;
+  std::string s = nn::summary(m, {zeros({4}, {.dtype = DType::I64}), zeros({4, 2})});
+  for (const char* part : {"TwoInputs (Input shape: 4, 4 x 2)", "Embedding                4 x 3                    30",
+                           "Linear                   4 x 1                    6", "Total params: 36"})
+    EXPECT_NE(s.find(part), std::string::npos) << "missing \"" << part << "\" in\n" << s;
+}
