@@ -49,24 +49,21 @@ std::string thousands(int64_t v) {
   return v < 0 ? "-" + r : r;
 }
 
-// Removes hooks and restores the training mode however the forward ends.
+// Removes the hooks and restores every module's own training flag (a model may mix modes, e.g.
+// frozen batch norms kept in eval) however the forward ends.
 struct HookScope {
   std::vector<std::pair<Module*, int64_t>> hooks;
-  Module* model;
-  bool was_training;
+  std::vector<std::pair<Module*, bool>> modes;  // parents before children
   ~HookScope() {
     for (auto& [m, id] : hooks) m->remove_forward_hook(id);
-    model->train(was_training);
+    for (auto& [m, training] : modes) m->train(training);  // train() recurses; children are set after
   }
 };
 
-}  // namespace
-
-namespace {
-
 std::vector<LayerInfo> collect_rows(Module& model, const std::function<Tensor()>& run) {
   std::vector<LayerInfo> rows;
-  HookScope scope{{}, &model, model.is_training()};
+  HookScope scope;
+  for (auto& [name, m] : model.named_modules()) scope.modes.emplace_back(m, m->is_training());
   for (auto& [name, m] : model.named_modules()) {
     if (!m->children().empty()) continue;
     std::string full = name;

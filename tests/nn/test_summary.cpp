@@ -60,6 +60,12 @@ TEST(Summary, LeavesTheModelAsItWas) {
   model->eval();
   nn::summary(*model, {1, 1, 8, 8});
   EXPECT_FALSE(model->is_training());
+  model->train();
+  bn->eval();  // mixed modes survive
+  nn::summary(*model, {1, 1, 8, 8});
+  EXPECT_TRUE(model->is_training());
+  EXPECT_FALSE(bn->is_training());
+  EXPECT_TRUE((*model)[0]->is_training());
 }
 
 TEST(Summary, ABadInputShapeReportsTheLayer) {
