@@ -201,3 +201,27 @@ TEST(RegressionLossesFlat, FlattenPredictionAndTarget) {
   EXPECT_STRATA_ERROR(mse(pred, zeros({4})), ShapeError, {"MSELossFlat:", "has 3 elements but the target [4] has 4"});
   EXPECT_EQ(mse.activation(pred).to_vector<float>(), pred.to_vector<float>());
 }
+
+TEST(FocalLossFlat, DownWeightsEasyItems) {
+  Tensor logits = tensor({1.f, 2.f, 3.f, 1.f, 1.f, 1.f}, {2, 3});
+  Tensor target = i64({2, 0}, {2});
+  const double c0 = ce({1, 2, 3}, 2), c1 = ce({1, 1, 1}, 0);
+  auto focal = [](double c, double g) { return std::pow(1 - std::exp(-c), g) * c; };
+  nn::FocalLossFlat loss;  // gamma 2
+  EXPECT_TRUE(loss.y_int);
+  EXPECT_NEAR(loss(logits, target).item(), (focal(c0, 2) + focal(c1, 2)) / 2, 1e-6);
+  loss.reduction = Reduction::None;
+  expect_near(loss(logits, target).to_vector<double>(), {focal(c0, 2), focal(c1, 2)});
+  nn::FocalLossFlat plain({.gamma = 0});
+  EXPECT_NEAR(plain(logits, target).item(), (c0 + c1) / 2, 1e-6);
+  EXPECT_EQ(loss.decodes(loss.activation(logits)).to_vector<int64_t>(), (std::vector<int64_t>{2, 0}));
+}
+
+TEST(BCELossFlat, TakesProbabilities) {
+  nn::BCELossFlat loss;
+  EXPECT_FALSE(loss.y_int);
+  Tensor p = tensor({0.8f, 0.25f}, {2, 1});
+  Tensor t = tensor({1.f, 0.f}, {2});
+  EXPECT_NEAR(loss(p, t).item(), -(std::log(0.8) + std::log(0.75)) / 2, 1e-6);
+  EXPECT_EQ(loss.decodes(p).to_vector<bool>(), (std::vector<bool>{true, false}));
+}
