@@ -38,6 +38,12 @@ TEST(Activation, ValuesMatchTheirFormulas) {
   expect_formula(leaky_default, [](double x) { return x > 0 ? x : 0.01 * x; });
   nn::GELU gelu;
   expect_formula(gelu, [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); });
+  nn::GELU gelu_tanh(/*tanh_approximation=*/true);
+  expect_formula(gelu_tanh, [](double x) {
+    return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+  });
+  nn::Softplus sp;
+  expect_formula(sp, [](double x) { return softplus(x); });
   nn::SiLU silu;
   expect_formula(silu, [](double x) { return x * sig(x); });
   nn::Mish mish;
@@ -53,6 +59,8 @@ TEST(Activation, ValuesMatchTheirFormulas) {
 TEST(Activation, SwishIsSiLUAndNamesPrint) {
   nn::Swish swish;
   EXPECT_EQ(swish.type_name(), "SiLU");
+  EXPECT_EQ(nn::GELU(true).str(), "GELU(approximate='tanh')");
+  EXPECT_EQ(nn::GELU().str(), "GELU()");
   EXPECT_EQ(nn::LeakyReLU(0.2).str(), "LeakyReLU(negative_slope=0.2)");
   EXPECT_EQ(nn::SigmoidRange(0, 5.5).str(), "SigmoidRange(low=0, high=5.5)");
   EXPECT_STRATA_ERROR(nn::SigmoidRange(2, 1), ValueError, {"SigmoidRange: low (2) must be below high (1)"});
@@ -73,7 +81,7 @@ TEST(Activation, GradientsMatchFiniteDifferences) {
   // Points away from the kinks of relu / leaky relu.
   Tensor x = tensor(std::vector<double>{-2.0, -0.7, -0.3, 0.4, 1.1, 2.5}, {2, 3});
   std::vector<std::shared_ptr<nn::Module>> layers = {
-      std::make_shared<nn::ReLU>(),    std::make_shared<nn::LeakyReLU>(0.2),   std::make_shared<nn::GELU>(),
+      std::make_shared<nn::ReLU>(),    std::make_shared<nn::LeakyReLU>(0.2),   std::make_shared<nn::GELU>(), std::make_shared<nn::GELU>(true), std::make_shared<nn::Softplus>(),
       std::make_shared<nn::SiLU>(),    std::make_shared<nn::Mish>(),           std::make_shared<nn::Sigmoid>(),
       std::make_shared<nn::Tanh>(),    std::make_shared<nn::SigmoidRange>(-2, 3), std::make_shared<nn::Softmax>(1),
       std::make_shared<nn::LogSoftmax>(0)};
