@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
 
 #include "autograd/grad_mode.h"
@@ -64,8 +65,11 @@ std::vector<LayerInfo> collect_rows(Module& model, const std::function<Tensor()>
   std::vector<LayerInfo> rows;
   HookScope scope;
   for (auto& [name, m] : model.named_modules()) scope.modes.emplace_back(m, m->is_training());
+  std::vector<Module*> hooked;
   for (auto& [name, m] : model.named_modules()) {
-    if (!m->children().empty()) continue;
+    // A module reused in two places is hooked once (under its first name): one row per call.
+    if (!m->children().empty() || std::find(hooked.begin(), hooked.end(), m) != hooked.end()) continue;
+    hooked.push_back(m);
     std::string full = name;
     int64_t id = m->register_forward_hook([&rows, full](Module& mod, std::span<const Tensor> in, const Tensor& out) {
       LayerInfo info;

@@ -100,3 +100,14 @@ TEST(Summary, TakesSeveralInputsForMultiInputModels) {
                            "Linear                   4 x 1                    6", "Total params: 36"})
     EXPECT_NE(s.find(part), std::string::npos) << "missing \"" << part << "\" in\n" << s;
 }
+
+TEST(Summary, AModuleUsedTwiceGivesOneRowPerCall) {
+  auto relu = std::make_shared<nn::ReLU>();
+  nn::Sequential model(std::vector<nn::ModulePtr>{std::make_shared<nn::Linear>(3, 3), relu,
+                                                  std::make_shared<nn::Linear>(3, 2), relu});
+  auto rows = nn::layer_info(model, {4, 3});
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[3].type, "ReLU");
+  EXPECT_EQ(rows[3].output_shape, (Shape{4, 2}));
+  EXPECT_EQ(rows[3].flops, 8);
+}
