@@ -44,14 +44,12 @@ void forward_typed(const Tensor& input, const Tensor& grid_t, const SampleParams
     for (int64_t item = lo; item < hi; ++item) {
       const int64_t n = item / d.oh, row = item % d.oh;
       plan_grid_row(grid, d, n, row, p, plan);
-      for (int64_t c = 0; c < d.c; ++c) {
-        const T* src = in + (n * d.c + c) * plane;
-        T* dst = o + (n * d.c + c) * oplane + row * d.ow;
-        if (p.mode == SampleMode::Nearest)
-          apply_nearest(plan.nearest, src, dst, d.ow);
-        else
-          apply_bilinear(plan, src, dst, d.ow);
-      }
+      const T* src = in + n * d.c * plane;
+      T* dst = o + n * d.c * oplane + row * d.ow;
+      if (p.mode == SampleMode::Nearest)
+        for (int64_t c = 0; c < d.c; ++c) apply_nearest(plan.nearest, src + c * plane, dst + c * oplane, d.ow);
+      else
+        apply_bilinear(plan, src, plane, dst, oplane, d.c, d.ow, d.w);
     }
   });
 }

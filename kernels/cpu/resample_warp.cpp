@@ -9,6 +9,8 @@
 //
 // Forward: parallel over (n, output row). Backward: parallel over samples n, rows in order
 // (deterministic scatter).
+#include <algorithm>
+#include <cmath>
 #include <type_traits>
 
 #include "kernels/cpu/parallel.h"
@@ -56,18 +58,117 @@ RowLine affine_row(const WarpTransform& t, const Dims& d, int64_t row, bool alig
           sy * (t.a[3] * b0 + t.a[4] * yn + t.a[5]) + cy, sy * t.a[3] * b1};
 }
 
+// The run of columns j in [lo, hi) where c(j) = c0 + step * j, rounded to A, lies in
+// [0, limit) (limit = size - 1: both bilinear taps inside). Solved in double, then shrunk until
+// the end points pass the exact per-pixel test (c is monotonic in j).
+template <class A>
+void inside_run(double c0, double step, int64_t n, int64_t size, int64_t& lo, int64_t& hi) {
+  const double limit = static_cast<double>(size - 1);
+  auto ok = [&](int64_t j) {
+    const A c = static_cast<A>(c0 + step * static_cast<double>(j));
+    return c >= A(0) && c < static_cast<A>(limit);
+  };
+  if (step == 0.0) {
+    lo = 0;
+    hi = ok(0) ? n : 0;
+    return;
+  }
+  double a = (0.0 - c0) / step, b = (limit - c0) / step;
+  if (a > b) std::swap(a, b);
+  lo = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(std::max(a, -1.0))) - 1, 0, n);
+  hi = std::clamp<int64_t>(static_cast<int64_t>(std::floor(std::min(b, static_cast<double>(n)))) + 2, 0, n);
+  while (lo < hi && !ok(lo)) ++lo;
+  while (hi > lo && !ok(hi - 1)) --hi;
+}
+
+// Affine rows with border or reflection padding: every padded position lies inside the image, so
+// the whole row takes the interior form (a position on the last row or column uses the previous
+// tap with fraction 1). Reflection is unrolled into its two mirror steps, exact while the row's
+// source stays within one image span of the mirror lines (padded_row_ok checks the row's end
+// points; other rows take the general path). A branch-free loop the compiler vectorizes.
+template <class A>
+STRATA_RESAMPLE_CLONES void plan_padded_row(const RowLine& l, int32_t n, int64_t w, int64_t h, bool reflect, A xlo,
+                                            A xhi, A ylo, A yhi, int32_t* __restrict off, A* __restrict fx,
+                                            A* __restrict fy) {
+  const A wmax = A(w - 1), hmax = A(h - 1), wlast = A(w - 2), hlast = A(h - 2);
+  const A x0 = static_cast<A>(l.x0), dx = static_cast<A>(l.dx), y0 = static_cast<A>(l.y0), dy = static_cast<A>(l.dy);
+  const int32_t stride = static_cast<int32_t>(w);
+  for (int32_t j = 0; j < n; ++j) {
+    A x = x0 + dx * static_cast<A>(j), y = y0 + dy * static_cast<A>(j);
+    if (reflect) {
+      x = xlo + std::abs(x - xlo);
+      x = xhi - std::abs(xhi - x);
+      y = ylo + std::abs(y - ylo);
+      y = yhi - std::abs(yhi - y);
+    }
+    x = std::min(std::max(x, A(0)), wmax);
+    y = std::min(std::max(y, A(0)), hmax);
+    // The top-left tap: at most the second-to-last pixel (the last one then gets fraction 1).
+    const int32_t ix = static_cast<int32_t>(std::min(x, wlast)), iy = static_cast<int32_t>(std::min(y, hlast));
+    off[j] = iy * stride + ix;
+    fx[j] = x - static_cast<A>(ix);
+    fy[j] = y - static_cast<A>(iy);
+  }
+}
+
+// Whether plan_padded_row handles the row: finite end points (within one span of the mirror
+// lines for reflection).
+template <class A>
+bool padded_row_ok(double c0, double step, int64_t n, A lo, A hi, bool reflect) {
+  const A a = static_cast<A>(c0), b = static_cast<A>(c0 + step * static_cast<double>(n - 1));
+  if (!std::isfinite(a) || !std::isfinite(b)) return false;
+  if (!reflect) return std::abs(a) < A(1 << 24) && std::abs(b) < A(1 << 24);
+  const A span = hi - lo;
+  return a >= lo - span && a <= hi + span && b >= lo - span && b <= hi + span;
+}
+
 // Plans output row `row` of a sample with transform `t`.
 template <class A>
 void plan_warp_row(const WarpTransform& t, bool perspective, const Dims& d, int64_t row, const SampleParams& p,
                    RowPlan<A>& plan) {
+  plan.inner_lo = plan.inner_hi = 0;
   if (!perspective) {
     const RowLine l = affine_row(t, d, row, p.align_corners);
-    for (int64_t j = 0; j < d.ow; ++j) {
+    if (p.mode == SampleMode::Bilinear && p.padding != Padding::Zeros && d.w > 1 && d.h > 1) {
+      const bool reflect = p.padding == Padding::Reflection;
+      const A xlo = reflect_lo<A>(d.w, p.align_corners), xhi = reflect_hi<A>(d.w, p.align_corners);
+      const A ylo = reflect_lo<A>(d.h, p.align_corners), yhi = reflect_hi<A>(d.h, p.align_corners);
+      if (padded_row_ok<A>(l.x0, l.dx, d.ow, xlo, xhi, reflect) &&
+          padded_row_ok<A>(l.y0, l.dy, d.ow, ylo, yhi, reflect)) {
+        plan_padded_row<A>(l, static_cast<int32_t>(d.ow), d.w, d.h, reflect, xlo, xhi, ylo, yhi, plan.inner_off.data(),
+                           plan.inner_fx.data(), plan.inner_fy.data());
+        plan.inner_lo = 0;
+        plan.inner_hi = d.ow;
+        return;
+      }
+    }
+    int64_t lo = 0, hi = 0;
+    if (p.mode == SampleMode::Bilinear && d.w > 1 && d.h > 1) {
+      int64_t xlo, xhi, ylo, yhi;
+      inside_run<A>(l.x0, l.dx, d.ow, d.w, xlo, xhi);
+      inside_run<A>(l.y0, l.dy, d.ow, d.h, ylo, yhi);
+      lo = std::max(xlo, ylo);
+      hi = std::max(lo, std::min(xhi, yhi));
+    }
+    // Interior: both coordinates in [0, size - 1), no padding, four taps inside.
+    for (int64_t j = lo; j < hi; ++j) {
+      const double jd = static_cast<double>(j);
+      const A x = static_cast<A>(l.x0 + l.dx * jd), y = static_cast<A>(l.y0 + l.dy * jd);
+      const int32_t ix = static_cast<int32_t>(x), iy = static_cast<int32_t>(y);
+      plan.inner_off[j] = iy * static_cast<int32_t>(d.w) + ix;
+      plan.inner_fx[j] = x - static_cast<A>(ix);
+      plan.inner_fy[j] = y - static_cast<A>(iy);
+    }
+    plan.inner_lo = lo;
+    plan.inner_hi = hi;
+    auto general = [&](int64_t j) {
       const double jd = static_cast<double>(j);
       const A x = pad_coord(static_cast<A>(l.x0 + l.dx * jd), d.w, p.padding, p.align_corners).coord;
       const A y = pad_coord(static_cast<A>(l.y0 + l.dy * jd), d.h, p.padding, p.align_corners).coord;
       plan.set(j, x, y, d.w, d.h, p.mode);
-    }
+    };
+    for (int64_t j = 0; j < lo; ++j) general(j);
+    for (int64_t j = hi; j < d.ow; ++j) general(j);
     return;
   }
   const double yn = base_coord(row, d.oh, p.align_corners);
@@ -99,14 +200,12 @@ void forward_typed(const Tensor& input, const Tensor& transforms, bool perspecti
     for (int64_t item = lo; item < hi; ++item) {
       const int64_t n = item / d.oh, row = item % d.oh;
       plan_warp_row(tf[n], perspective, d, row, p, plan);
-      for (int64_t c = 0; c < d.c; ++c) {
-        const T* src = in + (n * d.c + c) * plane;
-        T* dst = o + (n * d.c + c) * oplane + row * d.ow;
-        if (p.mode == SampleMode::Nearest)
-          apply_nearest(plan.nearest, src, dst, d.ow);
-        else
-          apply_bilinear(plan, src, dst, d.ow);
-      }
+      const T* src = in + n * d.c * plane;
+      T* dst = o + n * d.c * oplane + row * d.ow;
+      if (p.mode == SampleMode::Nearest)
+        for (int64_t c = 0; c < d.c; ++c) apply_nearest(plan.nearest, src + c * plane, dst + c * oplane, d.ow);
+      else
+        apply_bilinear(plan, src, plane, dst, oplane, d.c, d.ow, d.w);
     }
   });
 }
@@ -133,7 +232,7 @@ void backward_typed(const Tensor& grad_out, const Tensor& transforms, bool persp
           if (p.mode == SampleMode::Nearest)
             scatter_nearest(plan.nearest, g, dst, d.ow);
           else
-            scatter_bilinear(plan, g, dst, d.ow);
+            scatter_bilinear(plan, g, dst, d.ow, d.w);
         }
       }
   });
