@@ -20,14 +20,21 @@ Dims dims_of(const Tensor& input, const Tensor& grid) {
 }
 
 // Plans output row `row` of sample `n` from the grid.
+// Border and reflection keep every bilinear tap inside: those rows take the interior form.
 template <class T, class A>
 void plan_grid_row(const T* grid, const Dims& d, int64_t n, int64_t row, const SampleParams& p, RowPlan<A>& plan) {
   const T* g = grid + ((n * d.oh + row) * d.ow) * 2;
+  const bool inner = p.mode == SampleMode::Bilinear && p.padding != Padding::Zeros && d.w > 1 && d.h > 1;
   for (int64_t j = 0; j < d.ow; ++j) {
     const A x = source_coord(static_cast<A>(g[2 * j]), d.w, p).coord;
     const A y = source_coord(static_cast<A>(g[2 * j + 1]), d.h, p).coord;
-    plan.set(j, x, y, d.w, d.h, p.mode);
+    if (inner)
+      plan.set_inner(j, x, y, d.w, d.h);
+    else
+      plan.set(j, x, y, d.w, d.h, p.mode);
   }
+  plan.inner_lo = 0;
+  plan.inner_hi = inner ? d.ow : 0;
 }
 
 template <class T>

@@ -56,6 +56,17 @@ struct RowPlan {
       w[k][j] = t.w[k];
     }
   }
+
+  // Bilinear pixel j at a border- or reflection-padded position (x, y), already inside
+  // [0, w - 1] x [0, h - 1] with w, h >= 2: the interior form (a position on the last column or
+  // row uses the previous tap with fraction 1). The caller sets inner_lo / inner_hi.
+  void set_inner(int64_t j, A x, A y, int64_t w_, int64_t h_) {
+    const int32_t ix = static_cast<int32_t>(x < A(w_ - 2) ? x : A(w_ - 2));
+    const int32_t iy = static_cast<int32_t>(y < A(h_ - 2) ? y : A(h_ - 2));
+    inner_off[j] = iy * static_cast<int32_t>(w_) + ix;
+    inner_fx[j] = x - static_cast<A>(ix);
+    inner_fy[j] = y - static_cast<A>(iy);
+  }
 };
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)

@@ -192,8 +192,11 @@ TEST(GridSample, RotationThenInverseRotationReturnsTheInteriorApproximately) {
 // ---- warp_batch ----
 
 TEST(WarpBatch, EqualsAffineGridPlusGridSampleForAffineMatrices) {
-  Tensor x = random_image({2, 3, 9, 11}, 2);
-  Tensor m = mats({rot_zoom(0.3, 1.2, 0.1, -0.2), {0.913, 0.217, -0.291, -0.107, 1.283, 0.239}});
+  Tensor x = random_image({3, 3, 9, 11}, 2);
+  // A moderate transform, a shear, and a zoom-out by ~3.5 whose source reaches past one mirror
+  // span (several reflections: the kernel's general path).
+  Tensor m = mats({rot_zoom(0.3, 1.2, 0.1, -0.2), {0.913, 0.217, -0.291, -0.107, 1.283, 0.239},
+                   {3.47, 0.31, 0.23, -0.27, 3.13, 0.11}});
   for (bool align : {false, true})
     for (PaddingMode pad : {PaddingMode::Zeros, PaddingMode::Border, PaddingMode::Reflection})
       for (SampleMode mode : {SampleMode::Bilinear, SampleMode::Nearest})
@@ -201,7 +204,7 @@ TEST(WarpBatch, EqualsAffineGridPlusGridSampleForAffineMatrices) {
           for (DType dt : {DType::F64, DType::F32}) {
             Tensor xd = x.to(dt), md = m.to(dt);
             Tensor fused = warp_batch(xd, md, {.size = size, .mode = mode, .padding_mode = pad, .align_corners = align});
-            Tensor grid = affine_grid(theta_of(md), {2, 3, size.h, size.w}, align);
+            Tensor grid = affine_grid(theta_of(md), {3, 3, size.h, size.w}, align);
             Tensor two = grid_sample(xd, grid, {.mode = mode, .padding_mode = pad, .align_corners = align});
             expect_all_near(fused.to_vector<double>(), two.to_vector<double>(), 1e-5,
                             "warp_batch vs grid_sample " + std::to_string(static_cast<int>(pad)) + " " +
@@ -303,6 +306,20 @@ TEST(WarpBatch, PerspectiveCornersMoveToCornerPlusOffset) {
   Tensor corners = tensor<double>({-1, -1, -1, 1, 1, -1, 1, 1}, {1, 4, 2});
   expect_all_near(warp_points(corners, mats({{1, 0, 0, 0, 1, 0}}), {.coord_offsets = off}).to_vector<double>(),
                   (corners + off).to_vector<double>(), 1e-12, "corners as points");
+}
+
+TEST(WarpBatch, ZeroCoordOffsetsEqualThePlainAffineWarp) {
+  Tensor x = random_image({2, 2, 7, 8}, 11);
+  Tensor m = mats({rot_zoom(0.4, 0.8, 0.2, -0.1), {3.47, 0.31, 0.23, -0.27, 3.13, 0.11}});
+  Tensor off = zeros({2, 4, 2}, {.dtype = DType::F64});
+  for (PaddingMode pad : {PaddingMode::Zeros, PaddingMode::Border, PaddingMode::Reflection})
+    for (bool align : {false, true}) {
+      const WarpOptions plain{.size = {5, 9}, .padding_mode = pad, .align_corners = align};
+      WarpOptions persp = plain;
+      persp.coord_offsets = off;
+      expect_all_near(warp_batch(x, m, persp).to_vector<double>(), warp_batch(x, m, plain).to_vector<double>(), 1e-9,
+                      std::string("perspective path, padding ") + std::to_string(static_cast<int>(pad)));
+    }
 }
 
 TEST(WarpBatch, FastaiWarpCoordOffsets) {
