@@ -5,6 +5,8 @@
 //
 //   affine_grid+grid_sample_64x3x224x224  strata's two-step path, the peer's exact computation
 //   warp_batch_64x3x224x224               the fused resampler on the same matrices (no grid)
+//   warp_batch_perspective_64x3x224x224   the same plus fastai's Warp (random corner offsets,
+//                                         magnitude 0.2): a homography per pixel
 //   copy_64x3x224x224                     a plain copy of the images: the memory roofline
 //
 // Both are checked against each other before timing (max difference 1e-3: f32 grid coordinates
@@ -33,10 +35,11 @@ using strata::Tensor;
 constexpr int64_t kN = 64, kC = 3, kH = 224, kW = 224;
 const char* kTwoStep = "affine_grid+grid_sample_64x3x224x224";
 const char* kFused = "warp_batch_64x3x224x224";
+const char* kPerspective = "warp_batch_perspective_64x3x224x224";
 const char* kCopy = "copy_64x3x224x224";  // roofline reference
 
 struct Inputs {
-  Tensor images, theta, matrices;
+  Tensor images, theta, matrices, offsets;
 };
 
 const Inputs& inputs() {
@@ -47,7 +50,9 @@ const Inputs& inputs() {
     Tensor theta = (eye + strata::randn({kN, 2, 3}, {}, &gen) * 0.05).contiguous();
     Tensor last = strata::tensor<float>({0, 0, 1}, {1, 1, 3}).expand({kN, 1, 3});
     Tensor matrices = strata::cat({theta, last}, 1).contiguous();
-    return Inputs{images, theta, matrices};
+    Tensor mag = (strata::rand({2, kN}, {}, &gen) * 0.4 - 0.2).contiguous();
+    Tensor offsets = strata::warp_coord_offsets(mag[0], mag[1]);
+    return Inputs{images, theta, matrices, offsets};
   }();
   return in;
 }
@@ -59,6 +64,9 @@ Tensor two_step(const Inputs& in) {
 }
 
 Tensor fused(const Inputs& in) { return strata::warp_batch(in.images, in.matrices); }
+Tensor fused_perspective(const Inputs& in) {
+  return strata::warp_batch(in.images, in.matrices, {.coord_offsets = in.offsets});
+}
 
 bool check_agreement() {
   strata::NoGradGuard no_grad;
@@ -81,13 +89,13 @@ void BM_Copy(benchmark::State& state) {
   state.counters["GB/s"] = timer.rate(2.0 * 4.0 * static_cast<double>(in.images.numel()) * 1e-9);
 }
 
-void BM_Case(benchmark::State& state, bool use_fused) {
+void BM_Case(benchmark::State& state, Tensor (*fn)(const Inputs&)) {
   strata::NoGradGuard no_grad;
   const Inputs& in = inputs();
   bench::MedianTimer timer;
   for (auto _ : state)
     timer.time([&] {
-      Tensor y = use_fused ? fused(in) : two_step(in);
+      Tensor y = fn(in);
       benchmark::DoNotOptimize(y.raw_data());
     });
   state.counters["GB/s"] = timer.rate(2.0 * 4.0 * static_cast<double>(in.images.numel()) * 1e-9);
@@ -103,8 +111,9 @@ int main(int argc, char** argv) {
               static_cast<long long>(kN), static_cast<long long>(kC), static_cast<long long>(kH),
               static_cast<long long>(kW));
   if (!check_agreement()) return 1;
-  benchmark::RegisterBenchmark(kTwoStep, BM_Case, false)->UseRealTime()->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark(kFused, BM_Case, true)->UseRealTime()->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark(kTwoStep, BM_Case, two_step)->UseRealTime()->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark(kFused, BM_Case, fused)->UseRealTime()->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark(kPerspective, BM_Case, fused_perspective)->UseRealTime()->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark(kCopy, BM_Copy)->UseRealTime()->Unit(benchmark::kMillisecond);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
@@ -116,7 +125,7 @@ int main(int argc, char** argv) {
               "affine_grid+grid_sample; goal warp_batch >= 2.0)\n");
   auto it = torch.find(kTwoStep);
   const double peer = it == torch.end() ? 0.0 : it->second;
-  for (const char* name : {kTwoStep, kFused, kCopy}) {
+  for (const char* name : {kTwoStep, kFused, kPerspective, kCopy}) {
     const double s = reporter.best(name);
     if (s <= 0) continue;
     if (peer > 0)

@@ -28,8 +28,11 @@ struct RowPlan {
   int64_t inner_lo = 0, inner_hi = 0;
   std::vector<int32_t> inner_off;
   std::vector<A> inner_fx, inner_fy;
+  std::vector<A> raw_x, raw_y;  // scratch: a row's source coordinates before padding
 
   void resize(int64_t n, SampleMode mode) {
+    raw_x.resize(n);
+    raw_y.resize(n);
     if (mode == SampleMode::Nearest) {
       nearest.resize(n);
       return;

@@ -81,20 +81,81 @@ void inside_run(double c0, double step, int64_t n, int64_t size, int64_t& lo, in
   while (hi > lo && !ok(hi - 1)) --hi;
 }
 
-// Affine rows with border or reflection padding: every padded position lies inside the image, so
-// the whole row takes the interior form (a position on the last row or column uses the previous
-// tap with fraction 1). Reflection is unrolled into its two mirror steps, exact while the row's
-// source stays within one image span of the mirror lines (padded_row_ok checks the row's end
-// points; other rows take the general path). A branch-free loop the compiler vectorizes.
+// ---- the fast row planners (bilinear with border or reflection padding) ----------------------
+// Every padded position lies inside the image, so a whole row takes the interior form (a
+// position on the last row or column uses the previous tap with fraction 1). First the raw source
+// pixel coordinates of the row (affine: linear in j; perspective: the affine map and the
+// homography composed into one 3x3 matrix, so numerator and denominator are linear in j and a
+// pixel costs one division), then padding and taps. Reflection is unrolled into its two mirror
+// steps, exact while a position stays within one image span of the mirror lines. Coordinates are
+// monotonic along a row (affine: linear; perspective: a ratio of linear functions whose
+// denominator keeps its sign), so the row's end points decide: a row reaching beyond one span,
+// non-finite, or whose denominator changes sign or vanishes is planned by the exact per-pixel
+// path instead. Branch-free loops the compiler vectorizes.
+
 template <class A>
-STRATA_RESAMPLE_CLONES void plan_padded_row(const RowLine& l, int32_t n, int64_t w, int64_t h, bool reflect, A xlo,
-                                            A xhi, A ylo, A yhi, int32_t* __restrict off, A* __restrict fx,
-                                            A* __restrict fy) {
-  const A wmax = A(w - 1), hmax = A(h - 1), wlast = A(w - 2), hlast = A(h - 2);
+STRATA_RESAMPLE_CLONES void affine_coords(const RowLine& l, int32_t n, A* __restrict xs, A* __restrict ys) {
   const A x0 = static_cast<A>(l.x0), dx = static_cast<A>(l.dx), y0 = static_cast<A>(l.y0), dy = static_cast<A>(l.dy);
+  for (int32_t j = 0; j < n; ++j) {
+    xs[j] = x0 + dx * static_cast<A>(j);
+    ys[j] = y0 + dy * static_cast<A>(j);
+  }
+}
+
+// A perspective row: source pixel x(j) = sx * (nx0 + nxd j) / (d0 + dd j) + cx, likewise y.
+struct ProjectiveLine {
+  double nx0, nxd, ny0, nyd, d0, dd;
+};
+
+ProjectiveLine projective_row(const WarpTransform& t, const Dims& d, int64_t row, bool align_corners) {
+  double m[3][3];  // H * [[a0, a1, a2], [a3, a4, a5], [0, 0, 1]]
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 3; ++c)
+      m[r][c] = t.h[3 * r] * t.a[c] + t.h[3 * r + 1] * t.a[3 + c] + (c == 2 ? t.h[3 * r + 2] : 0.0);
+  double b0, b1;
+  base_line(d.ow, align_corners, b0, b1);
+  const double yn = base_coord(row, d.oh, align_corners);
+  auto start = [&](int r) { return m[r][0] * b0 + m[r][1] * yn + m[r][2]; };
+  return {start(0), m[0][0] * b1, start(1), m[1][0] * b1, start(2), m[2][0] * b1};
+}
+
+// Whether the denominator keeps one sign, away from 0, over the row's n pixels.
+bool projective_row_ok(const ProjectiveLine& l, int64_t n) {
+  const double a = l.d0, b = l.d0 + l.dd * static_cast<double>(n - 1);
+  const double tiny = 1e-6 * (std::abs(l.d0) + std::abs(l.dd) * static_cast<double>(n));
+  return (a > tiny && b > tiny) || (a < -tiny && b < -tiny);
+}
+
+template <class A>
+STRATA_RESAMPLE_CLONES void projective_coords(const ProjectiveLine& l, A sx, A cx, A sy, A cy, int32_t n,
+                                              A* __restrict xs, A* __restrict ys) {
+  const A nx0 = static_cast<A>(l.nx0), nxd = static_cast<A>(l.nxd), ny0 = static_cast<A>(l.ny0);
+  const A nyd = static_cast<A>(l.nyd), d0 = static_cast<A>(l.d0), dd = static_cast<A>(l.dd);
+  for (int32_t j = 0; j < n; ++j) {
+    const A jf = static_cast<A>(j);
+    const A inv = A(1) / (d0 + dd * jf);
+    xs[j] = sx * ((nx0 + nxd * jf) * inv) + cx;
+    ys[j] = sy * ((ny0 + nyd * jf) * inv) + cy;
+  }
+}
+
+// Whether the padded fast path is exact for coordinates between c(first) and c(last): finite,
+// and for reflection within one span of the mirror lines [lo, hi].
+template <class A>
+bool padded_ends_ok(A first, A last, A lo, A hi, bool reflect) {
+  const A min = reflect ? lo - (hi - lo) : A(-1e7), max = reflect ? hi + (hi - lo) : A(1e7);
+  return first >= min && first <= max && last >= min && last <= max;  // NaN fails
+}
+
+// Padding and taps of raw coordinates.
+template <class A>
+STRATA_RESAMPLE_CLONES void plan_padded(const A* __restrict xs, const A* __restrict ys, int32_t n, int64_t w,
+                                        int64_t h, bool reflect, A xlo, A xhi, A ylo, A yhi,
+                                        int32_t* __restrict off, A* __restrict fx, A* __restrict fy) {
+  const A wmax = A(w - 1), hmax = A(h - 1), wlast = A(w - 2), hlast = A(h - 2);
   const int32_t stride = static_cast<int32_t>(w);
   for (int32_t j = 0; j < n; ++j) {
-    A x = x0 + dx * static_cast<A>(j), y = y0 + dy * static_cast<A>(j);
+    A x = xs[j], y = ys[j];
     if (reflect) {
       x = xlo + std::abs(x - xlo);
       x = xhi - std::abs(xhi - x);
@@ -111,15 +172,59 @@ STRATA_RESAMPLE_CLONES void plan_padded_row(const RowLine& l, int32_t n, int64_t
   }
 }
 
-// Whether plan_padded_row handles the row: finite end points (within one span of the mirror
-// lines for reflection).
+// Padding and the nearest pixel (round half to even) of raw coordinates.
 template <class A>
-bool padded_row_ok(double c0, double step, int64_t n, A lo, A hi, bool reflect) {
-  const A a = static_cast<A>(c0), b = static_cast<A>(c0 + step * static_cast<double>(n - 1));
-  if (!std::isfinite(a) || !std::isfinite(b)) return false;
-  if (!reflect) return std::abs(a) < A(1 << 24) && std::abs(b) < A(1 << 24);
-  const A span = hi - lo;
-  return a >= lo - span && a <= hi + span && b >= lo - span && b <= hi + span;
+STRATA_RESAMPLE_CLONES void plan_padded_nearest(const A* __restrict xs, const A* __restrict ys, int32_t n, int64_t w,
+                                                int64_t h, bool reflect, A xlo, A xhi, A ylo, A yhi,
+                                                int32_t* __restrict off) {
+  const A wmax = A(w - 1), hmax = A(h - 1);
+  const int32_t stride = static_cast<int32_t>(w);
+  for (int32_t j = 0; j < n; ++j) {
+    A x = xs[j], y = ys[j];
+    if (reflect) {
+      x = xlo + std::abs(x - xlo);
+      x = xhi - std::abs(xhi - x);
+      y = ylo + std::abs(y - ylo);
+      y = yhi - std::abs(yhi - y);
+    }
+    x = std::min(std::max(x, A(0)), wmax);
+    y = std::min(std::max(y, A(0)), hmax);
+    off[j] = static_cast<int32_t>(std::nearbyint(y)) * stride + static_cast<int32_t>(std::nearbyint(x));
+  }
+}
+
+// The fast planner for one row; false when the row needs the exact path.
+template <class A>
+bool plan_fast_row(const WarpTransform& t, bool perspective, const Dims& d, int64_t row, const SampleParams& p,
+                   RowPlan<A>& plan) {
+  const bool nearest = p.mode == SampleMode::Nearest;
+  if (p.padding == Padding::Zeros || d.ow < 1 || (!nearest && (d.w < 2 || d.h < 2))) return false;
+  const int32_t n = static_cast<int32_t>(d.ow);
+  A* xs = plan.raw_x.data();
+  A* ys = plan.raw_y.data();
+  if (perspective) {
+    const ProjectiveLine l = projective_row(t, d, row, p.align_corners);
+    if (!projective_row_ok(l, d.ow)) return false;
+    const A sx = unnormalize_scale<A>(d.w, p.align_corners), sy = unnormalize_scale<A>(d.h, p.align_corners);
+    const A cx = A(0.5) * A(d.w - 1), cy = A(0.5) * A(d.h - 1);
+    projective_coords<A>(l, sx, cx, sy, cy, n, xs, ys);
+  } else {
+    affine_coords<A>(affine_row(t, d, row, p.align_corners), n, xs, ys);
+  }
+  const bool reflect = p.padding == Padding::Reflection;
+  const A xlo = reflect_lo<A>(d.w, p.align_corners), xhi = reflect_hi<A>(d.w, p.align_corners);
+  const A ylo = reflect_lo<A>(d.h, p.align_corners), yhi = reflect_hi<A>(d.h, p.align_corners);
+  if (!padded_ends_ok(xs[0], xs[n - 1], xlo, xhi, reflect) || !padded_ends_ok(ys[0], ys[n - 1], ylo, yhi, reflect))
+    return false;
+  if (nearest) {
+    plan_padded_nearest<A>(xs, ys, n, d.w, d.h, reflect, xlo, xhi, ylo, yhi, plan.nearest.data());
+    return true;
+  }
+  plan_padded<A>(xs, ys, n, d.w, d.h, reflect, xlo, xhi, ylo, yhi, plan.inner_off.data(), plan.inner_fx.data(),
+                 plan.inner_fy.data());
+  plan.inner_lo = 0;
+  plan.inner_hi = d.ow;
+  return true;
 }
 
 // Plans output row `row` of a sample with transform `t`.
@@ -127,21 +232,9 @@ template <class A>
 void plan_warp_row(const WarpTransform& t, bool perspective, const Dims& d, int64_t row, const SampleParams& p,
                    RowPlan<A>& plan) {
   plan.inner_lo = plan.inner_hi = 0;
+  if (plan_fast_row(t, perspective, d, row, p, plan)) return;
   if (!perspective) {
     const RowLine l = affine_row(t, d, row, p.align_corners);
-    if (p.mode == SampleMode::Bilinear && p.padding != Padding::Zeros && d.w > 1 && d.h > 1) {
-      const bool reflect = p.padding == Padding::Reflection;
-      const A xlo = reflect_lo<A>(d.w, p.align_corners), xhi = reflect_hi<A>(d.w, p.align_corners);
-      const A ylo = reflect_lo<A>(d.h, p.align_corners), yhi = reflect_hi<A>(d.h, p.align_corners);
-      if (padded_row_ok<A>(l.x0, l.dx, d.ow, xlo, xhi, reflect) &&
-          padded_row_ok<A>(l.y0, l.dy, d.ow, ylo, yhi, reflect)) {
-        plan_padded_row<A>(l, static_cast<int32_t>(d.ow), d.w, d.h, reflect, xlo, xhi, ylo, yhi, plan.inner_off.data(),
-                           plan.inner_fx.data(), plan.inner_fy.data());
-        plan.inner_lo = 0;
-        plan.inner_hi = d.ow;
-        return;
-      }
-    }
     int64_t lo = 0, hi = 0;
     if (p.mode == SampleMode::Bilinear && d.w > 1 && d.h > 1) {
       int64_t xlo, xhi, ylo, yhi;
