@@ -12,6 +12,7 @@
 #include "kernels/cpu/parallel.h"
 #include "kernels/resample_functors.h"
 #include "resample_torch_reference.h"
+#include "warp_fastai_reference.h"
 #include "strata.h"
 #include "support/expect_error.h"
 
@@ -320,6 +321,30 @@ TEST(WarpBatch, ZeroCoordOffsetsEqualThePlainAffineWarp) {
       expect_all_near(warp_batch(x, m, persp).to_vector<double>(), warp_batch(x, m, plain).to_vector<double>(), 1e-9,
                       std::string("perspective path, padding ") + std::to_string(static_cast<int>(pad)));
     }
+}
+
+TEST(WarpBatch, MatchesFastaiAffineCoordWithWarp) {
+  namespace ref = warp_fastai_reference;
+  std::vector<double> xv(120);
+  for (size_t i = 0; i < xv.size(); ++i) xv[i] = 3 * std::sin(0.7 * static_cast<double>(i));
+  Tensor x = tensor<double>(xv, {2, 2, 5, 6});
+  Tensor theta = tensor<double>(ref::theta, {2, 2, 3});
+  Tensor off = warp_coord_offsets(tensor<double>(ref::x_t), tensor<double>(ref::y_t));
+  for (const auto& c : ref::cases()) {
+    const std::string pad = c.padding;
+    const WarpOptions o{.coord_offsets = off,
+                        .size = {4, 7},
+                        .mode = std::string(c.mode) == "nearest" ? SampleMode::Nearest : SampleMode::Bilinear,
+                        .padding_mode = pad == "zeros"    ? PaddingMode::Zeros
+                                        : pad == "border" ? PaddingMode::Border
+                                                          : PaddingMode::Reflection};
+    expect_all_near(warp_batch(x, theta, o).to_vector<double>(), c.out, 1e-9, std::string(c.mode) + "/" + pad);
+    expect_all_near(warp_batch(x.to(DType::F32), theta.to(DType::F32), o).to_vector<double>(), c.out, 1e-4,
+                    std::string("f32 ") + c.mode + "/" + pad);
+  }
+  // TensorPoint: through the inverse warp, then the inverse affine map.
+  expect_all_near(warp_points(tensor<double>(ref::points, {2, 2, 2}), theta, {.coord_offsets = off}).to_vector<double>(),
+                  ref::points_out, 1e-12, "points");
 }
 
 TEST(WarpBatch, FastaiWarpCoordOffsets) {
