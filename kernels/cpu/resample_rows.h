@@ -3,9 +3,10 @@
 //
 // An output row is resampled in two steps: plan it (one source position per output pixel turned
 // into tap offsets and weights, struct-of-arrays), then apply the plan to every channel. The
-// weights are computed once per pixel and reused by all C channels, and the apply loop is a plain
-// gather-and-FMA loop over the row (each channel's output row is contiguous). Backward scatters
-// through the same plan.
+// weights are computed once per pixel and reused by all C channels. Pixels whose four taps are
+// inside the image (the interior run; with border or reflection padding, the whole row) keep a
+// compact form applied by a scalar loop over pixels with the channels innermost; the others keep
+// four offsets and weights each. Backward scatters through the same plan.
 #include <cstdint>
 #include <vector>
 
