@@ -13,6 +13,7 @@
 #include "kernels/pool.h"
 #include "kernels/random.h"
 #include "kernels/reduce.h"
+#include "kernels/resample.h"
 
 namespace strata::kernels {
 
@@ -89,6 +90,13 @@ struct CudaTable {
   void (*reduce)(ReduceOp, const Tensor&, const Tensor&, double) = nullptr;
   void (*arg_reduce)(bool, const Tensor&, int64_t, const Tensor&, const Tensor&) = nullptr;
   void (*cumsum)(const Tensor&, int64_t, const Tensor&, bool) = nullptr;
+  // resample: grid_sample and the fused warp (kernels/resample.h)
+  void (*grid_sample)(const Tensor&, const Tensor&, const SampleParams&, const Tensor&) = nullptr;
+  void (*grid_sample_backward)(const Tensor&, const Tensor&, const Tensor&, const SampleParams&, const Tensor&,
+                               const Tensor&) = nullptr;
+  void (*warp_batch)(const Tensor&, const Tensor&, bool, const SampleParams&, const Tensor&) = nullptr;
+  void (*warp_batch_backward)(const Tensor&, const Tensor&, bool, const SampleParams&, const Tensor&) = nullptr;
+  void (*warp_points)(const Tensor&, const Tensor&, bool, const Tensor&) = nullptr;
 };
 
 const CudaTable& cuda_table();
