@@ -10,6 +10,7 @@
 #include "kernels/loss.h"
 #include "kernels/matmul.h"
 #include "kernels/norm.h"
+#include "kernels/optim.h"
 #include "kernels/pool.h"
 #include "kernels/random.h"
 #include "kernels/reduce.h"
@@ -89,6 +90,8 @@ struct CudaTable {
   void (*reduce)(ReduceOp, const Tensor&, const Tensor&, double) = nullptr;
   void (*arg_reduce)(bool, const Tensor&, int64_t, const Tensor&, const Tensor&) = nullptr;
   void (*cumsum)(const Tensor&, int64_t, const Tensor&, bool) = nullptr;
+  // optim: fused optimizer steps over a group's parameters (kernels/optim.h)
+  void (*optim_step)(OptimKind, std::span<const OptimSlot>, const OptimCoeffs&) = nullptr;
 };
 
 const CudaTable& cuda_table();
