@@ -14,7 +14,10 @@
 //   adamw_step_11.7M_generic  the reference stats/steppers path
 //   sgd_mom_step_11.7M        fused SGD with momentum 0.9 (12 + 8 bytes a parameter)
 // Before timing, the fused and generic paths are run once on the same data and compared.
-// Threads: STRATA_NUM_THREADS (default 2).
+// Threads: STRATA_NUM_THREADS (default 2). On a loaded machine PyTorch's step (hundreds of small
+// parallel ops, each a thread-pool hand-off) collapses far more than one fused pass does, which
+// inflates the ratio; compare on a quiet machine, or single-threaded on both sides
+// (STRATA_NUM_THREADS=1 and `run-tuned torch_ops.py --filter adamw --threads 1`).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
