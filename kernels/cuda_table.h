@@ -10,6 +10,7 @@
 #include "kernels/loss.h"
 #include "kernels/matmul.h"
 #include "kernels/norm.h"
+#include "kernels/optim.h"
 #include "kernels/pool.h"
 #include "kernels/random.h"
 #include "kernels/reduce.h"
@@ -97,6 +98,8 @@ struct CudaTable {
   void (*warp_batch)(const Tensor&, const Tensor&, bool, const SampleParams&, const Tensor&) = nullptr;
   void (*warp_batch_backward)(const Tensor&, const Tensor&, bool, const SampleParams&, const Tensor&) = nullptr;
   void (*warp_points)(const Tensor&, const Tensor&, bool, const Tensor&) = nullptr;
+  // optim: fused optimizer steps over a group's parameters (kernels/optim.h)
+  void (*optim_step)(OptimKind, std::span<const OptimSlot>, const OptimCoeffs&) = nullptr;
 };
 
 const CudaTable& cuda_table();
