@@ -1,6 +1,7 @@
 // fastai's TrainEvalCallback, line for line.
 #include "train/callbacks/train_eval.h"
 
+#include "tensor/ops.h"
 #include "train/learner.h"
 
 namespace strata::train {
@@ -9,7 +10,7 @@ void TrainEvalCallback::after_create() { learn->n_epoch = 1; }
 
 void TrainEvalCallback::before_fit() {
   learn->epoch = 0;
-  learn->loss = Tensor();
+  learn->loss = scalar_tensor(0.0);  // fastai: tensor(0.), what a batch cancelled before its loss reports
   learn->train_iter = 0;
   learn->pct_train = 0;
   if (learn->dls.device) learn->model->to(*learn->dls.device);
