@@ -9,6 +9,7 @@
 #include "nn/linear.h"
 #include "nn/loss.h"
 #include "nn/module.h"
+#include "nn/sequential.h"
 #include "tensor/ops.h"
 #include "train/callback.h"
 #include "train/callbacks/recorder.h"
