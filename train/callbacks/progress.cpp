@@ -35,8 +35,8 @@ void ProgressCallback::write_row(const std::vector<std::string>& row) {
   std::string line;
   for (size_t i = 0; i < row.size(); ++i) {
     size_t w = i < widths_.size() ? widths_[i] : row[i].size();
-    line += fmt::format("{:<{}}", row[i], w);
-    if (i + 1 < row.size()) line += "  ";
+    if (i + 1 < row.size()) line += fmt::format("{:<{}}  ", row[i], w);
+    else line += row[i];  // no trailing blanks
   }
   if (bar_ && bar_len_) fmt::print(out_, "\r{:<{}}\r", "", bar_len_);
   fmt::print(out_, "{}\n", line);
