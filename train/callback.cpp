@@ -62,6 +62,9 @@ void Callback::call(Event e) {
       if (dynamic_cast<const DeviceError*>(&err)) throw DeviceError(msg);
       if (dynamic_cast<const IndexError*>(&err)) throw IndexError(msg);
       if (dynamic_cast<const IOError*>(&err)) throw IOError(msg);
+      if (dynamic_cast<const AutogradError*>(&err)) throw AutogradError(msg);
+      if (dynamic_cast<const DispatchError*>(&err)) throw DispatchError(msg);
+      if (dynamic_cast<const NotImplementedError*>(&err)) throw NotImplementedError(msg);
       throw Error(msg);
     }
   }

@@ -169,6 +169,9 @@ class Learner {
   std::vector<double> final_record;  // the last epoch's values (losses then metrics)
 
   // ---- training ----
+  // fastai's fit: creates the optimizer when there is none (or reset_opt), sets wd (when given
+  // here or in the options) and lr (per group; default learn.lr), adds `cbs` for this fit only,
+  // then runs n_epoch epochs. The recipes below add a ParamScheduler and call fit.
   void fit(int n_epoch, std::optional<LR> lr = {}, std::vector<CallbackPtr> cbs = {},
            std::optional<double> wd = {}, bool reset_opt = false);
   void fit_one_cycle(int n_epoch, OneCycleOptions opts = {});
@@ -178,6 +181,9 @@ class Learner {
   LRFindResult lr_find(LRFindOptions opts = {});
 
   // ---- inference ----
+  // Both run fastai's validation_context: before_fit, before_epoch, the validation batches,
+  // after_epoch, after_fit, without logging or table. As in fastai, that restarts the Recorder
+  // (its per-fit records are cleared): plot before validating.
   Preds get_preds(GetPredsOptions opts = {});
   // Runs the validation loader (or `dl`); returns [valid_loss, metrics...].
   std::vector<double> validate(Loader* dl = nullptr);

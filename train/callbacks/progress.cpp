@@ -51,10 +51,9 @@ void ProgressCallback::launch_bar() {
 void ProgressCallback::after_batch() {
   if (!bar_) return;
   int64_t done = learn->iter + 1, total = std::max<int64_t>(learn->n_iter, done);
-  static thread_local std::chrono::steady_clock::time_point last_draw;
   auto now = std::chrono::steady_clock::now();
-  if (done != total && now - last_draw < std::chrono::milliseconds(100)) return;
-  last_draw = now;
+  if (done != total && bar_len_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
+  last_draw_ = now;
   double el = std::chrono::duration<double>(now - bar_start_).count();
   double remain = done > 0 ? el / done * (total - done) : 0;
   constexpr int kWidth = 30;

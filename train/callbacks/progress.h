@@ -41,7 +41,7 @@ class ProgressCallback : public Callback {
   bool table_ = false;
   std::vector<size_t> widths_;
   Logger old_logger_;
-  std::chrono::steady_clock::time_point bar_start_;
+  std::chrono::steady_clock::time_point bar_start_, last_draw_;
   size_t bar_len_ = 0;
 };
 
