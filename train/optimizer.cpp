@@ -87,6 +87,11 @@ void Optimizer::zero_grad() {
     for (Tensor& p : group.params) p.zero_grad();
 }
 
+void Optimizer::clear_state() {
+  for (auto& group_states : states_)
+    for (ParamState& s : group_states) s = ParamState{.do_wd = s.do_wd, .force_train = s.force_train};
+}
+
 void Optimizer::set_hyper(const std::string& name, double value) {
   check_hyper(name, value);
   for (ParamGroup& group : groups_) group.hypers[name] = value;

@@ -78,6 +78,9 @@ class Optimizer {
   virtual void step();
   // Gradients back to undefined (see the file comment).
   void zero_grad();
+  // Forgets the per-parameter state (averages, step counts; Lookahead's slow weights) but keeps
+  // the do_wd and force_train flags, like fastai's clear_state (Learner.fit(reset_opt=True)).
+  virtual void clear_state();
 
   size_t n_groups() const { return groups_.size(); }
   std::vector<ParamGroup>& param_groups() { return groups_; }

@@ -8,9 +8,10 @@
 // A decoupled weight_decay placed after some of the stats is moved to the front: the stats only
 // read the gradient, so the order does not change any number. A group takes the fused path when
 // every parameter with a gradient is contiguous f32 with a contiguous f32 gradient (and state,
-// if it has any yet) on one device; otherwise it takes the generic path.
+// if it has any yet) on one device that has the kernel; otherwise it takes the generic path.
 #include <cmath>
 
+#include "kernels/cuda_table.h"
 #include "kernels/optim.h"
 #include "tensor/error.h"
 #include "train/optimizer.h"
@@ -93,6 +94,8 @@ bool Optimizer::step_group_fused(size_t g) {
     active.push_back(i);
   }
   if (active.empty()) return true;
+  // No fused kernel for this device yet (CUDA before its table has one): the generic path works.
+  if (device.is_cuda() && kernels::cuda_table().optim_step == nullptr) return false;
 
   const Hypers& h = group.hypers;
   const double lr = get(h, "lr");

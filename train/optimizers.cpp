@@ -114,6 +114,12 @@ void LookaheadOptimizer::step() {
   }
 }
 
+void LookaheadOptimizer::clear_state() {
+  Optimizer::clear_state();
+  slow_.clear();
+  count_ = 0;
+}
+
 std::map<std::string, Tensor> LookaheadOptimizer::state_dict() const {
   std::map<std::string, Tensor> sd = Optimizer::state_dict();
   sd["lookahead.count"] = scalar_tensor(count_, {.dtype = DType::F64});

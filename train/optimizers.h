@@ -96,6 +96,7 @@ class LookaheadOptimizer : public Optimizer {
  public:
   LookaheadOptimizer(std::unique_ptr<Optimizer> inner, int k = 6, double alpha = 0.5);
   void step() override;
+  void clear_state() override;  // also forgets the slow weights and the count
   int count() const { return count_; }
   int k() const { return k_; }
   double alpha() const { return alpha_; }

@@ -179,3 +179,54 @@ TEST(OptimizerGroups, BadHypersAndArgumentsThrowNamingTheProblem) {
 
 }  // namespace
 }  // namespace strata::train
+
+namespace strata::train {
+namespace {
+
+// fastai's default hyper-parameters, factory by factory.
+TEST(OptimizerDefaults, FactoriesUseFastaisDefaults) {
+  auto p = [] { return std::vector<std::vector<Tensor>>{{ones({2}).requires_grad_()}}; };
+  auto expect = [](const Optimizer& o, const Hypers& want) {
+    EXPECT_EQ(o.param_groups()[0].hypers, want);
+  };
+  expect(*SGD{}(p(), 0.1), {{"lr", 0.1}, {"mom", 0.0}, {"wd", 0.0}});
+  expect(*RMSProp{}(p(), 0.1), {{"lr", 0.1}, {"mom", 0.0}, {"sqr_mom", 0.99}, {"eps", 1e-8}, {"wd", 0.0}});
+  expect(*Adam{}(p(), 0.1), {{"lr", 0.1}, {"mom", 0.9}, {"sqr_mom", 0.99}, {"eps", 1e-5}, {"wd", 0.01}});
+  expect(*RAdam{}(p(), 0.1),
+         {{"lr", 0.1}, {"mom", 0.9}, {"sqr_mom", 0.99}, {"eps", 1e-5}, {"wd", 0.0}, {"beta", 0.0}});
+  expect(*QHAdam{}(p(), 0.1), {{"lr", 0.1},
+                                {"mom", 0.999},
+                                {"sqr_mom", 0.999},
+                                {"nu_1", 0.7},
+                                {"nu_2", 1.0},
+                                {"eps", 1e-8},
+                                {"wd", 0.0}});
+  expect(*Larc{}(p(), 0.1), {{"lr", 0.1}, {"mom", 0.9}, {"trust_coeff", 0.02}, {"eps", 1e-8}, {"wd", 0.0}});
+  expect(*Lamb{}(p(), 0.1), {{"lr", 0.1}, {"mom", 0.9}, {"sqr_mom", 0.99}, {"eps", 1e-5}, {"wd", 0.0}});
+  auto r = ranger()(p(), 0.1);
+  expect(*r, {{"lr", 0.1}, {"mom", 0.95}, {"sqr_mom", 0.99}, {"eps", 1e-6}, {"wd", 0.01}, {"beta", 0.0}});
+  const auto* look = dynamic_cast<const LookaheadOptimizer*>(r.get());
+  ASSERT_NE(look, nullptr);
+  EXPECT_EQ(look->k(), 6);
+  EXPECT_EQ(look->alpha(), 0.5);
+}
+
+TEST(OptimizerDefaults, LookaheadSharesHypersAndFreezingWithItsInnerComposition) {
+  std::vector<std::vector<Tensor>> groups{{ones({2}).requires_grad_()}, {ones({2}).requires_grad_()}};
+  auto opt = Lookahead{.inner = SGD{}, .k = 3}(groups, 0.1);
+  opt->set_hyper("lr", 0.5);
+  opt->freeze();
+  for (auto& g : opt->param_groups())
+    for (auto& p : g.params) p.set_grad(ones({2}));
+  opt->step();  // step 1 of 3: fast weights only
+  EXPECT_FLOAT_EQ(groups[0][0].detach().to_vector<float>()[0], 1.0f);
+  EXPECT_FLOAT_EQ(groups[1][0].detach().to_vector<float>()[0], 0.5f);
+  opt->step();
+  EXPECT_FLOAT_EQ(groups[1][0].detach().to_vector<float>()[0], 0.0f);
+  opt->step();  // sync: slow = 1 + 0.5 * (-0.5 - 1) = 0.25
+  EXPECT_FLOAT_EQ(groups[1][0].detach().to_vector<float>()[0], 0.25f);
+  EXPECT_FLOAT_EQ(groups[0][0].detach().to_vector<float>()[0], 1.0f);  // frozen, stays
+}
+
+}  // namespace
+}  // namespace strata::train

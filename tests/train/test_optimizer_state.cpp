@@ -122,3 +122,30 @@ TEST(OptimizerState, LoadRejectsMalformedOrMismatchedState) {
 
 }  // namespace
 }  // namespace strata::train
+
+namespace strata::train {
+namespace {
+
+TEST(OptimizerState, ClearStateForgetsAveragesButKeepsFlags) {
+  auto groups = fresh_groups();
+  auto opt = Lookahead{.inner = Adam{}, .k = 2}(groups, 1e-2);
+  opt->set_no_weight_decay({groups[0][1]});
+  opt->set_force_train({groups[0][0]});
+  set_grads(*opt, 0);
+  opt->step();
+  ASSERT_TRUE(opt->state(groups[1][0]).tensors.count("grad_avg"));
+  opt->clear_state();
+  EXPECT_TRUE(opt->state(groups[1][0]).tensors.empty());
+  EXPECT_TRUE(opt->state(groups[1][0]).scalars.empty());
+  EXPECT_FALSE(opt->state(groups[0][1]).do_wd);
+  EXPECT_TRUE(opt->state(groups[0][0]).force_train);
+  EXPECT_EQ(dynamic_cast<LookaheadOptimizer&>(*opt).count(), 0);
+  EXPECT_EQ(opt->state_dict().count("lookahead.slow.0.0"), 0u);
+  // The next step starts Adam afresh: step count 1.
+  set_grads(*opt, 1);
+  opt->step();
+  EXPECT_EQ(opt->state(groups[1][0]).scalars.at("step"), 1.0);
+}
+
+}  // namespace
+}  // namespace strata::train
