@@ -56,7 +56,7 @@ struct Image {
 // How load_image maps the file's channels: RGB (3; gray is replicated, alpha dropped), Gray
 // (1; colour is converted with stb's luma weights 77/150/29 over 256), Unchanged (the file's own:
 // 1, 3 or 4; gray+alpha becomes RGBA).
-enum class ImageMode { RGB, Gray, Unchanged };
+enum class ImageMode { RGB, Gray, Unchanged, BW = Gray };  // BW: fastai's PILImageBW name
 
 // Decodes an image file.
 Image load_image(const std::filesystem::path& path, ImageMode mode = ImageMode::RGB);
