@@ -90,9 +90,9 @@ TfmdLists TfmdLists::subset(int i) const {
   return out;
 }
 
-void TfmdLists::setup(bool train_setup) {
+void TfmdLists::setup(bool train_setup, const std::function<void(const Transform&)>& on_step) {
   RawSource raw(this);
-  tfms_->setup(&raw, train_setup);
+  tfms_->setup(&raw, train_setup, on_step);
 }
 
 std::vector<Item> TfmdLists::items() const {

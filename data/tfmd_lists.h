@@ -48,7 +48,8 @@ class TfmdLists : public ItemSource {
   const Splits& splits() const { return splits_; }
 
   // Sets the pipeline up over these items (the constructor does it unless do_setup is false).
-  void setup(bool train_setup = true);
+  // on_step: called with each transform before its setup runs (DataBlock::summary uses it).
+  void setup(bool train_setup = true, const std::function<void(const Transform&)>& on_step = {});
   Item decode(const Item& x, bool full = true) const { return tfms_->decode(x, full, split_idx_); }
   // A text rendering of x decoded (fastai's show).
   std::string show(const Item& x) const { return decode(x, true).repr(); }
