@@ -95,6 +95,7 @@ Image codes(int h, int w, int depth) {
   Image m(h, w, 1);
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) m.at(y, x, 0) = uint8_t((x * 7 + y * 3 + x * y) % (1 << depth));
+  m.kind = ImageKind::Mask;
   return m;
 }
 
