@@ -114,7 +114,9 @@ bool walk(std::ostringstream& s, const Pipeline& p, Item& x, std::optional<int> 
       s << indent << "applying " << t->name << " failed.\n" << indent << "  Error: " << e.what() << "\n";
       return false;
     }
-    s << indent << "applying " << t->name << " gives\n" << indent << "  " << (batch ? batch_str(x) : x.repr()) << "\n";
+    s << indent << "applying " << t->name << " gives";
+    if (batch) s << batch_str(x) << "\n";
+    else s << "\n" << indent << "  " << x.repr() << "\n";
   }
   return true;
 }
