@@ -18,12 +18,6 @@ TransformBlock RegressionBlock(std::optional<int64_t> n_out) {
   return {.name = "RegressionBlock", .type_tfms = {std::make_shared<RegressionSetup>(n_out)}};
 }
 
-TransformBlock ImageBlock(ImageMode) {
-  STRATA_THROW(NotImplementedError, "ImageBlock: needs the image loader (data/image.h), not merged into this build yet");
-}
-TransformBlock MaskBlock(std::vector<std::string>) {
-  STRATA_THROW(NotImplementedError, "MaskBlock: needs the image loader (data/image.h), not merged into this build yet");
-}
 TransformBlock PointBlock() {
   STRATA_THROW(NotImplementedError, "PointBlock: needs the vision transforms (data/vision_*), not merged yet");
 }

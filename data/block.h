@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "data/image.h"
 #include "data/transform.h"
 
 namespace strata::data {
@@ -30,11 +31,16 @@ TransformBlock MultiCategoryBlock(std::optional<std::vector<Item>> vocab = std::
 // Regression targets: RegressionSetup(n_out).
 TransformBlock RegressionBlock(std::optional<int64_t> n_out = std::nullopt);
 
-enum class ImageMode { RGB, BW };
-// Vision blocks: wired to the image loader of data/image.h (imageio branch). Until that is
-// merged they throw NotImplementedError saying so.
+// Images (fastai's ImageBlock(cls=PILImage / PILImageBW)): type_tfms load the file (Path or str)
+// into a host Image (ImageMode::RGB or ImageMode::BW, data/image.h); item_tfms ToTensor makes
+// it a u8 TensorImage [3, H, W] / TensorImageBW [1, H, W]; batch_tfms IntToFloatTensor scales to
+// f32 in [0, 1]. Item transforms that work on host Images (Resize, ...) go before ToTensor.
 TransformBlock ImageBlock(ImageMode mode = ImageMode::RGB);
+// Segmentation masks (fastai's MaskBlock): load_mask (palette PNG indices or gray) -> PILMask
+// item -> ToTensor gives a u8 TensorMask [H, W] -> IntToFloatTensor makes it i64 class codes.
+// `codes` (the class names) are attached as CategoryMeta when a mask is decoded.
 TransformBlock MaskBlock(std::vector<std::string> codes = {});
+// Not yet available (the point / box transforms are not in this build): NotImplementedError.
 TransformBlock PointBlock();
 TransformBlock BBoxBlock();
 TransformBlock BBoxLblBlock(std::optional<std::vector<Item>> vocab = std::nullopt, bool add_na = true);

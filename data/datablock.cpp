@@ -36,18 +36,31 @@ std::vector<std::vector<TfmPtr>> DataBlock::type_tfms() const {
   return out;
 }
 
+namespace {
+// fastai's _merge_tfms: one transform per name (two image blocks both bring a ToTensor).
+std::vector<TfmPtr> dedupe(const std::vector<TfmPtr>& tfms) {
+  std::vector<TfmPtr> out;
+  for (const auto& t : tfms) {
+    bool seen = false;
+    for (const auto& o : out) seen |= o->name == t->name;
+    if (!seen) out.push_back(t);
+  }
+  return out;
+}
+}  // namespace
+
 std::vector<TfmPtr> DataBlock::item_tfms() const {
   std::vector<TfmPtr> out;
   for (const auto& b : opts_.blocks) out.insert(out.end(), b.item_tfms.begin(), b.item_tfms.end());
   out.insert(out.end(), opts_.item_tfms.begin(), opts_.item_tfms.end());
-  return out;
+  return dedupe(out);
 }
 
 std::vector<TfmPtr> DataBlock::batch_tfms() const {
   std::vector<TfmPtr> out;
   for (const auto& b : opts_.blocks) out.insert(out.end(), b.batch_tfms.begin(), b.batch_tfms.end());
   out.insert(out.end(), opts_.batch_tfms.begin(), opts_.batch_tfms.end());
-  return out;
+  return dedupe(out);
 }
 
 std::vector<Item> DataBlock::items(const Item& source) const {
@@ -70,8 +83,8 @@ DataLoaders DataBlock::dataloaders(const Item& source, DataLoadersOptions o) con
   it.insert(it.end(), o.item_tfms.begin(), o.item_tfms.end());
   std::vector<TfmPtr> bt = batch_tfms();
   bt.insert(bt.end(), o.batch_tfms.begin(), o.batch_tfms.end());
-  o.item_tfms = std::move(it);
-  o.batch_tfms = std::move(bt);
+  o.item_tfms = dedupe(it);
+  o.batch_tfms = dedupe(bt);
   return DataLoaders::from_datasets(ds, std::move(o));
 }
 
@@ -101,7 +114,9 @@ bool walk(std::ostringstream& s, const Pipeline& p, Item& x, std::optional<int> 
       s << indent << "applying " << t->name << " failed.\n" << indent << "  Error: " << e.what() << "\n";
       return false;
     }
-    s << indent << "applying " << t->name << " gives\n" << indent << "  " << (batch ? batch_str(x) : x.repr()) << "\n";
+    s << indent << "applying " << t->name << " gives";
+    if (batch) s << batch_str(x) << "\n";
+    else s << "\n" << indent << "  " << x.repr() << "\n";
   }
   return true;
 }

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "data/image.h"
 #include "tensor/error.h"
 
 namespace strata::data {
@@ -16,6 +17,7 @@ void register_item_types() {
     register_type<Tuple>("tuple");
     register_type<List>("list");
     register_type<ImagePtr>("Image");
+    register_type<PILMask>("PILMask", TypeKey::of<ImagePtr>());
     return true;
   }();
   (void)once;
@@ -64,6 +66,12 @@ std::string tensor_repr(const Tensor& t) {
 
 Item::Item(Tensor t) : kind_(Kind::Tensor), v_(std::move(t)) {}
 Item::Item(ImagePtr img) : kind_(Kind::Image), v_(std::move(img)) {}
+
+Item Item::mask(ImagePtr img) {
+  Item x(std::move(img));
+  x.mask_ = true;
+  return x;
+}
 
 Item Item::tuple(std::vector<Item> elems) {
   Item x;
@@ -141,7 +149,7 @@ TypeKey Item::type_key() const {
     case Kind::Float: return TypeKey::of<double>();
     case Kind::Tuple: return TypeKey::of<Tuple>();
     case Kind::List: return TypeKey::of<List>();
-    case Kind::Image: return TypeKey::of<ImagePtr>();
+    case Kind::Image: return mask_ ? TypeKey::of<PILMask>() : TypeKey::of<ImagePtr>();
     case Kind::Object: {
       const std::any& a = std::get<std::any>(v_);
       return a.has_value() ? TypeKey(a.type()) : TypeKey::any();
@@ -174,7 +182,11 @@ std::string Item::repr() const {
       if (is_tuple() && e.size() == 1) s += ",";
       return s + (is_tuple() ? ")" : "]");
     }
-    case Kind::Image: return "Image";
+    case Kind::Image: {
+      const ImagePtr& im = std::get<ImagePtr>(v_);
+      if (!im) return mask_ ? "PILMask(null)" : "Image(null)";
+      return fmt::format("{}(h={}, w={}, c={})", mask_ ? "PILMask" : "Image", im->h, im->w, im->c);
+    }
     case Kind::Object: return "<" + type_key().name() + ">";
   }
   return "?";
@@ -199,7 +211,7 @@ bool Item::operator==(const Item& o) const {
     case Kind::Float: return std::get<double>(v_) == std::get<double>(o.v_);
     case Kind::Tuple:
     case Kind::List: return elems() == o.elems();
-    case Kind::Image: return image() == o.image();
+    case Kind::Image: return mask_ == o.mask_ && image() == o.image();
     case Kind::Object: return false;
   }
   return false;

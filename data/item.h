@@ -29,13 +29,16 @@
 
 namespace strata::data {
 
-class Image;  // a host image: data/image.h (written on the imageio branch)
+struct Image;  // a host image: data/image.h
 using ImagePtr = std::shared_ptr<const Image>;
 
 // Dispatch keys for the two sequence kinds (registered as "tuple" and "list"). Register an
 // encodes for them with `encodes<Tuple>(...)`: the function receives `const std::vector<Item>&`.
 struct Tuple {};
 struct List {};
+// Dispatch key of a host image that is a segmentation mask (fastai's PILMask); its parent is
+// ImagePtr ("Image"), so image functions apply to masks unless a mask one is registered.
+struct PILMask {};
 
 class Item {
  public:
@@ -50,6 +53,8 @@ class Item {
   Item(int i) : Item(static_cast<int64_t>(i)) {}           // NOLINT
   Item(double d) : kind_(Kind::Float), v_(d) {}            // NOLINT
   Item(ImagePtr img);                                      // NOLINT
+  // A host image that is a mask (keys as PILMask).
+  static Item mask(ImagePtr img);
   static Item tuple(std::vector<Item> elems);
   static Item list(std::vector<Item> elems);
   // Any other C++ value (a Row, a struct of yours): dispatches on its type, T.
@@ -66,7 +71,8 @@ class Item {
   bool is_tuple() const { return kind_ == Kind::Tuple; }
   bool is_list() const { return kind_ == Kind::List; }
   bool is_sequence() const { return is_tuple() || is_list(); }
-  bool is_image() const { return kind_ == Kind::Image; }
+  bool is_image() const { return kind_ == Kind::Image; }  // masks too
+  bool is_mask() const { return kind_ == Kind::Image && mask_; }
   bool is_object() const { return kind_ == Kind::Object; }
 
   // Accessors throw ValueError naming the expected and the actual kind.
@@ -104,6 +110,7 @@ class Item {
 
  private:
   Kind kind_ = Kind::None;
+  bool mask_ = false;
   std::variant<std::monostate, Tensor, std::string, std::filesystem::path, int64_t, double, std::vector<Item>,
                ImagePtr, std::any>
       v_;
@@ -171,6 +178,11 @@ struct ItemView<List> {
 template <>
 struct ItemView<ImagePtr> {
   static TypeKey key() { return TypeKey::of<ImagePtr>(); }
+  static const ImagePtr& get(const Item& x) { return x.image(); }
+};
+template <>
+struct ItemView<PILMask> {  // f gets the mask's const ImagePtr&
+  static TypeKey key() { return TypeKey::of<PILMask>(); }
   static const ImagePtr& get(const Item& x) { return x.image(); }
 };
 
