@@ -7,7 +7,6 @@
 #include <cmath>
 
 #include "tensor/error.h"
-#include "tensor/ops/elementwise.h"
 
 namespace strata::data {
 
@@ -46,6 +45,18 @@ Interp interp_for(const Image& img) { return img.kind == ImageKind::Mask ? Inter
 
 ImagePtr share(Image img) { return std::make_shared<const Image>(std::move(img)); }
 
+// Registers `f` (const Image&, Interp -> Image) for host images and for masks: a mask item
+// (PILMask) is resampled nearest and comes back as a mask item.
+template <class F>
+void register_images(Transform& t, F f) {
+  t.encodes<ImagePtr>([f](const ImagePtr& img) { return Item(share(f(*img, interp_for(*img)))); });
+  t.encodes<PILMask>([f](const ImagePtr& img) {
+    Image m = f(*img, Interp::Nearest);
+    m.kind = ImageKind::Mask;
+    return Item::mask(share(std::move(m)));
+  });
+}
+
 struct CropState {
   std::optional<HW> orig;
   ResizeDraw resize;
@@ -83,7 +94,7 @@ Tensor crop_points(const Tensor& pts, HW orig, const CropBox& box, HW new_size) 
 // ---- CropPad ----
 CropPad::CropPad(HW size_, PadMode pad_mode_) : Transform("CropPad"), size(size_), pad_mode(pad_mode_) {
   order = 0;
-  encodes<ImagePtr>([this](const ImagePtr& img) { return share(center_crop_pad(*img, size, pad_mode)); });
+  register_images(*this, [this](const Image& img, Interp) { return center_crop_pad(img, size, pad_mode); });
   encodes<TensorPoint>([this](const TensorPoint& p) {
     const HW orig = point_size(p, std::nullopt, "CropPad");
     return crop_points(p, orig, {floor_half(orig.h - size.h), floor_half(orig.w - size.w), size.h, size.w}, size);
@@ -95,8 +106,8 @@ Resize::Resize(HW size_, ResizeMethod method_, PadMode pad_mode_)
     : RandTransform("Resize"), size(size_), method(method_), pad_mode(pad_mode_) {
   order = 1;
   split_idx.reset();
-  encodes<ImagePtr>([this](const ImagePtr& img) {
-    return share(apply_resize(*img, size, method, state<CropState>().resize, pad_mode, interp_for(*img)));
+  register_images(*this, [this](const Image& img, Interp interp) {
+    return apply_resize(img, size, method, state<CropState>().resize, pad_mode, interp);
   });
   encodes<TensorPoint>([this](const TensorPoint& p) {
     const CropState& st = state<CropState>();
@@ -117,10 +128,8 @@ void Resize::before_call(const Item& x, std::optional<int> split) const {
 RandomCrop::RandomCrop(HW size_) : RandTransform("RandomCrop"), size(size_) {
   order = 1;
   split_idx.reset();
-  encodes<ImagePtr>([this](const ImagePtr& img) {
-    // Every image of the item gets the box drawn for the first (fastai crops all with one tl).
-    return share(crop_pad(*img, state<CropState>().box, PadMode::Zeros));
-  });
+  // Every image of the item gets the box drawn for the first (fastai crops all with one tl).
+  register_images(*this, [this](const Image& img, Interp) { return crop_pad(img, state<CropState>().box); });
   encodes<TensorPoint>([this](const TensorPoint& p) {
     const CropState& st = state<CropState>();
     const HW orig = point_size(p, st.orig, "RandomCrop");
@@ -145,11 +154,11 @@ RandomResizedCrop::RandomResizedCrop(HW size_, RandomResizedCropOptions opts_)
     : RandTransform("RandomResizedCrop"), size(size_), opts(opts_) {
   order = 1;
   split_idx.reset();
-  encodes<ImagePtr>([this](const ImagePtr& img) {
+  register_images(*this, [this](const Image& img, Interp interp) {
     const CropState& st = state<CropState>();
-    STRATA_CHECK(st.orig && st.orig->h == img->h && st.orig->w == img->w, ValueError,
-                 "RandomResizedCrop: image {}x{} differs from the item's first image", img->h, img->w);
-    return share(apply_random_resized_crop(*img, size, st.rrc, interp_for(*img)));
+    STRATA_CHECK(st.orig && st.orig->h == img.h && st.orig->w == img.w, ValueError,
+                 "RandomResizedCrop: image {}x{} differs from the item's first image", img.h, img.w);
+    return apply_random_resized_crop(img, size, st.rrc, interp);
   });
   encodes<TensorPoint>([this](const TensorPoint& p) {
     const CropState& st = state<CropState>();
@@ -171,50 +180,6 @@ void RandomResizedCrop::before_call(const Item& x, std::optional<int> split) con
     std::mt19937_64 eng = draw_engine();
     st.rrc = draw_random_resized_crop(*st.orig, size, is_train(split), eng, opts);
   }
-}
-
-// ---- ToTensor ----
-ToTensor::ToTensor() : Transform("ToTensor") {
-  order = 5;
-  encodes<ImagePtr>([](const ImagePtr& img) -> Tensor {
-    switch (img->kind) {
-      case ImageKind::Mask: return mask_to_tensor(img->c == 1 ? *img : convert_channels(*img, 1));
-      case ImageKind::BW: return image_to_tensor_bw(*img);
-      case ImageKind::Image: break;
-    }
-    return image_to_tensor(*img);
-  });
-}
-
-// ---- IntToFloatTensor ----
-namespace {
-// clamp(x, 0, 1) * div, rounded to nearest, as u8 (on x's device).
-Tensor to_u8_intensity(const Tensor& x, double div) {
-  const Tensor f = cast(x, nullptr).cpu().to(DType::F64).contiguous();
-  Tensor out = empty(f.shape(), {.dtype = DType::U8});
-  const double* s = f.data<double>();
-  uint8_t* d = out.data<uint8_t>();
-  for (int64_t i = 0; i < f.numel(); ++i) {
-    double v = std::nearbyint(std::min(1.0, std::max(0.0, s[i])) * div);
-    if (!(v >= 0)) v = 0;
-    d[i] = static_cast<uint8_t>(std::min(255.0, v));
-  }
-  return out.to(x.device());
-}
-}  // namespace
-
-IntToFloatTensor::IntToFloatTensor(double div_, double div_mask_)
-    : Transform("IntToFloatTensor"), div(div_), div_mask(div_mask_) {
-  order = 10;
-  STRATA_CHECK(div > 0 && div_mask > 0, ValueError, "IntToFloatTensor: div ({}) and div_mask ({}) must be > 0", div,
-               div_mask);
-  encodes<TensorImageBase>([this](const TensorImageBase& x) -> Tensor { return strata::div(x.to(DType::F32), div); });
-  encodes<TensorMask>([this](const TensorMask& m) -> Tensor {
-    if (div_mask == 1.0) return m.to(DType::I64);
-    return strata::div(m.to(DType::F64), div_mask).to(DType::I64);
-  });
-  decodes<TensorImageBase>([this](const TensorImageBase& x) -> Tensor { return to_u8_intensity(x, div); });
-  decodes<TensorMask>([](const TensorMask& m) -> Tensor { return m; });
 }
 
 }  // namespace strata::data

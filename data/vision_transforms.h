@@ -6,15 +6,15 @@
 //   order 1  Resize(size, method)         random window on train, centred on valid
 //   order 1  RandomCrop(size)             random position on train, centred on valid
 //   order 1  RandomResizedCrop(size)      fastai's defaults, incl. the validation behaviour
-//   order 5  ToTensor                     Image -> TensorImage / TensorImageBW [C,H,W] u8, Mask -> TensorMask [H,W]
-//   order 10 IntToFloatTensor             u8 images / 255 -> f32 (decodes back to u8); masks -> i64
 //
-//   auto tfms = {std::make_shared<Resize>(HW{224, 224}), std::make_shared<ToTensor>(),
-//                std::make_shared<IntToFloatTensor>()};
+// (ToTensor and IntToFloatTensor, the other two item-level vision transforms, live with the blocks
+// in data/block_vision.h.)
+//
+//   auto tfms = {std::make_shared<Resize>(HW{224, 224}), std::make_shared<ToTensor>()};
 //
 // The random ones draw once per item in before_call from data::rng() (the loader seeds it per
-// batch), so an (image, mask, boxes) tuple is cropped as one: a Mask is resampled nearest, an Image
-// bilinear. They run on every split (split_idx unset); the caller's split_idx 1 (validation)
+// batch), so an (image, mask, boxes) tuple is cropped as one: a mask (an Item::mask, key PILMask,
+// or an Image of kind Mask) is resampled nearest and stays a mask; an image bilinear. They run on every split (split_idx unset); the caller's split_idx 1 (validation)
 // selects the deterministic behaviour, as `if split_idx:` does in fastai.
 //
 // Points and boxes (TensorPoint / TensorBBox, [..., 2] or [..., 4] floats) are expected in fastai's
@@ -63,21 +63,6 @@ class RandomResizedCrop : public RandTransform {
   HW size;
   RandomResizedCropOptions opts;
   void before_call(const Item& x, std::optional<int> split_idx) const override;
-};
-
-// ToTensor: host images to u8 tensors (order 5).
-class ToTensor : public Transform {
- public:
-  ToTensor();
-};
-
-// IntToFloatTensor(div 255, div_mask 1) (order 10): TensorImage / TensorImageBW to f32 / div, with
-// decodes clamp(0, 1) * div rounded back to u8; TensorMask to i64 / div_mask.
-class IntToFloatTensor : public Transform {
- public:
-  explicit IntToFloatTensor(double div = 255.0, double div_mask = 1.0);
-  double div;
-  double div_mask;
 };
 
 // Moves normalized points ([..., 2] x, y in -1 .. 1) of an image of size `orig` by a crop `box`

@@ -1,10 +1,11 @@
 // The vision item transforms as Transforms: train vs validation behaviour, one draw per item shared
-// by an (image, mask, points) tuple, masks resampled nearest, points moved with the crop,
-// reproducibility per Rng seed, ToTensor types, IntToFloatTensor's round trip.
+// by an (image, mask, points) tuple, masks resampled nearest (and kept masks), points moved with the
+// crop, reproducibility per Rng seed; then through block_vision.h's ToTensor / IntToFloatTensor.
 #include <gtest/gtest.h>
 
 #include <set>
 
+#include "data/block_vision.h"
 #include "data/rng.h"
 #include "data/vision_transforms.h"
 #include "support/expect_error.h"
@@ -75,12 +76,32 @@ TEST(VisionTransforms, TupleSharesOneDrawMasksNearest) {
     const Image& img = *out[0].image();
     const Image& m = *out[1].image();
     EXPECT_EQ(m.kind, ImageKind::Mask);
+    EXPECT_FALSE(out[1].is_mask());  // a plain image item stays one
     for (int x = 0; x < 40; ++x) {
       const int code = m.at(20, x, 0);
       ASSERT_TRUE(code == 1 || code == 2) << code;  // nearest: no blended codes
       if (code == 1) EXPECT_LT(img.at(20, x, 0), 200) << seed << " " << x;
       else EXPECT_GT(img.at(20, x, 0), 50) << seed << " " << x;
     }
+  }
+}
+
+TEST(VisionTransforms, MaskItemsStayMasks) {
+  // A mask item (Item::mask, what MaskCreate makes) from a plain Image: resampled nearest anyway.
+  Image gray = *halves(false);
+  const ImagePtr m = std::make_shared<const Image>(convert_channels(gray, 1));
+  for (const TfmPtr& t : std::vector<TfmPtr>{std::make_shared<Resize>(HW{30, 30}), std::make_shared<RandomCrop>(HW{30, 30}),
+                                            std::make_shared<RandomResizedCrop>(HW{30, 30}),
+                                            std::make_shared<CropPad>(HW{30, 30})}) {
+    RngScope scope{Rng(5)};
+    const Item out = (*t)(Item::tuple({Item(halves(false)), Item::mask(m)}), 0);
+    ASSERT_TRUE(out[1].is_mask()) << t->name;
+    EXPECT_EQ(out[1].image()->kind, ImageKind::Mask);
+    EXPECT_EQ(out[1].image()->h, 30);
+    for (uint8_t v : out[1].image()->data) ASSERT_TRUE(v == 20 || v == 230) << t->name << " " << int(v);
+    const Item tens = ToTensor()(out);
+    EXPECT_TRUE(is_a<TensorMask>(tens[1].tensor())) << t->name;
+    EXPECT_TRUE(is_a<TensorImage>(tens[0].tensor()));
   }
 }
 
@@ -158,40 +179,16 @@ TEST(VisionTransforms, RandomResizedCropTrainAndValid) {
   EXPECT_NEAR(at(vp[1].tensor(), 1), -0.5 * 40 / 32, 1e-5);
 }
 
-TEST(VisionTransforms, ToTensorByKind) {
-  ToTensor tt;
-  EXPECT_EQ(tt.order, 5);
-  const Item out = tt(Item::tuple({Item(gradient(3, 4)), Item(halves(true))}));
-  EXPECT_TRUE(is_a<TensorImage>(out[0].tensor()));
-  EXPECT_EQ(out[0].tensor().shape(), Shape({3, 3, 4}));
-  EXPECT_TRUE(is_a<TensorMask>(out[1].tensor()));
-  EXPECT_EQ(out[1].tensor().shape(), Shape({100, 200}));
-  Image bw(2, 2, 1, 9);
-  bw.kind = ImageKind::BW;
-  const Tensor b = tt(Item(std::make_shared<const Image>(bw))).tensor();
-  EXPECT_TRUE(is_a<TensorImageBW>(b));
-  EXPECT_EQ(b.shape(), Shape({1, 2, 2}));
-}
-
-TEST(VisionTransforms, IntToFloatTensorRoundTrips) {
+TEST(VisionTransforms, ThenToTensorAndIntToFloat) {
+  // The rest of the item path (block_vision.h): crop, tensor, float and back.
+  Resize r(HW{16, 16});
+  const Item img = r(Item(gradient(20, 40)), 1);
+  const Item t = ToTensor()(img);
+  EXPECT_TRUE(is_a<TensorImage>(t.tensor()));
+  EXPECT_EQ(t.tensor().shape(), Shape({3, 16, 16}));
   IntToFloatTensor itf;
-  EXPECT_EQ(itf.order, 10);
-  std::vector<uint8_t> all(256);
-  for (int i = 0; i < 256; ++i) all[size_t(i)] = uint8_t(i);
-  TensorImage x(tensor(all, {1, 16, 16}));
-  const Item enc = itf(Item(x));
-  EXPECT_EQ(enc.tensor().dtype(), DType::F32);
-  EXPECT_TRUE(is_a<TensorImage>(enc.tensor()));
-  EXPECT_NEAR(at(enc.tensor(), 255), 1.0, 1e-7);
-  EXPECT_NEAR(at(enc.tensor(), 51), 0.2, 1e-7);
-  const Item dec = itf.decode(enc);
-  EXPECT_EQ(dec.tensor().dtype(), DType::U8);
-  EXPECT_TRUE(dec == Item(x));
-  TensorImageBW bw(tensor(std::vector<uint8_t>{0, 255}, {1, 1, 2}));
-  EXPECT_NEAR(at(itf(Item(bw)).tensor(), 1), 1.0, 1e-7);
-  TensorMask m(tensor(std::vector<uint8_t>{0, 3}, {1, 2}));
-  const Tensor mt = itf(Item(m)).tensor();
-  EXPECT_EQ(mt.dtype(), DType::I64);
-  EXPECT_TRUE(is_a<TensorMask>(mt));
-  EXPECT_STRATA_ERROR(IntToFloatTensor(0.0), ValueError, {"IntToFloatTensor"});
+  const Item f = itf(t);
+  EXPECT_EQ(f.tensor().dtype(), DType::F32);
+  EXPECT_TRUE(itf.decode(f) == t);
+  EXPECT_EQ(tensor_to_image(t.tensor()).data, img.image()->data);
 }
