@@ -2,6 +2,7 @@
 //   jpeg_rrc224      decode a 500x375 JPEG + RandomResizedCrop to 224x224 (the ImageNet path)
 //   jpeg_resize224   decode + Resize(224, Crop) (fastai's validation path)
 //   jpeg_decode      decode only (what the two above spend on stb)
+//   resize_500x375_to_224  the bilinear resize alone
 //   mnist_tiny_png   decode mnist_tiny's 28x28 PNGs (../shared/data, skipped when absent) + ToTensor
 // The synthetic JPEGs (smooth gradients plus noise, quality 90, so they compress like photos) are
 // written once to a temporary folder. Figures are per median call of a 16-image batch.
@@ -87,6 +88,16 @@ void BM_jpeg_resize224(benchmark::State& state) {
   state.counters["images/s"] = timer.rate(kBatch);
 }
 
+void BM_resize_500x375_to_224(benchmark::State& state) {
+  const Image img = load_image(jpegs().files[0]);
+  bench::MedianTimer timer;
+  for (auto _ : state)
+    timer.time([&] {
+      for (int i = 0; i < kBatch; ++i) benchmark::DoNotOptimize(resize(img, {224, 224}).data.data());
+    });
+  state.counters["images/s"] = timer.rate(kBatch);
+}
+
 void BM_mnist_tiny_png(benchmark::State& state) {
   // ../shared/data relative to the project root (the working directory, or one more level up for
   // a git worktree under wt/).
@@ -117,5 +128,6 @@ void BM_mnist_tiny_png(benchmark::State& state) {
 BENCHMARK(BM_jpeg_decode)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_jpeg_rrc224)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_jpeg_resize224)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_resize_500x375_to_224)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_mnist_tiny_png)->Unit(benchmark::kMillisecond);
 BENCHMARK_MAIN();
