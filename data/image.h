@@ -69,7 +69,7 @@ Image load_image(const std::filesystem::path& path, ImageMode mode = ImageMode::
 Image decode_image(const uint8_t* bytes, size_t size, ImageMode mode, const std::string& name);
 
 // Decodes a segmentation mask (kind Mask) into a 1-channel image of class codes: a palette (indexed) PNG keeps
-// its palette indices (bit depths 1, 2, 4, 8; non-interlaced); any other file is read as gray
+// its palette indices (bit depths 1, 2, 4, 8; plain or interlaced); any other file is read as gray
 // (fastai opens masks with PIL mode "L": colour files become luma, which is rarely what you want).
 Image load_mask(const std::filesystem::path& path);
 
