@@ -282,6 +282,11 @@ void Learner::fit(int n, std::optional<LR> lr_opt, std::vector<CallbackPtr> cbs,
     Logger saved;
     ~KeepLogger() { ref = saved; }
   } keep{logger, logger};
+  if (!loss_func) {  // the default loss, known before any callback looks at it (MixUp does)
+    Batch b = dls.train->one_batch();
+    auto n_inp = static_cast<size_t>(dls.train->n_inp());
+    if (b.size() > n_inp) ensure_loss(b[n_inp]);
+  }
   if (reset_opt || !opt) create_opt();
   std::optional<double> w = wd_opt ? wd_opt : wd;
   if (w) opt->set_hyper("wd", *w);

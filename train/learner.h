@@ -13,7 +13,8 @@
 //   learn.save("stage1");                       // models/stage1.safetensors: model + optimizer
 //   auto [lr_valley] = learn.lr_find().valley;
 //
-// Default loss (when .loss_func is not given): chosen from the first batch's target, the rule of
+// Default loss (when .loss_func is not given): chosen at the first fit from the train loader's
+// one_batch() (or, in validate/get_preds before any fit, the first batch), by the rule of
 // fastai's blocks: a TensorMultiCategory target, or a floating 2-d target whose values are all 0
 // or 1, gets BCEWithLogitsLossFlat; a TensorCategory or integer target gets CrossEntropyLossFlat;
 // any other floating target gets MSELossFlat.

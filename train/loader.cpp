@@ -55,6 +55,12 @@ class TensorIterator : public BatchIterator {
 
 }  // namespace
 
+Batch Loader::one_batch() {
+  Batch b;
+  STRATA_CHECK(epoch()->next(b), ValueError, "one_batch: the loader yielded no batch");
+  return b;
+}
+
 FunctionLoader::FunctionLoader(std::function<NextFn()> make_epoch, int64_t size, int64_t bs, int n_inp,
                                Device device)
     : make_epoch_(std::move(make_epoch)), size_(size), bs_(bs), n_inp_(n_inp), device_(device) {
@@ -90,6 +96,14 @@ std::unique_ptr<BatchIterator> TensorLoader::epoch() {
   Tensor perm;
   if (opts_.shuffle) perm = randperm(n_, {.dtype = DType::I64}, &gen_).to(tensors_[0].device());
   return std::make_unique<TensorIterator>(tensors_, perm, n_, opts_.bs, opts_.drop_last, opts_.device);
+}
+
+Batch TensorLoader::one_batch() {
+  STRATA_CHECK(n_ > 0, ValueError, "one_batch: the loader has no items");
+  TensorIterator it(tensors_, Tensor(), n_, opts_.bs, false, opts_.device);
+  Batch b;
+  it.next(b);
+  return b;
 }
 
 std::shared_ptr<TensorLoader> TensorLoader::with(TensorLoaderOptions opts) const {

@@ -42,6 +42,10 @@ class Loader {
   virtual Device device() const { return Device::cpu(); }  // where batches are produced
   // Starts a new epoch (reshuffling when the loader shuffles).
   virtual std::unique_ptr<BatchIterator> epoch() = 0;
+  // One batch to look at (fastai's one_batch): the default takes the first batch of a new epoch;
+  // TensorLoader returns its first rows without touching its shuffling. Throws ValueError when
+  // the loader is empty.
+  virtual Batch one_batch();
 };
 
 // Adapts any pair of functions to Loader: `make_epoch` returns a function yielding the next
@@ -84,6 +88,7 @@ class TensorLoader : public Loader {
   int n_inp() const override { return opts_.n_inp; }
   Device device() const override;
   std::unique_ptr<BatchIterator> epoch() override;
+  Batch one_batch() override;
 
   int64_t n_items() const { return n_; }
   const std::vector<Tensor>& tensors() const { return tensors_; }

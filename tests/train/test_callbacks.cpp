@@ -412,3 +412,17 @@ TEST(Progress, PrintsFastaisTableAndABar) {
   EXPECT_NE(out.find("\r1       "), std::string::npos) << out;
   EXPECT_NE(out.find("2/2"), std::string::npos) << out;  // the bar
 }
+
+TEST(MixUp, TheDefaultLossIsKnownBeforeTrainingSoMixUpKeepsClassTargets) {
+  Generator g(5);
+  Tensor x = randn({8, 3}, {}, &g);
+  Tensor y = randint(0, 3, {8}, {.dtype = DType::I64}, &g);
+  DataLoaders dls{std::make_shared<TensorLoader>(std::vector<Tensor>{x, y}, TensorLoaderOptions{.bs = 4}), nullptr};
+  manual_seed(1);
+  Learner l(dls, std::make_shared<nn::Linear>(3, 3), {.progress = false});
+  l.logger = {};
+  auto mix = std::make_shared<MixUp>(0.4, 3);
+  l.fit(1, 1e-3, {mix});
+  EXPECT_TRUE(mix->stack_y);
+  EXPECT_TRUE(dynamic_cast<nn::CrossEntropyLossFlat*>(l.loss_func.get()));
+}

@@ -202,3 +202,19 @@ TEST(LearnerControl, BadConstructionIsRejected) {
   EXPECT_STRATA_ERROR(Learner(regression_dls(), nullptr), ValueError, {"Learner", "model"});
   EXPECT_STRATA_ERROR(Learner(DataLoaders{}, affine_model()), ValueError, {"Learner", "train loader"});
 }
+
+TEST(LearnerControl, WeightDecayFromTheOptionsOrTheFit) {
+  auto l = quiet_learner(regression_dls(), affine_model(), {.wd = 0.25});
+  l->fit(1, 1e-3);
+  EXPECT_DOUBLE_EQ(l->opt->hyper("wd"), 0.25);
+  l->fit(1, 1e-3, {}, 0.5);
+  EXPECT_DOUBLE_EQ(l->opt->hyper("wd"), 0.5);
+  auto d = quiet_learner(regression_dls(), affine_model());
+  d->fit(1, 1e-3);
+  EXPECT_DOUBLE_EQ(d->opt->hyper("wd"), 0.01);  // Adam's own default
+  auto* first = d->opt.get();
+  d->fit(1, 1e-3);
+  EXPECT_EQ(d->opt.get(), first);  // kept between fits
+  d->fit(1, 1e-3, {}, {}, /*reset_opt=*/true);
+  EXPECT_NE(d->opt.get(), first);
+}

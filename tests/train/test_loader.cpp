@@ -90,3 +90,12 @@ TEST(DataLoaders, IndexesTrainAndValid) {
   EXPECT_STRATA_ERROR(d[1], ValueError, {"valid"});
   EXPECT_STRATA_ERROR(d[2], IndexError, {"DataLoaders"});
 }
+
+TEST(TensorLoader, OneBatchDoesNotDisturbTheShuffling) {
+  TensorLoader a({arange(20)}, {.bs = 8, .shuffle = true, .seed = 5});
+  TensorLoader b({arange(20)}, {.bs = 8, .shuffle = true, .seed = 5});
+  EXPECT_EQ(a.one_batch()[0].to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(epoch_ids(a), epoch_ids(b));
+  TensorLoader empty({zeros({0, 2})});
+  EXPECT_STRATA_ERROR(empty.one_batch(), ValueError, {"one_batch"});
+}

@@ -28,7 +28,6 @@ class ActivationStats : public Callback {
   void before_batch() override;
   void after_batch() override;
   void after_fit() override;
-  void after_cancel_fit() override { after_fit(); }
 
   std::vector<std::string> layer_names;       // the hooked modules (leaves with parameters)
   std::vector<std::vector<LayerStats>> stats;  // [recorded batch][layer]
