@@ -134,7 +134,9 @@ Learner::Learner(DataLoaders d, nn::ModulePtr m, LearnerOptions o)
   (*this)(Event::after_create);
 }
 
-Learner::~Learner() = default;
+Learner::~Learner() {
+  for (auto& c : cbs_) c->learn = nullptr;  // a callback may outlive its Learner
+}
 
 // ---- callbacks ----
 void Learner::add_cb(CallbackPtr cb) {

@@ -3,7 +3,7 @@
 // It runs lr_find (plot), trains with the progress table, writes loss / schedule plots, saves
 // the model, reloads it into a fresh model and reports test accuracy.
 //
-//   build/apps/fashion_mnist_learner --epochs 2 --out fmnist_run
+//   build/apps/fashion_mnist_learner --epochs 3 --out fmnist_run
 //   build/apps/fashion_mnist_learner --epochs 1 --limit 6000   # a quick look
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -54,7 +54,7 @@ Tensor to_input(const Tensor& images, double mean_px, double std_px) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Fashion-MNIST with train::Learner: a small CNN and fit_one_cycle"};
-  int epochs = 2, threads = 0;
+  int epochs = 3, threads = 0;
   int64_t bs = 128, limit = 0;
   double lr = 0;  // 0: use lr_find's valley
   uint64_t seed = 42;
