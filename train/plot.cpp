@@ -25,12 +25,14 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
 
 namespace {
 
-std::string tick_label(double v, bool log_axis) {
+// Every tick of an axis gets the same format, chosen from the step: fixed with as many decimals
+// as the step needs, or scientific for very small or large values.
+std::string tick_label(double v, bool log_axis, double step) {
   if (log_axis) return fmt::format("1e{}", static_cast<int>(std::lround(v)));
-  if (v == 0) return "0";
-  double a = std::abs(v);
-  if (a >= 1e4 || a < 1e-3) return fmt::format("{:.1e}", v);
-  return fmt::format("{:.4g}", v);
+  if (std::abs(v) < step * 1e-9) return "0";
+  if (step < 1e-4 || std::abs(v) >= 1e5) return fmt::format("{:.1e}", v);
+  int decimals = std::max(0, static_cast<int>(std::ceil(-std::log10(step) - 1e-9)));
+  return fmt::format("{:.{}f}", v, decimals);
 }
 
 }  // namespace
@@ -83,15 +85,16 @@ void line_plot(const std::filesystem::path& png, const std::vector<Series>& seri
     if (x < left || x > left + pw) continue;
     c.line(x, top, x, top + ph, grid);
     c.line(x, top + ph, x, top + ph + 4, colors::black);
-    std::string lab = tick_label(t, o.log_x);
+    std::string lab = tick_label(t, o.log_x, xt.size() > 1 ? xt[1] - xt[0] : 1.0);
     c.text(x - Canvas::text_width(lab) / 2, top + ph + 8, lab, colors::black);
   }
-  for (double t : nice_ticks(ymin, ymax, 6)) {
+  auto yt = nice_ticks(ymin, ymax, 6);
+  for (double t : yt) {
     int y = py(t);
     if (y < top || y > top + ph) continue;
     c.line(left, y, left + pw, y, grid);
     c.line(left - 4, y, left, y, colors::black);
-    std::string lab = tick_label(t, false);
+    std::string lab = tick_label(t, false, yt.size() > 1 ? yt[1] - yt[0] : 1.0);
     c.text(left - 8 - Canvas::text_width(lab), y - 3, lab, colors::black);
   }
   c.rect(left, top, pw + 1, ph + 1, colors::black);
