@@ -11,6 +11,7 @@
 #include "support/expect_error.h"
 #include "tensor/safetensors.h"
 #include "tensor/semantic.h"
+#include "train/callbacks/param_scheduler.h"
 
 using namespace strata;
 using namespace strata::train;
@@ -217,4 +218,29 @@ TEST(LearnerControl, WeightDecayFromTheOptionsOrTheFit) {
   EXPECT_EQ(d->opt.get(), first);  // kept between fits
   d->fit(1, 1e-3, {}, {}, /*reset_opt=*/true);
   EXPECT_NE(d->opt.get(), first);
+}
+
+TEST(LearnerControl, SeveralInputsReachTheModelsSpanForward) {
+  struct Sum2 : nn::Module {
+    Sum2() : Module("Sum2") { w = register_parameter("w", ones({1})); }
+    Tensor forward(std::span<const Tensor> xs) override { return (xs[0] + xs[1]) * w; }
+    using Module::forward;
+    Tensor w;
+  };
+  Tensor a = tensor({1.f, 2.f, 3.f, 4.f}, {4, 1}), b = tensor({1.f, 1.f, 1.f, 1.f}, {4, 1});
+  Tensor y = (a + b) * 2.0;
+  DataLoaders dls{std::make_shared<TensorLoader>(std::vector<Tensor>{a, b, y}, TensorLoaderOptions{.bs = 2, .n_inp = 2}),
+                  std::make_shared<TensorLoader>(std::vector<Tensor>{a, b, y}, TensorLoaderOptions{.bs = 4, .n_inp = 2})};
+  auto l = quiet_learner(dls, std::make_shared<Sum2>(), {.opt_func = SGD{}});
+  l->fit(20, 0.02);
+  EXPECT_NEAR(l->model->parameter("w").item(), 2.0, 1e-3);
+  auto p = l->get_preds({.with_input = true});
+  EXPECT_EQ(p.inputs.to_vector<float>(), a.to_vector<float>());  // xb[0]
+}
+
+TEST(LearnerControl, ParamSchedulerChecksPerGroupSchedules) {
+  auto l = quiet_learner(regression_dls(), affine_model());
+  auto ps = std::make_shared<ParamScheduler>(ParamScheduler::Scheds{{"lr", {SchedNo(1e-3, 0), SchedNo(1e-3, 0)}}});
+  EXPECT_STRATA_ERROR(l->fit(1, 1e-3, {ps}), ValueError, {"ParamScheduler", "2 schedules", "1 groups"});
+  EXPECT_STRATA_ERROR(ParamScheduler(ParamScheduler::Scheds{{"lr", {}}}), ValueError, {"no schedule for 'lr'"});
 }
