@@ -92,9 +92,9 @@ void extract_archive(const std::filesystem::path& archive, const std::filesystem
 // One entry of an archive to write: a file (content), a folder (is_dir) or a symlink (target).
 struct ArchiveEntry {
   std::string name;  // stored verbatim (even "../x", so tests can build hostile archives)
-  std::string content;
+  std::string content{};
   bool is_dir = false;
-  std::string symlink_target;
+  std::string symlink_target{};
 };
 // Writes an archive whose format follows the file name: .tgz / .tar.gz (gzip'd tar), .tar, .zip.
 void write_archive(const std::filesystem::path& archive, const std::vector<ArchiveEntry>& entries);

@@ -306,9 +306,11 @@ TEST_F(External, SharedDataMirror) {
   o.mirror = shared_abs.string();
   EXPECT_EQ(untar_data(URLs::MNIST_TINY, o), shared_abs / "mnist_tiny");
   EXPECT_TRUE(fs::is_directory(untar_data(URLs::MNIST_TINY, o) / "train" / "3"));
-  for (const char* url : {URLs::CAMVID_TINY, URLs::COCO_TINY, URLs::IMDB_SAMPLE, URLs::ADULT_SAMPLE, URLs::ML_SAMPLE})
-    if (fs::is_directory(shared_abs / archive_stem(url_file_name(url))))
+  for (const char* url : {URLs::CAMVID_TINY, URLs::COCO_TINY, URLs::IMDB_SAMPLE, URLs::ADULT_SAMPLE, URLs::ML_SAMPLE}) {
+    if (fs::is_directory(shared_abs / archive_stem(url_file_name(url)))) {
       EXPECT_EQ(untar_data(url, o), shared_abs / archive_stem(url_file_name(url))) << url;
+    }
+  }
 }
 
 TEST_F(External, FashionMnistIsDebiansFolder) {

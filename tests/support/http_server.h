@@ -22,7 +22,7 @@ namespace strata::testing {
 struct HttpResponse {
   int status = 200;
   std::string body;
-  std::optional<size_t> send_bytes;  // send only this many body bytes (Content-Length stays full)
+  std::optional<size_t> send_bytes{};  // send only this many body bytes (Content-Length stays full)
 };
 
 class LocalHttpServer {
