@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -222,6 +223,27 @@ TEST_F(External, TruncatedDownloadIsASizeError) {
   EXPECT_EQ(server.requests("/cut.tgz"), 2);  // truncation is transient: retried once
   EXPECT_FALSE(fs::exists(root_ / "archive" / "cut.tgz"));
   EXPECT_FALSE(fs::exists(root_ / "archive" / "cut.tgz.part"));
+}
+
+TEST_F(External, StalledTransferTimesOut) {
+  LocalHttpServer server;
+  server.add("/slow.tgz", {.body = "x", .stall_ms = 4000});
+  UntarOptions o = opts(0);
+  o.download.stall_timeout_s = 1;
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_STRATA_ERROR(untar_data(server.url("/slow.tgz"), o), IOError, {"slow.tgz", "Timeout", "1 attempt"});
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+}
+
+TEST_F(External, ConnectionRefused) {
+  int port = 0;
+  {
+    LocalHttpServer probe;  // a port that was free a moment ago and has no listener now
+    port = probe.port();
+  }
+  UntarOptions o = opts(1);
+  EXPECT_STRATA_ERROR(untar_data("http://127.0.0.1:" + std::to_string(port) + "/x.tgz", o), IOError,
+                      {"x.tgz", "onnect", "2 attempts"});
 }
 
 TEST_F(External, HostileArchivesRejected) {
