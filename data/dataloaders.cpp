@@ -30,6 +30,7 @@ DataLoaders DataLoaders::from_datasets(const Datasets& dsets, DataLoadersOptions
         .item_tfms = o.item_tfms,
         .batch_tfms = o.batch_tfms,
     };
+    lo.before_batch = o.before_batch;
     loaders.push_back(std::make_shared<DataLoader>(ds, std::move(lo)));
   }
   return DataLoaders(std::move(loaders), o.device, shared);
