@@ -168,6 +168,7 @@ Image decode_image(const uint8_t* bytes, size_t size, ImageMode mode, const std:
   img.w = dw;
   img.c = want;
   img.data.assign(px, px + size_t(dh) * size_t(dw) * size_t(want));
+  img.kind = want == 1 ? ImageKind::BW : ImageKind::Image;
   stbi_image_free(px);
   return img;
 }
@@ -179,9 +180,11 @@ Image load_image(const std::filesystem::path& path, ImageMode mode) {
 
 Image load_mask(const std::filesystem::path& path) {
   const std::vector<uint8_t> bytes = read_bytes(path);
-  if (detail::is_palette_png(bytes.data(), bytes.size()))
-    return detail::decode_palette_png(bytes.data(), bytes.size(), path.string());
-  return decode_image(bytes.data(), bytes.size(), ImageMode::Gray, path.string());
+  Image m = detail::is_palette_png(bytes.data(), bytes.size())
+                ? detail::decode_palette_png(bytes.data(), bytes.size(), path.string())
+                : decode_image(bytes.data(), bytes.size(), ImageMode::Gray, path.string());
+  m.kind = ImageKind::Mask;
+  return m;
 }
 
 Image convert_channels(const Image& img, int c) {
@@ -189,6 +192,7 @@ Image convert_channels(const Image& img, int c) {
   check_channels(img.c, "convert_channels (input)");
   if (img.c == c) return img;
   Image out(img.h, img.w, c);
+  out.kind = img.kind == ImageKind::Mask ? ImageKind::Mask : c == 1 ? ImageKind::BW : ImageKind::Image;
   const size_t n = size_t(img.h) * size_t(img.w);
   const uint8_t* s = img.data.data();
   uint8_t* d = out.data.data();
@@ -290,6 +294,7 @@ Image tensor_to_image(const Tensor& t_in) {
     }
   }
   Image img{static_cast<int>(h), static_cast<int>(w), static_cast<int>(c)};
+  img.kind = is_a<TensorMask>(t_in) ? ImageKind::Mask : c == 1 ? ImageKind::BW : ImageKind::Image;
   const size_t plane = size_t(h * w);
   for (size_t i = 0; i < plane; ++i)
     for (int64_t ch = 0; ch < c; ++ch) img.data[i * size_t(c) + size_t(ch)] = chw[size_t(ch) * plane + i];

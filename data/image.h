@@ -30,12 +30,17 @@ namespace strata::data {
 inline constexpr int64_t kMaxImageSide = int64_t{1} << 15;
 inline constexpr int64_t kMaxImagePixels = int64_t{1} << 28;
 
+// What an Image stands for (fastai's PILImage / PILImageBW / PILMask): transforms resample a
+// Mask with nearest neighbour and ToTensor makes it a TensorMask. Geometric ops keep it.
+enum class ImageKind { Image, BW, Mask };
+
 // An 8-bit image, h rows of w pixels of c channels (1 gray, 3 RGB, 4 RGBA), row-major HWC.
 struct Image {
   int h = 0;
   int w = 0;
   int c = 0;
   std::vector<uint8_t> data;  // h * w * c bytes
+  ImageKind kind = ImageKind::Image;
 
   Image() = default;
   // A new image filled with `fill` in every channel. Throws ValueError for a channel count other
@@ -58,13 +63,13 @@ struct Image {
 // 1, 3 or 4; gray+alpha becomes RGBA).
 enum class ImageMode { RGB, Gray, Unchanged, BW = Gray };  // BW: fastai's PILImageBW name
 
-// Decodes an image file.
+// Decodes an image file (kind BW for ImageMode::Gray or a 1-channel Unchanged file, else Image).
 Image load_image(const std::filesystem::path& path, ImageMode mode = ImageMode::RGB);
 // Decodes an image held in memory; `name` stands for the file in error messages.
 Image decode_image(const uint8_t* bytes, size_t size, ImageMode mode, const std::string& name);
 
-// Decodes a segmentation mask into a 1-channel image of class codes: a palette (indexed) PNG keeps
-// its palette indices (bit depths 1, 2, 4, 8; non-interlaced); any other file is read as gray
+// Decodes a segmentation mask (kind Mask) into a 1-channel image of class codes: a palette (indexed) PNG keeps
+// its palette indices (bit depths 1, 2, 4, 8; plain or interlaced); any other file is read as gray
 // (fastai opens masks with PIL mode "L": colour files become luma, which is rarely what you want).
 Image load_mask(const std::filesystem::path& path);
 
@@ -77,7 +82,8 @@ std::vector<uint8_t> encode_png(const Image& img);
 std::vector<uint8_t> encode_jpeg(const Image& img, int quality = 95);
 
 // Converts to the channel count `c` (1, 3 or 4) with the same rules as load_image's modes
-// (RGBA -> RGB drops alpha; 1 -> 4 gives an opaque image).
+// (RGBA -> RGB drops alpha; 1 -> 4 gives an opaque image). A Mask stays a Mask; otherwise 1
+// channel gives kind BW and 3 or 4 kind Image.
 Image convert_channels(const Image& img, int c);
 
 // ---- tensors ----
@@ -90,7 +96,8 @@ TensorMask mask_to_tensor(const Image& mask);
 
 // Back to an image from [C, H, W] (C in 1, 3, 4) or [H, W], any device and dtype: u8 is taken as
 // is, other integer types are clamped to 0-255, floating types are taken as 0-1 intensities
-// (multiplied by 255, rounded, clamped) as IntToFloatTensor leaves them.
+// (multiplied by 255, rounded, clamped) as IntToFloatTensor leaves them. Kind: Mask for a
+// TensorMask, BW for 1 channel, else Image.
 Image tensor_to_image(const Tensor& t);
 
 }  // namespace strata::data

@@ -158,9 +158,25 @@ void check_input(const Image& img, const char* who) {
                size_t(img.h) * size_t(img.w) * size_t(img.c));
 }
 
+Image resize_pixels(const Image& img, HW size, Interp interp);
+Image crop_pad_pixels(const Image& img, const CropBox& box, PadMode pad_mode);
+
 }  // namespace
 
 Image resize(const Image& img, HW size, Interp interp) {
+  Image out = resize_pixels(img, size, interp);
+  out.kind = img.kind;
+  return out;
+}
+
+Image crop_pad(const Image& img, const CropBox& box, PadMode pad_mode) {
+  Image out = crop_pad_pixels(img, box, pad_mode);
+  out.kind = img.kind;
+  return out;
+}
+
+namespace {
+Image resize_pixels(const Image& img, HW size, Interp interp) {
   check_input(img, "resize");
   check_size(size, "resize");
   if (size.h == img.h && size.w == img.w) return img;
@@ -182,7 +198,7 @@ Image resize(const Image& img, HW size, Interp interp) {
   return resample_h(resample_v(img, size.h), size.w);
 }
 
-Image crop_pad(const Image& img, const CropBox& box, PadMode pad_mode) {
+Image crop_pad_pixels(const Image& img, const CropBox& box, PadMode pad_mode) {
   check_input(img, "crop_pad");
   check_size({box.h, box.w}, "crop_pad");
   Image out(box.h, box.w, img.c);
@@ -204,6 +220,8 @@ Image crop_pad(const Image& img, const CropBox& box, PadMode pad_mode) {
   }
   return out;
 }
+
+}  // namespace
 
 Image crop(const Image& img, const CropBox& box) {
   STRATA_CHECK(box.top >= 0 && box.left >= 0 && box.h >= 1 && box.w >= 1 && int64_t(box.top) + box.h <= img.h &&

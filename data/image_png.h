@@ -20,10 +20,10 @@ bool is_palette_png(const uint8_t* bytes, size_t size);
 // present. Throws IOError naming `name` and what is wrong.
 void check_png_structure(const uint8_t* bytes, size_t size, const std::string& name);
 
-// Decodes a non-interlaced palette PNG (bit depth 1, 2, 4 or 8) into a 1-channel image of
-// indices. Throws IOError naming `name` for any defect: bad CRC, truncated chunks, missing IHDR /
+// Decodes a palette PNG (bit depth 1, 2, 4 or 8; plain or Adam7-interlaced) into a 1-channel
+// image of indices. Throws IOError naming `name` for any defect: bad CRC, truncated chunks, missing IHDR /
 // IDAT / IEND, corrupt zlib data, bad filter types, too little or too much pixel data, an index
-// outside the PLTE, interlacing (not supported), dimensions over the limits of image.h.
+// outside the PLTE, dimensions over the limits of image.h.
 Image decode_palette_png(const uint8_t* bytes, size_t size, const std::string& name);
 
 }  // namespace strata::data::detail

@@ -50,6 +50,7 @@ Image pattern(int h, int w, int c) {
       const int v[4] = {(10 * x + y) & 255, (3 * y) & 255, (x ^ y) & 255, (255 - x) & 255};
       for (int k = 0; k < c; ++k) img.at(y, x, k) = uint8_t(v[k]);
     }
+  img.kind = c == 1 ? ImageKind::BW : ImageKind::Image;  // what load_image gives back
   return img;
 }
 
@@ -186,7 +187,8 @@ TEST_F(ImageFiles, TensorConversions) {
   EXPECT_TRUE(is_a<TensorImageBW>(bw));
   EXPECT_EQ(tensor_to_image(bw), convert_channels(img, 1));
 
-  const Image m = pattern(3, 4, 1);
+  Image m = pattern(3, 4, 1);
+  m.kind = ImageKind::Mask;
   TensorMask tm = mask_to_tensor(m);
   EXPECT_EQ(tm.shape(), Shape({3, 4}));
   EXPECT_TRUE(is_a<TensorMask>(tm));

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -38,32 +39,43 @@ int paeth(int a, int b, int c) {
 
 // An indexed PNG of `idx` (h x w indices < 2^depth) with `ncolours` palette entries; row y uses
 // filter type y % 5 (or `filter_override` when >= 0).
-std::vector<uint8_t> palette_png(const Image& idx, int depth, int ncolours, int filter_override = -1) {
+std::vector<uint8_t> palette_png(const Image& idx, int depth, int ncolours, int filter_override = -1,
+                                 bool interlace = false) {
   std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
   std::vector<uint8_t> ihdr;
   put_be32(ihdr, uint32_t(idx.w));
   put_be32(ihdr, uint32_t(idx.h));
-  ihdr.insert(ihdr.end(), {uint8_t(depth), 3, 0, 0, 0});
+  ihdr.insert(ihdr.end(), {uint8_t(depth), 3, 0, 0, uint8_t(interlace ? 1 : 0)});
   chunk(png, "IHDR", ihdr);
   std::vector<uint8_t> plte;
   for (int i = 0; i < ncolours; ++i) plte.insert(plte.end(), {uint8_t(i * 7), uint8_t(255 - i), uint8_t(i * 13)});
   chunk(png, "PLTE", plte);
-  const size_t stride = (size_t(idx.w) * size_t(depth) + 7) / 8;
-  std::vector<uint8_t> raw, prev(stride, 0);
-  for (int y = 0; y < idx.h; ++y) {
-    std::vector<uint8_t> line(stride, 0);
-    for (int x = 0; x < idx.w; ++x) {
-      const int per = 8 / depth;
-      line[size_t(x / per)] |= uint8_t(idx.at(y, x, 0) << (8 - depth * (x % per + 1)));
+  // Passes: the whole image, or Adam7's seven (x0, y0, dx, dy) sub-images.
+  std::vector<std::array<int, 4>> passes = {{0, 0, 1, 1}};
+  if (interlace)
+    passes = {{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4}, {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}};
+  std::vector<uint8_t> raw;
+  int row_no = 0;
+  for (const auto& [x0, y0, dx, dy] : passes) {
+    const int pw = idx.w > x0 ? (idx.w - x0 + dx - 1) / dx : 0, ph = idx.h > y0 ? (idx.h - y0 + dy - 1) / dy : 0;
+    if (pw == 0 || ph == 0) continue;
+    const size_t stride = (size_t(pw) * size_t(depth) + 7) / 8;
+    std::vector<uint8_t> prev(stride, 0);
+    for (int py = 0; py < ph; ++py) {
+      std::vector<uint8_t> line(stride, 0);
+      for (int px = 0; px < pw; ++px) {
+        const int per = 8 / depth;
+        line[size_t(px / per)] |= uint8_t(idx.at(y0 + py * dy, x0 + px * dx, 0) << (8 - depth * (px % per + 1)));
+      }
+      const int f = filter_override >= 0 ? filter_override : row_no++ % 5;
+      raw.push_back(uint8_t(f));
+      for (size_t i = 0; i < stride; ++i) {
+        const int a = i ? line[i - 1] : 0, b = prev[i], c = i ? prev[i - 1] : 0;
+        const int pred = f == 0 ? 0 : f == 1 ? a : f == 2 ? b : f == 3 ? (a + b) / 2 : paeth(a, b, c);
+        raw.push_back(uint8_t(line[i] - pred));
+      }
+      prev = line;
     }
-    const int f = filter_override >= 0 ? filter_override : y % 5;
-    raw.push_back(uint8_t(f));
-    for (size_t i = 0; i < stride; ++i) {
-      const int a = i ? line[i - 1] : 0, b = prev[i], c = i ? prev[i - 1] : 0;
-      const int pred = f == 0 ? 0 : f == 1 ? a : f == 2 ? b : f == 3 ? (a + b) / 2 : paeth(a, b, c);
-      raw.push_back(uint8_t(line[i] - pred));
-    }
-    prev = line;
   }
   uLongf n = compressBound(uLong(raw.size()));
   std::vector<uint8_t> z(n);
@@ -95,6 +107,7 @@ Image codes(int h, int w, int depth) {
   Image m(h, w, 1);
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) m.at(y, x, 0) = uint8_t((x * 7 + y * 3 + x * y) % (1 << depth));
+  m.kind = ImageKind::Mask;
   return m;
 }
 
@@ -117,6 +130,19 @@ TEST_F(PaletteMasks, IndicesSurviveEveryDepthAndFilter) {
         ASSERT_EQ(rgb.at(y, x, 1), uint8_t(255 - i));
       }
   }
+}
+
+TEST_F(PaletteMasks, Adam7Interlaced) {
+  // Sizes that leave some passes empty (1x1, 3x2) and ones that fill all seven.
+  for (auto [h, w] : {std::array{1, 1}, std::array{2, 3}, std::array{9, 11}, std::array{16, 17}})
+    for (int depth : {2, 8}) {
+      const Image m = codes(h, w, depth);
+      const fs::path p = write("i.png", palette_png(m, depth, 1 << depth, -1, true));
+      EXPECT_EQ(load_mask(p), m) << h << "x" << w << " depth " << depth;
+      const Image rgb = load_image(p);  // stb de-interlaces too: same palette colours
+      for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) ASSERT_EQ(rgb.at(y, x, 0), uint8_t(m.at(y, x, 0) * 7));
+    }
 }
 
 TEST_F(PaletteMasks, NonPaletteMasksReadAsGray) {
