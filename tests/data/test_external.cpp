@@ -303,9 +303,22 @@ TEST_F(External, MirrorFoldersAndArchives) {
   LocalHttpServer server;  // must not be asked anything
   const fs::path mirror = root_ / "mirror";
   fs::create_directories(mirror / "tiny_set" / "train");
+  { std::ofstream(mirror / "tiny_set" / "labels.csv") << "a,3\n"; }
   UntarOptions o = opts();
   o.mirror = "/nonexistent:" + mirror.string();
-  EXPECT_EQ(untar_data(server.url("/sample/tiny_set.tgz"), o), mirror / "tiny_set");
+  const fs::path linked = untar_data(server.url("/sample/tiny_set.tgz"), o);
+  EXPECT_EQ(linked, root_ / "data" / "tiny_set");
+  EXPECT_TRUE(fs::is_symlink(linked / "train"));
+  EXPECT_EQ(fs::read_symlink(linked / "train"), mirror / "tiny_set" / "train");
+  EXPECT_EQ(read_text(linked / "labels.csv"), "a,3\n");
+  // What a user adds at the top (saved models) stays out of the mirror.
+  fs::create_directories(linked / "models");
+  EXPECT_FALSE(fs::exists(mirror / "tiny_set" / "models"));
+  // New mirror entries are linked on the next call; existing links are kept.
+  fs::create_directories(mirror / "tiny_set" / "valid");
+  EXPECT_EQ(untar_data(server.url("/sample/tiny_set.tgz"), o), linked);
+  EXPECT_TRUE(fs::is_symlink(linked / "valid"));
+  EXPECT_TRUE(fs::is_directory(linked / "models"));
   // An archive in the mirror is extracted into the cache.
   write_archive(mirror / "other.tgz", {{.name = "other/x.txt", .content = "from mirror"}});
   const fs::path p = untar_data(server.url("/a/other.tgz"), o);
@@ -316,7 +329,7 @@ TEST_F(External, MirrorFoldersAndArchives) {
   ::setenv("STRATA_DATA_MIRROR", mirror.c_str(), 1);
   UntarOptions env = opts();
   env.mirror.reset();
-  EXPECT_EQ(untar_data(server.url("/sample/tiny_set.tgz"), env), mirror / "tiny_set");
+  EXPECT_EQ(untar_data(server.url("/sample/tiny_set.tgz"), env), root_ / "data" / "tiny_set");
   ::unsetenv("STRATA_DATA_MIRROR");
 }
 
@@ -326,11 +339,16 @@ TEST_F(External, SharedDataMirror) {
   if (!fs::is_directory(shared_abs / "mnist_tiny")) GTEST_SKIP() << "no ../shared/data mirror on this machine";
   UntarOptions o = opts();
   o.mirror = shared_abs.string();
-  EXPECT_EQ(untar_data(URLs::MNIST_TINY, o), shared_abs / "mnist_tiny");
-  EXPECT_TRUE(fs::is_directory(untar_data(URLs::MNIST_TINY, o) / "train" / "3"));
+  const fs::path p = untar_data(URLs::MNIST_TINY, o);
+  EXPECT_EQ(p, root_ / "data" / "mnist_tiny");
+  EXPECT_TRUE(fs::is_directory(p / "train" / "3"));
+  EXPECT_TRUE(fs::exists(p / "labels.csv"));
   for (const char* url : {URLs::CAMVID_TINY, URLs::COCO_TINY, URLs::IMDB_SAMPLE, URLs::ADULT_SAMPLE, URLs::ML_SAMPLE}) {
-    if (fs::is_directory(shared_abs / archive_stem(url_file_name(url)))) {
-      EXPECT_EQ(untar_data(url, o), shared_abs / archive_stem(url_file_name(url))) << url;
+    const std::string stem = archive_stem(url_file_name(url));
+    if (fs::is_directory(shared_abs / stem)) {
+      EXPECT_EQ(untar_data(url, o), root_ / "data" / stem) << url;
+      for (const auto& e : fs::directory_iterator(shared_abs / stem))
+        EXPECT_TRUE(fs::exists(root_ / "data" / stem / e.path().filename())) << e.path();
     }
   }
 }
