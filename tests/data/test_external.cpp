@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "data/external.h"
 #include "data/external_hash.h"
@@ -174,6 +175,19 @@ TEST_F(External, DownloadExtractThenCacheHit) {
   int entries = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(root_ / "data")) ++entries;
   EXPECT_EQ(entries, 1);
+}
+
+TEST_F(External, ConcurrentCallsDownloadOnce) {
+  LocalHttpServer server;
+  server.add("/tiny_set.tgz", {.body = make_tgz("tiny_set.tgz")});
+  std::vector<std::thread> threads;
+  std::vector<fs::path> got(4);
+  for (size_t i = 0; i < got.size(); ++i)
+    threads.emplace_back([&, i] { got[i] = untar_data(server.url("/tiny_set.tgz"), opts()); });
+  for (auto& t : threads) t.join();
+  for (const fs::path& p : got) EXPECT_EQ(p, root_ / "data" / "tiny_set");
+  EXPECT_EQ(server.requests("/tiny_set.tgz"), 1);
+  EXPECT_EQ(read_text(got[0] / "train" / "3" / "a.txt"), "three");
 }
 
 TEST_F(External, ChecksumsAndSizesVerified) {
