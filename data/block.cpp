@@ -18,14 +18,4 @@ TransformBlock RegressionBlock(std::optional<int64_t> n_out) {
   return {.name = "RegressionBlock", .type_tfms = {std::make_shared<RegressionSetup>(n_out)}};
 }
 
-TransformBlock PointBlock() {
-  STRATA_THROW(NotImplementedError, "PointBlock: needs the vision transforms (data/vision_*), not merged yet");
-}
-TransformBlock BBoxBlock() {
-  STRATA_THROW(NotImplementedError, "BBoxBlock: needs the vision transforms (data/vision_*), not merged yet");
-}
-TransformBlock BBoxLblBlock(std::optional<std::vector<Item>>, bool) {
-  STRATA_THROW(NotImplementedError, "BBoxLblBlock: needs the vision transforms (data/vision_*), not merged yet");
-}
-
 }  // namespace strata::data

@@ -7,6 +7,7 @@
 //
 // A block holds transform objects, not factories: a DataBlock used on two sources shares them
 // (as in fastai, a vocab learned once is kept).
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,8 @@ struct TransformBlock {
   std::vector<TfmPtr> type_tfms;   // in the sample's pipeline, after the getter
   std::vector<TfmPtr> item_tfms;   // after_item of the loaders
   std::vector<TfmPtr> batch_tfms;  // after_batch of the loaders
+  // The loaders' before_batch (fastai's dls_kwargs): BBoxBlock pads boxes with bb_pad.
+  std::function<std::vector<Item>(std::vector<Item>)> before_batch;
 };
 
 // Single-label classification: Categorize (vocab from the training labels unless given).
@@ -40,7 +43,9 @@ TransformBlock ImageBlock(ImageMode mode = ImageMode::RGB);
 // item -> ToTensor gives a u8 TensorMask [H, W] -> IntToFloatTensor makes it i64 class codes.
 // `codes` (the class names) are attached as CategoryMeta when a mask is decoded.
 TransformBlock MaskBlock(std::vector<std::string> codes = {});
-// Not yet available (the point / box transforms are not in this build): NotImplementedError.
+// Points / boxes (data/block_points.h): pixel coordinates -> TensorPoint [n, 2] /
+// TensorBBox [n, 4] scaled to [-1, 1] by the sample's image (PointScaler); BBoxBlock pads a
+// batch's boxes with bb_pad. BBoxLblBlock: the boxes' labels, MultiCategorize with '#na#' first.
 TransformBlock PointBlock();
 TransformBlock BBoxBlock();
 TransformBlock BBoxLblBlock(std::optional<std::vector<Item>> vocab = std::nullopt, bool add_na = true);

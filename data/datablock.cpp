@@ -85,6 +85,9 @@ DataLoaders DataBlock::dataloaders(const Item& source, DataLoadersOptions o) con
   bt.insert(bt.end(), o.batch_tfms.begin(), o.batch_tfms.end());
   o.item_tfms = dedupe(it);
   o.batch_tfms = dedupe(bt);
+  if (!o.before_batch)
+    for (const auto& b : opts_.blocks)
+      if (b.before_batch) o.before_batch = b.before_batch;
   return DataLoaders::from_datasets(ds, std::move(o));
 }
 
@@ -231,7 +234,21 @@ std::string DataBlock::summary(const Item& source, std::ostream* out, int64_t bs
       return finish();
     }
   }
-  s << "\nNo before_batch transform to apply\n\nCollating items in a batch\n";
+  std::function<std::vector<Item>(std::vector<Item>)> before_batch;
+  for (const auto& b : opts_.blocks)
+    if (b.before_batch) before_batch = b.before_batch;
+  if (before_batch) {
+    s << "\nApplying before_batch to the list of samples\n";
+    try {
+      samples = before_batch(std::move(samples));
+    } catch (const std::exception& e) {
+      s << "  before_batch failed.\n  Error: " << e.what() << "\n";
+      return finish();
+    }
+  } else {
+    s << "\nNo before_batch transform to apply\n";
+  }
+  s << "\nCollating items in a batch\n";
   Item batch;
   try {
     batch = retain_batch_types(collate(samples), samples[0]);

@@ -9,6 +9,8 @@
 #include <random>
 #include <thread>
 
+#include "data/datasets.h"
+
 namespace strata::data {
 
 // ---- the epoch engine ----
@@ -317,7 +319,7 @@ DataLoader::Iterator DataLoader::begin() {
 }
 
 Batch DataLoader::one_batch() {
-  STRATA_CHECK(!(n() > 0 && size() == 0) && n() > 0, ValueError,
+  STRATA_CHECK(n() > 0 && size() > 0, ValueError,
                "DataLoader.one_batch: this DataLoader does not contain any batches ({} items, bs {}, drop_last {})",
                n(), opts_.bs, opts_.drop_last);
   randomize();
@@ -328,6 +330,31 @@ Batch DataLoader::one_batch() {
   Batch b;
   STRATA_CHECK(epoch->next(b), ValueError, "DataLoader.one_batch: every item of the epoch was skipped");
   return b;
+}
+
+Item DataLoader::decode(const Batch& batch) const {
+  return batch_tfms_.decode(from_batch(batch), true, split_idx());
+}
+
+std::vector<Item> DataLoader::decode_batch(const Batch& batch, int64_t max_n, bool full) const {
+  Item b = decode(batch);
+  std::vector<Item> out;
+  if (!b.is_tuple() || b.size() == 0) return out;
+  const Item& first = b[0];
+  const int64_t n = first.is_tensor() && first.tensor().dim() > 0 ? first.tensor().size(0) : 1;
+  const auto* dsets = dynamic_cast<const Datasets*>(dataset_.get());
+  const auto* tl = dynamic_cast<const TfmdLists*>(dataset_.get());
+  for (int64_t i = 0; i < std::min(n, max_n); ++i) {
+    std::vector<Item> elems;
+    for (const Item& e : b.elems())
+      elems.push_back(e.is_tensor() && e.tensor().dim() > 0 ? Item(e.tensor()[i]) : e);
+    Item x = Item::tuple(std::move(elems));
+    x = item_tfms_.decode(x, full, split_idx());
+    if (dsets) x = dsets->decode(x, full);
+    else if (tl) x = tl->decode(x.size() == 1 ? x[0] : x, full);
+    out.push_back(std::move(x));
+  }
+  return out;
 }
 
 std::shared_ptr<DataLoader> DataLoader::new_(std::shared_ptr<const ItemSource> dataset,

@@ -25,6 +25,8 @@
 // threads (create_item, after_item, before_batch, create_batch, retain, do_item, do_batch) must
 // be thread-safe; the others run on the consumer's thread.
 //
+// Lifetime: an iterator refers to its loader; keep the loader alive while iterating.
+//
 // SkipItem: a batch loses the skipped item (it is not refilled from the next batch, so batches
 // stay independent and reproducible); a batch whose items are all skipped is not yielded.
 #include <functional>
@@ -129,6 +131,12 @@ class DataLoader {
   // The first batch of a new epoch, made on this thread (fastai's one_batch). ValueError when
   // the loader has no batches.
   Batch one_batch();
+  // fastai's decode: the batch through the batch_tfms' decodes (reverse order), as a tuple Item.
+  Item decode(const Batch& batch) const;
+  // fastai's decode_batch: up to max_n samples of the batch, each decoded through batch_tfms,
+  // item_tfms and (when the dataset is a Datasets or TfmdLists) the dataset's pipelines:
+  // ready to show (a category comes back as its label, an image as a host Image).
+  std::vector<Item> decode_batch(const Batch& batch, int64_t max_n = 9, bool full = true) const;
   // A loader like this one (same options, callables and set-up transforms, fresh epoch count),
   // over `dataset` (null: the same) with options changed by `change`.
   std::shared_ptr<DataLoader> new_(std::shared_ptr<const ItemSource> dataset = nullptr,

@@ -30,6 +30,7 @@ DataLoaders DataLoaders::from_datasets(const Datasets& dsets, DataLoadersOptions
         .item_tfms = o.item_tfms,
         .batch_tfms = o.batch_tfms,
     };
+    lo.before_batch = o.before_batch;
     loaders.push_back(std::make_shared<DataLoader>(ds, std::move(lo)));
   }
   return DataLoaders(std::move(loaders), o.device, shared);
@@ -56,15 +57,15 @@ DataLoaders DataLoaders::new_(const std::function<void(DataLoaderOptions&)>& cha
 }
 
 std::string DataLoaders::show_batch(int64_t max_n) const {
-  Batch b = one_batch();
+  DataLoader& dl = train();
   std::string s;
-  if (b.empty()) return s;
-  const int64_t n = std::min<int64_t>(max_n, b[0].dim() > 0 ? b[0].size(0) : 1);
-  for (int64_t i = 0; i < n; ++i) {
-    std::vector<Item> elems;
-    for (const Tensor& t : b) elems.emplace_back(t.dim() > 0 ? Tensor(t[i]) : t);
-    Item x = Item::tuple(std::move(elems));
-    s += dsets_ ? dsets_->show(x) : x.repr();
+  for (const Item& x : dl.decode_batch(dl.one_batch(), max_n)) {
+    if (x.is_tuple() && dsets_) {
+      for (size_t i = 0; i < x.size(); ++i)
+        s += (i ? ", " : "") + std::string(static_cast<int>(i) < dsets_->n_inp() ? "x: " : "y: ") + x[i].repr();
+    } else {
+      s += x.repr();
+    }
     s += "\n";
   }
   return s;

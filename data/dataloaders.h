@@ -25,6 +25,7 @@ struct DataLoadersOptions {
   std::optional<Device> device;
   std::vector<TfmPtr> item_tfms;     // after_item of every loader
   std::vector<TfmPtr> batch_tfms;    // after_batch of every loader
+  std::function<std::vector<Item>(std::vector<Item>)> before_batch;  // of every loader
 };
 
 class DataLoaders {

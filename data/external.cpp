@@ -120,6 +120,26 @@ void extract_into_place(const fs::path& archive, const fs::path& target) {
   remove_quietly(tmp);
 }
 
+// fastai's _try_from_storage: <target> becomes a folder of symlinks to the top-level entries of
+// the mirror's folder, so the data is read in place (nothing copied) while what a user adds at
+// the top (a models/ folder for saved weights) lands in the cache, not in the shared mirror.
+// Entries that appeared in the mirror since the last call are linked too.
+fs::path link_mirror(const fs::path& source, const fs::path& target) {
+  std::error_code ec;
+  if (fs::is_symlink(target) || (fs::exists(target) && !fs::is_directory(target))) fs::remove(target, ec);
+  fs::create_directories(target, ec);
+  if (ec) STRATA_THROW(IOError, "untar_data: cannot create {}: {}", target.string(), ec.message());
+  const fs::path src = fs::absolute(source).lexically_normal();
+  for (const auto& e : fs::directory_iterator(src)) {
+    const fs::path link = target / e.path().filename();
+    if (fs::exists(fs::symlink_status(link))) continue;
+    if (e.is_directory()) fs::create_directory_symlink(e.path(), link, ec);
+    else fs::create_symlink(e.path(), link, ec);
+    if (ec) STRATA_THROW(IOError, "untar_data: cannot link {} to {}: {}", link.string(), e.path().string(), ec.message());
+  }
+  return target;
+}
+
 }  // namespace
 
 DataConfig data_config() {
@@ -219,12 +239,6 @@ fs::path untar_data(const std::string& url, const UntarOptions& opts) {
   }
   std::optional<fs::path> local_archive;
   if (is_file) local_archive = file_url_path(url);
-  for (const fs::path& m : mirrors) {
-    if (fs::is_directory(m / stem)) return m / stem;
-    if (!local_archive && fs::is_regular_file(m / name)) local_archive = m / name;
-  }
-
-  // 3. Cache, 4. download + extract, under a lock per archive.
   const fs::path data_dir = opts.dest.empty() ? cfg.data : opts.dest;
   const fs::path archive_dir = opts.archive_dir.empty() ? cfg.archive : opts.archive_dir;
   const fs::path target = data_dir / stem;
@@ -232,6 +246,13 @@ fs::path untar_data(const std::string& url, const UntarOptions& opts) {
   fs::create_directories(archive_dir, ec);
   if (ec) STRATA_THROW(IOError, "untar_data: cannot create {}: {}", archive_dir.string(), ec.message());
   FileLock lock(archive_dir / (name + ".lock"));
+
+  for (const fs::path& m : mirrors) {
+    if (fs::is_directory(m / stem)) return link_mirror(m / stem, target);
+    if (!local_archive && fs::is_regular_file(m / name)) local_archive = m / name;
+  }
+
+  // 3. Cache, 4. download + extract (under the lock taken above).
   if (!opts.force_download && fs::is_directory(target)) return target;
 
   fs::path archive;

@@ -12,9 +12,12 @@
 //
 // untar_data(url) resolves, in order:
 //   1. a file:// URL of a directory: that directory, as is (URLs::FASHION_MNIST works this way);
-//   2. a mirror (options.mirror, else $STRATA_DATA_MIRROR, else config `mirror`): <mirror>/<stem>/
-//      when it is a directory (returned as is, nothing copied), or <mirror>/<file name>, an
-//      archive extracted like a download. The project's ../shared/data has this layout.
+//   2. a mirror (options.mirror, else $STRATA_DATA_MIRROR, else config `mirror`): when
+//      <mirror>/<stem>/ is a directory, <data>/<stem> is made a folder of symlinks to its
+//      top-level entries (fastai's storage links: read in place, nothing copied, while a models/
+//      folder a Learner adds lands in the cache, not the shared mirror) and returned; when
+//      <mirror>/<file name> is an archive, it is extracted like a download. The project's
+//      ../shared/data has the folder layout.
 //   3. the cache: <data>/<stem> when it exists and force_download is off (nothing downloaded);
 //   4. otherwise the archive (a file:// path, or downloaded with libcurl to <archive>/<file name>
 //      through a .part file: retries with backoff, connect and stall timeouts, a progress bar when
@@ -92,9 +95,9 @@ void extract_archive(const std::filesystem::path& archive, const std::filesystem
 // One entry of an archive to write: a file (content), a folder (is_dir) or a symlink (target).
 struct ArchiveEntry {
   std::string name;  // stored verbatim (even "../x", so tests can build hostile archives)
-  std::string content;
+  std::string content{};
   bool is_dir = false;
-  std::string symlink_target;
+  std::string symlink_target{};
 };
 // Writes an archive whose format follows the file name: .tgz / .tar.gz (gzip'd tar), .tar, .zip.
 void write_archive(const std::filesystem::path& archive, const std::vector<ArchiveEntry>& entries);

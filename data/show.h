@@ -25,19 +25,19 @@ namespace strata::data {
 // A box in the pixel coordinates of the image it is drawn on (x to the right, y down).
 struct LabeledBox {
   float x0 = 0, y0 = 0, x1 = 0, y1 = 0;
-  std::string label;                 // drawn on a tab at the top-left corner; empty: none
-  std::optional<Color> color;        // default: palette colour by position in the list
+  std::string label{};               // drawn on a tab at the top-left corner; empty: none
+  std::optional<Color> color{};      // default: palette colour by position in the list
 };
 
 struct ShowItem {
-  Image image;                       // 1, 3 or 4 channels
-  std::string title;
-  std::optional<Color> title_color;  // default: GridOptions::title_color
-  Image mask;                        // optional 1-channel codes, same aspect as image
-  std::vector<Color> mask_colors;    // default: palette(256)
+  Image image{};                       // 1, 3 or 4 channels
+  std::string title{};
+  std::optional<Color> title_color{};  // default: GridOptions::title_color
+  Image mask{};                        // optional 1-channel codes, same aspect as image
+  std::vector<Color> mask_colors{};    // default: palette(256)
   float mask_alpha = 0.5f;
-  std::vector<int> mask_skip;        // codes left uncoloured (e.g. background)
-  std::vector<LabeledBox> boxes;
+  std::vector<int> mask_skip{};        // codes left uncoloured (e.g. background)
+  std::vector<LabeledBox> boxes{};
 };
 
 struct GridOptions {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "data/item.h"
+#include "tensor/error.h"
 
 namespace strata::data {
 
@@ -30,7 +31,10 @@ class VectorSource : public ItemSource {
   explicit VectorSource(std::vector<Item> items, std::optional<int> split_idx = std::nullopt)
       : items_(std::make_shared<const std::vector<Item>>(std::move(items))), split_idx_(split_idx) {}
   int64_t size() const override { return static_cast<int64_t>(items_->size()); }
-  Item get(int64_t i) const override { return (*items_)[static_cast<size_t>(i)]; }
+  Item get(int64_t i) const override {
+    STRATA_CHECK(i >= 0 && i < size(), IndexError, "VectorSource: index {} out of range for {} items", i, size());
+    return (*items_)[static_cast<size_t>(i)];
+  }
   std::optional<int> split_idx() const override { return split_idx_; }
 
  private:
@@ -43,7 +47,10 @@ class FunctionSource : public ItemSource {
  public:
   FunctionSource(int64_t n, std::function<Item(int64_t)> fn) : n_(n), fn_(std::move(fn)) {}
   int64_t size() const override { return n_; }
-  Item get(int64_t i) const override { return fn_(i); }
+  Item get(int64_t i) const override {
+    STRATA_CHECK(i >= 0 && i < n_, IndexError, "FunctionSource: index {} out of range for {} items", i, n_);
+    return fn_(i);
+  }
 
  private:
   int64_t n_;

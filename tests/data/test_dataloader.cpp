@@ -402,3 +402,27 @@ TEST(DataLoaders, TrainShuffledAndDroppingValidNot) {
   EXPECT_EQ(std::count(shown.begin(), shown.end(), '\n'), 2);
   EXPECT_NE(shown.find("y: '"), std::string::npos);  // labels decoded to their names
 }
+
+TEST(DataLoader, DecodeBatchUndoesBatchItemAndDatasetTransforms) {
+  auto cat = std::make_shared<Categorize>();
+  auto scale = std::make_shared<Transform>("Scale");
+  scale->encodes<TensorImage>([](const TensorImage& x) { return x * 10.0; })
+      .decodes<TensorImage>([](const TensorImage& x) { return x / 10.0; });
+  auto shift = std::make_shared<Transform>("Shift");
+  shift->encodes<TensorImage>([](const TensorImage& x) { return x + 1.0; })
+      .decodes<TensorImage>([](const TensorImage& x) { return x - 1.0; });
+  Datasets ds({Item("b"), Item("a"), Item("b")},
+              {{make_transform("img", [](const Item& x) { return Item(Tensor(TensorImage(full({2}, x.str() == "a" ? 1.0 : 2.0)))); })},
+               {cat}});
+  DataLoader dl(std::make_shared<Datasets>(ds), {.bs = 3, .item_tfms = {shift}, .batch_tfms = {scale}});
+  Batch b = dl.one_batch();
+  EXPECT_EQ(b[0].to_vector<float>(), (std::vector<float>{30, 30, 20, 20, 30, 30}));
+  std::vector<Item> d = dl.decode_batch(b, 2);
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0][1].str(), "b");
+  EXPECT_EQ(d[1][1].str(), "a");
+  EXPECT_EQ(d[1][0].tensor().to_vector<float>(), (std::vector<float>{1, 1}));
+  EXPECT_EQ(dl.decode(b)[0].tensor().to_vector<float>(), (std::vector<float>{3, 3, 2, 2, 3, 3}));
+  EXPECT_STRATA_ERROR(DataLoader(numbers(2), {.bs = 3, .n = 3}).one_batch(), IndexError,
+                      {"FunctionSource", "index 2", "2 items"});
+}

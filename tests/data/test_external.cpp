@@ -7,9 +7,11 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "data/external.h"
 #include "data/external_hash.h"
@@ -175,6 +177,19 @@ TEST_F(External, DownloadExtractThenCacheHit) {
   EXPECT_EQ(entries, 1);
 }
 
+TEST_F(External, ConcurrentCallsDownloadOnce) {
+  LocalHttpServer server;
+  server.add("/tiny_set.tgz", {.body = make_tgz("tiny_set.tgz")});
+  std::vector<std::thread> threads;
+  std::vector<fs::path> got(4);
+  for (size_t i = 0; i < got.size(); ++i)
+    threads.emplace_back([&, i] { got[i] = untar_data(server.url("/tiny_set.tgz"), opts()); });
+  for (auto& t : threads) t.join();
+  for (const fs::path& p : got) EXPECT_EQ(p, root_ / "data" / "tiny_set");
+  EXPECT_EQ(server.requests("/tiny_set.tgz"), 1);
+  EXPECT_EQ(read_text(got[0] / "train" / "3" / "a.txt"), "three");
+}
+
 TEST_F(External, ChecksumsAndSizesVerified) {
   LocalHttpServer server;
   const std::string body = make_tgz("tiny_set.tgz");
@@ -222,6 +237,27 @@ TEST_F(External, TruncatedDownloadIsASizeError) {
   EXPECT_EQ(server.requests("/cut.tgz"), 2);  // truncation is transient: retried once
   EXPECT_FALSE(fs::exists(root_ / "archive" / "cut.tgz"));
   EXPECT_FALSE(fs::exists(root_ / "archive" / "cut.tgz.part"));
+}
+
+TEST_F(External, StalledTransferTimesOut) {
+  LocalHttpServer server;
+  server.add("/slow.tgz", {.body = "x", .stall_ms = 4000});
+  UntarOptions o = opts(0);
+  o.download.stall_timeout_s = 1;
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_STRATA_ERROR(untar_data(server.url("/slow.tgz"), o), IOError, {"slow.tgz", "Timeout", "1 attempt"});
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+}
+
+TEST_F(External, ConnectionRefused) {
+  int port = 0;
+  {
+    LocalHttpServer probe;  // a port that was free a moment ago and has no listener now
+    port = probe.port();
+  }
+  UntarOptions o = opts(1);
+  EXPECT_STRATA_ERROR(untar_data("http://127.0.0.1:" + std::to_string(port) + "/x.tgz", o), IOError,
+                      {"x.tgz", "onnect", "2 attempts"});
 }
 
 TEST_F(External, HostileArchivesRejected) {
@@ -281,9 +317,22 @@ TEST_F(External, MirrorFoldersAndArchives) {
   LocalHttpServer server;  // must not be asked anything
   const fs::path mirror = root_ / "mirror";
   fs::create_directories(mirror / "tiny_set" / "train");
+  { std::ofstream(mirror / "tiny_set" / "labels.csv") << "a,3\n"; }
   UntarOptions o = opts();
   o.mirror = "/nonexistent:" + mirror.string();
-  EXPECT_EQ(untar_data(server.url("/sample/tiny_set.tgz"), o), mirror / "tiny_set");
+  const fs::path linked = untar_data(server.url("/sample/tiny_set.tgz"), o);
+  EXPECT_EQ(linked, root_ / "data" / "tiny_set");
+  EXPECT_TRUE(fs::is_symlink(linked / "train"));
+  EXPECT_EQ(fs::read_symlink(linked / "train"), mirror / "tiny_set" / "train");
+  EXPECT_EQ(read_text(linked / "labels.csv"), "a,3\n");
+  // What a user adds at the top (saved models) stays out of the mirror.
+  fs::create_directories(linked / "models");
+  EXPECT_FALSE(fs::exists(mirror / "tiny_set" / "models"));
+  // New mirror entries are linked on the next call; existing links are kept.
+  fs::create_directories(mirror / "tiny_set" / "valid");
+  EXPECT_EQ(untar_data(server.url("/sample/tiny_set.tgz"), o), linked);
+  EXPECT_TRUE(fs::is_symlink(linked / "valid"));
+  EXPECT_TRUE(fs::is_directory(linked / "models"));
   // An archive in the mirror is extracted into the cache.
   write_archive(mirror / "other.tgz", {{.name = "other/x.txt", .content = "from mirror"}});
   const fs::path p = untar_data(server.url("/a/other.tgz"), o);
@@ -294,7 +343,7 @@ TEST_F(External, MirrorFoldersAndArchives) {
   ::setenv("STRATA_DATA_MIRROR", mirror.c_str(), 1);
   UntarOptions env = opts();
   env.mirror.reset();
-  EXPECT_EQ(untar_data(server.url("/sample/tiny_set.tgz"), env), mirror / "tiny_set");
+  EXPECT_EQ(untar_data(server.url("/sample/tiny_set.tgz"), env), root_ / "data" / "tiny_set");
   ::unsetenv("STRATA_DATA_MIRROR");
 }
 
@@ -304,11 +353,18 @@ TEST_F(External, SharedDataMirror) {
   if (!fs::is_directory(shared_abs / "mnist_tiny")) GTEST_SKIP() << "no ../shared/data mirror on this machine";
   UntarOptions o = opts();
   o.mirror = shared_abs.string();
-  EXPECT_EQ(untar_data(URLs::MNIST_TINY, o), shared_abs / "mnist_tiny");
-  EXPECT_TRUE(fs::is_directory(untar_data(URLs::MNIST_TINY, o) / "train" / "3"));
-  for (const char* url : {URLs::CAMVID_TINY, URLs::COCO_TINY, URLs::IMDB_SAMPLE, URLs::ADULT_SAMPLE, URLs::ML_SAMPLE})
-    if (fs::is_directory(shared_abs / archive_stem(url_file_name(url))))
-      EXPECT_EQ(untar_data(url, o), shared_abs / archive_stem(url_file_name(url))) << url;
+  const fs::path p = untar_data(URLs::MNIST_TINY, o);
+  EXPECT_EQ(p, root_ / "data" / "mnist_tiny");
+  EXPECT_TRUE(fs::is_directory(p / "train" / "3"));
+  EXPECT_TRUE(fs::exists(p / "labels.csv"));
+  for (const char* url : {URLs::CAMVID_TINY, URLs::COCO_TINY, URLs::IMDB_SAMPLE, URLs::ADULT_SAMPLE, URLs::ML_SAMPLE}) {
+    const std::string stem = archive_stem(url_file_name(url));
+    if (fs::is_directory(shared_abs / stem)) {
+      EXPECT_EQ(untar_data(url, o), root_ / "data" / stem) << url;
+      for (const auto& e : fs::directory_iterator(shared_abs / stem))
+        EXPECT_TRUE(fs::exists(root_ / "data" / stem / e.path().filename())) << e.path();
+    }
+  }
 }
 
 TEST_F(External, FashionMnistIsDebiansFolder) {

@@ -110,6 +110,9 @@ void LocalHttpServer::handle(int fd) {
                            "\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
                            std::to_string(r.body.size()) + "\r\nConnection: close\r\n\r\n";
   send_all(fd, head.data(), head.size());
+  // Sleep in small steps so that a stopping server does not wait out a long stall.
+  for (int waited = 0; waited < r.stall_ms && !stop_; waited += 20)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   send_all(fd, r.body.data(), std::min(r.body.size(), r.send_bytes.value_or(r.body.size())));
 }
 

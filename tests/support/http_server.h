@@ -16,13 +16,15 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <chrono>
 
 namespace strata::testing {
 
 struct HttpResponse {
   int status = 200;
   std::string body;
-  std::optional<size_t> send_bytes;  // send only this many body bytes (Content-Length stays full)
+  std::optional<size_t> send_bytes{};  // send only this many body bytes (Content-Length stays full)
+  int stall_ms = 0;                    // pause this long after the headers (a stalled transfer)
 };
 
 class LocalHttpServer {
