@@ -18,8 +18,15 @@ namespace {
 
 // A fresh learner on y = 3x + 2 (x ~ N(0, 1)), bs 64, SGD: the loss is a quadratic whose
 // Hessian is about 2I, so plain SGD converges fastest near lr 0.5 and diverges past 1.
+// lr_find's checkpoint goes under <path>/models: a temporary directory, not the working one.
+std::filesystem::path lr_find_dir() {
+  return std::filesystem::temp_directory_path() / ("strata_lr_find_" + std::to_string(::getpid()));
+}
+
 std::unique_ptr<Learner> regression_learner() {
-  return quiet_learner(regression_dls(1024, 64, 64, true, 3), affine_model(0.0, 0.0), {.opt_func = SGD{}});
+  const auto dir = lr_find_dir();
+  return quiet_learner(regression_dls(1024, 64, 64, true, 3), affine_model(0.0, 0.0),
+                       {.opt_func = SGD{}, .path = dir});
 }
 
 // Loss after `steps` SGD steps at a fixed lr, from the same start.
@@ -37,9 +44,14 @@ double loss_after(double lr, int steps) {
   return std::isfinite(v[0]) ? v[0] : INFINITY;
 }
 
+class LRFind : public ::testing::Test {
+ protected:
+  void TearDown() override { std::filesystem::remove_all(lr_find_dir()); }
+};
+
 }  // namespace
 
-TEST(LRFind, SweepsExponentiallyAndRestoresModelAndOptimizer) {
+TEST_F(LRFind, SweepsExponentiallyAndRestoresModelAndOptimizer) {
   auto l = regression_learner();
   l->fit(1, 0.01);  // some optimizer state
   auto w = l->model->parameter("weight").item(), b = l->model->parameter("bias").item();
@@ -55,7 +67,7 @@ TEST(LRFind, SweepsExponentiallyAndRestoresModelAndOptimizer) {
     EXPECT_EQ(e.path().filename().string().rfind("_lr_find", 0), std::string::npos) << e.path();
 }
 
-TEST(LRFind, StopsWhenTheLossDiverges) {
+TEST_F(LRFind, StopsWhenTheLossDiverges) {
   auto l = regression_learner();
   auto r = l->lr_find({.start_lr = 1e-3, .end_lr = 1e3, .num_it = 100});
   EXPECT_LT(r.lrs.size(), 100u);  // stopped early
@@ -64,7 +76,7 @@ TEST(LRFind, StopsWhenTheLossDiverges) {
   EXPECT_TRUE(r.losses.back() > 4 * best || std::isnan(r.losses.back()));
 }
 
-TEST(LRFind, SuggestsALearningRateWithinThreeTimesTheBest) {
+TEST_F(LRFind, SuggestsALearningRateWithinThreeTimesTheBest) {
   // The known best: the fixed lr (on a quarter-decade grid) with the lowest loss after 20 steps.
   double best_lr = 0, best_loss = INFINITY;
   for (double e = -3; e <= 0.01; e += 0.25) {
