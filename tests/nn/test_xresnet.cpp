@@ -1,0 +1,139 @@
+// XResNet: fastai's layer structure and parameter counts, its init (init_cnn on top of the
+// zero-gamma norms), the variants and options, and a forward/backward on a small input.
+#include <gtest/gtest.h>
+
+#include "autograd/grad_mode.h"
+#include "nn/basic.h"
+#include "nn/conv.h"
+#include "nn/linear.h"
+#include "nn/norm.h"
+#include "nn/self_attention.h"
+#include "nn/xresnet.h"
+#include "support/expect_error.h"
+#include "tensor/ops.h"
+
+using namespace strata;
+
+namespace {
+
+std::vector<std::string> child_types(const nn::Module& m) {
+  std::vector<std::string> out;
+  for (const auto& [name, c] : m.named_children()) out.push_back(c->type_name());
+  return out;
+}
+
+double max_abs(const Tensor& t) { return amax(abs(t)).item(); }
+
+}  // namespace
+
+// Parameter counts with n_out = 1000, from fastai's structure (bn(c) = 2c weights + biases):
+// stem:   conv(3->32) 864 + bn 64, conv(32->32) 9216 + 64, conv(32->64) 18432 + 128   = 28,768
+// basic block ni->nf: 9 ni nf + 2nf + 9 nf^2 + 2nf (+ ni nf + 2nf shortcut when ni != nf)
+//   xresnet18 stages: 147,968 + 525,568 + 2,099,712 + 8,393,728; fc 512 * 1000 + 1000 = 513,000
+//   total 28,768 + 11,166,976 + 513,000 = 11,708,744
+// bottleneck (ni, nf -> 4ni, 4nf): ni' nf + 2nf + 9 nf^2 + 2nf + 4nf^2 + 8nf (+ shortcut)
+// Cross-check: each equals torchvision's count with the 7x7 stem (3*64*49 + 128 = 9,536) swapped for
+// the three-conv stem (28,768), i.e. torchvision + 19,232 (the blocks and shortcuts have the
+// same parameters; only where the stride sits and the avg pool differ):
+//   xresnet18 = 11,689,512 + 19,232 = 11,708,744
+//   xresnet34 = 21,797,672 + 19,232 = 21,816,904
+//   xresnet50 = 25,557,032 + 19,232 = 25,576,264
+TEST(XResNet, ParameterCountsMatchFastai) {
+  EXPECT_EQ(nn::xresnet18()->num_parameters(), 11'708'744);
+  EXPECT_EQ(nn::xresnet34()->num_parameters(), 21'816'904);
+  EXPECT_EQ(nn::xresnet50()->num_parameters(), 25'576'264);
+}
+
+TEST(XResNet, LayerStructureIsFastais) {
+  auto m = nn::xresnet18({.n_out = 10});
+  EXPECT_EQ(child_types(*m), (std::vector<std::string>{"ConvLayer", "ConvLayer", "ConvLayer", "MaxPool2d", "Sequential",
+                                                      "Sequential", "Sequential", "Sequential", "AdaptiveAvgPool2d",
+                                                      "Flatten", "Dropout", "Linear"}));
+  auto sd = m->state_dict();
+  EXPECT_EQ(sd.at("0.0.weight").shape(), Shape({32, 3, 3, 3}));
+  EXPECT_EQ(sd.at("2.0.weight").shape(), Shape({64, 32, 3, 3}));
+  EXPECT_EQ(sd.at("4.0.convpath.0.0.weight").shape(), Shape({64, 64, 3, 3}));
+  EXPECT_EQ(sd.at("5.0.convpath.0.0.weight").shape(), Shape({128, 64, 3, 3}));
+  EXPECT_EQ(sd.at("5.0.idpath.1.0.weight").shape(), Shape({128, 64, 1, 1}));  // idpath.0 is the pool
+  EXPECT_EQ(sd.at("7.1.convpath.1.1.running_var").shape(), Shape({512}));
+  EXPECT_EQ(sd.at("11.weight").shape(), Shape({10, 512}));
+  EXPECT_FALSE(sd.count("4.0.idpath.0.0.weight"));  // 64 -> 64, stride 1: identity shortcut
+  auto stem0 = std::dynamic_pointer_cast<nn::Sequential>((*m)[0]);
+  EXPECT_EQ(std::dynamic_pointer_cast<nn::Conv2d>((*stem0)[0])->options.stride, 2);
+  auto pool = std::dynamic_pointer_cast<nn::MaxPool2d>((*m)[3]);
+  EXPECT_EQ(pool->options.kernel_size, Int2(3));
+  EXPECT_EQ(pool->options.stride, Int2(2));
+  EXPECT_EQ(pool->options.padding, Int2(1));
+  // Blocks per stage.
+  EXPECT_EQ(std::dynamic_pointer_cast<nn::Sequential>((*nn::xresnet34())[6])->size(), 6);
+  auto x50 = nn::xresnet50();
+  EXPECT_EQ(x50->state_dict().at("4.0.convpath.0.0.weight").shape(), Shape({64, 64, 1, 1}));  // 64 / 4 * 4 in
+  EXPECT_EQ(x50->state_dict().at("4.0.idpath.0.0.weight").shape(), Shape({256, 64, 1, 1}));
+  EXPECT_EQ(x50->state_dict().at("11.weight").shape(), Shape({1000, 2048}));
+}
+
+TEST(XResNet, InitIsFastaisInitCnn) {
+  auto m = nn::xresnet18({.n_out = 10});
+  for (const auto& [name, mod] : m->named_modules()) {
+    if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(mod)) {
+      EXPECT_EQ(max_abs(bn->bias), 0.0) << name;  // init_cnn zeroes the 1e-3 biases
+      // The last norm of each residual branch (convpath.1.1) starts at zero; the others at one.
+      const bool last = name.ends_with("convpath.1.1");
+      EXPECT_EQ(max_abs(bn->weight - (last ? 0.0 : 1.0)), 0.0) << name;
+    }
+  }
+  // Kaiming normal (fan_in, gain sqrt(2)): std sqrt(2 / fan_in); stage-4 conv fan_in = 512 * 9.
+  Tensor w = m->state_dict().at("7.1.convpath.0.0.weight");
+  EXPECT_NEAR(strata::std(w).item(), std::sqrt(2.0 / (512 * 9)), 0.01 * std::sqrt(2.0 / (512 * 9)));
+  Tensor fc = m->state_dict().at("11.weight");
+  EXPECT_NEAR(strata::std(fc).item(), std::sqrt(2.0 / 512), 0.1 * std::sqrt(2.0 / 512));
+  EXPECT_EQ(max_abs(m->state_dict().at("11.bias")), 0.0);
+}
+
+TEST(XResNet, ForwardAndBackwardOnASmallBatch) {
+  auto m = nn::xresnet18({.n_out = 10});
+  Tensor x = randn({2, 3, 32, 32});
+  Tensor y = (*m)(x);
+  EXPECT_EQ(y.shape(), Shape({2, 10}));
+  sum(y).backward();
+  for (const auto& [name, p] : m->named_parameters()) ASSERT_TRUE(p.grad().defined()) << name;
+  m->eval();
+  NoGradGuard g;
+  EXPECT_EQ((*m)(x).shape(), Shape({2, 10}));
+}
+
+TEST(XResNet, OptionsChangeTheStructure) {
+  auto m = nn::xresnet18({.n_out = 4, .c_in = 1, .p = 0.5, .stem_szs = {8, 16, 64}, .widen = 0.5, .sa = true,
+                          .act_cls = nn::act::silu()});
+  auto sd = m->state_dict();
+  EXPECT_EQ(sd.at("0.0.weight").shape(), Shape({8, 1, 3, 3}));
+  EXPECT_EQ(sd.at("2.0.weight").shape(), Shape({64, 16, 3, 3}));  // the stages expect 64 // expansion
+  EXPECT_EQ(sd.at("4.0.convpath.0.0.weight").shape(), Shape({32, 64, 3, 3}));  // 64 // 1 in, 64 * 0.5 out
+  EXPECT_EQ(sd.at("11.weight").shape(), Shape({4, 256}));
+  EXPECT_EQ(std::dynamic_pointer_cast<nn::Dropout>((*m)[10])->p, 0.5);
+  EXPECT_EQ((*std::dynamic_pointer_cast<nn::Sequential>((*m)[0]))[2]->type_name(), "SiLU");
+  // sa: SimpleSelfAttention at the end of the first stage's last block only.
+  EXPECT_TRUE(sd.count("4.1.convpath.2.gamma"));
+  EXPECT_FALSE(sd.count("4.0.convpath.2.gamma"));
+  EXPECT_FALSE(sd.count("5.1.convpath.2.gamma"));
+  EXPECT_EQ((*m)(randn({2, 1, 32, 32})).shape(), Shape({2, 4}));
+  EXPECT_STRATA_ERROR(nn::xresnet18({.ks = 4}), ValueError, {"XResNet: kernel size has to be odd"});
+  EXPECT_STRATA_ERROR(nn::xresnet18({.stem_szs = {32, 64}}), ValueError, {"stem_szs needs 3"});
+}
+
+TEST(XResNet, SqueezeExcitationAndResNeXtVariants) {
+  auto se = nn::xse_resnet18({.n_out = 10});
+  auto sd = se->state_dict();
+  // SEModule(64, 16): hidden ceil(64 / 16 / 8) * 8 = 8; the SE convs keep their biases (no norm).
+  EXPECT_EQ(sd.at("4.0.convpath.2.layers.1.0.weight").shape(), Shape({8, 64, 1, 1}));
+  EXPECT_EQ(sd.at("4.0.convpath.2.layers.2.0.bias").shape(), Shape({64}));
+  auto sx = nn::xse_resnext50({.n_out = 10});
+  auto sxd = sx->state_dict();
+  // SEResNeXtBlock(4, 16, 64): width floor(64 * 4 / 64) * 32 = 128, 32 groups of 4.
+  EXPECT_EQ(sxd.at("4.0.convpath.1.0.weight").shape(), Shape({128, 4, 3, 3}));
+  EXPECT_EQ(sxd.at("4.0.convpath.3.layers.1.0.weight").shape(), Shape({16, 256, 1, 1}));  // ceil(256/16/8)*8
+  auto x = nn::xresnext34({.n_out = 10});
+  EXPECT_FALSE(x->state_dict().count("4.0.convpath.2.layers.1.0.weight"));  // reduction 0: no SE
+  EXPECT_EQ(x->state_dict().at("4.0.convpath.0.0.weight").shape(), Shape({128, 2, 3, 3}));  // 32 groups
+  EXPECT_EQ((*sx)(randn({2, 3, 32, 32})).shape(), Shape({2, 10}));
+}
