@@ -8,6 +8,7 @@
 #include "nn/linear.h"
 #include "nn/norm.h"
 #include "nn/self_attention.h"
+#include "nn/nn.h"
 #include "nn/xresnet.h"
 #include "support/expect_error.h"
 #include "tensor/ops.h"
