@@ -93,6 +93,17 @@ TEST(ConvLayer, DefaultIsConvWithoutBiasThenBatchNormThenReLU) {
   EXPECT_GE(amin(y).item(), 0.0);  // ReLU last
 }
 
+TEST(ConvLayer, PrintsAsFastaiDoes) {
+  nn::ConvLayer c(3, 8, {.stride = 2});
+  const std::string s = c.str();
+  EXPECT_EQ(s.rfind("ConvLayer(\n  (0): Conv2d(", 0), 0u) << s;
+  EXPECT_NE(s.find("(1): BatchNorm2d("), std::string::npos) << s;
+  EXPECT_NE(s.find("(2): ReLU"), std::string::npos) << s;
+  nn::SequentialEx block({std::make_shared<nn::ConvLayer>(2, 2), std::make_shared<nn::MergeLayer>(true)});
+  EXPECT_NE(block.str().find("(layers): ModuleList("), std::string::npos) << block.str();
+  EXPECT_NE(block.str().find("MergeLayer(dense=true)"), std::string::npos) << block.str();
+}
+
 TEST(ConvLayer, OrderNormAndBiasFollowTheOptions) {
   nn::ConvLayer a(3, 4, {.bn_1st = false});
   EXPECT_EQ(child_types(a), (std::vector<std::string>{"Conv2d", "ReLU", "BatchNorm2d"}));
