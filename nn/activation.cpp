@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "tensor/error.h"
 #include "tensor/ops.h"
 
@@ -11,7 +13,13 @@ namespace strata::nn {
 Tensor ReLU::forward(const Tensor& x) { return relu(x); }
 Tensor LeakyReLU::forward(const Tensor& x) { return leaky_relu(x, negative_slope); }
 std::string LeakyReLU::extra_repr() const { return fmt::format("negative_slope={}", negative_slope); }
-Tensor GELU::forward(const Tensor& x) { return gelu(x); }
+Tensor GELU::forward(const Tensor& x) {
+  if (!tanh_approximation) return gelu(x);
+  const double k = 0.7978845608028654;  // sqrt(2 / pi)
+  return x * 0.5 * (1.0 + tanh((x + pow(x, 3.0) * 0.044715) * k));
+}
+std::string GELU::extra_repr() const { return tanh_approximation ? "approximate='tanh'" : ""; }
+Tensor Softplus::forward(const Tensor& x) { return softplus(x); }
 Tensor SiLU::forward(const Tensor& x) { return silu(x); }
 Tensor Mish::forward(const Tensor& x) { return mish(x); }
 Tensor Sigmoid::forward(const Tensor& x) { return sigmoid(x); }

@@ -27,9 +27,21 @@ class LeakyReLU : public Module {
   double negative_slope;
 };
 
+// Exact (erf) GELU by default; tanh_approximation: 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))
+// (PyTorch's approximate='tanh'), composed from differentiable ops.
 class GELU : public Module {
  public:
-  GELU() : Module("GELU") {}
+  explicit GELU(bool tanh_approximation = false) : Module("GELU"), tanh_approximation(tanh_approximation) {}
+  Tensor forward(const Tensor& x) override;
+  using Module::forward;
+  std::string extra_repr() const override;
+  bool tanh_approximation;
+};
+
+// log(1 + exp(x)).
+class Softplus : public Module {
+ public:
+  Softplus() : Module("Softplus") {}
   Tensor forward(const Tensor& x) override;
   using Module::forward;
 };

@@ -106,4 +106,31 @@ std::string AdaptiveAvgPool2d::extra_repr() const { return fmt::format("output_s
 Tensor AdaptiveMaxPool2d::forward(const Tensor& x) { return adaptive_max_pool2d(x, output_size); }
 std::string AdaptiveMaxPool2d::extra_repr() const { return fmt::format("output_size={}", int2(output_size)); }
 
+// ---- resampling ----
+
+PixelShuffle::PixelShuffle(int64_t r) : Module("PixelShuffle"), upscale_factor(r) {
+  STRATA_CHECK(r > 0, ValueError, "PixelShuffle: upscale_factor must be > 0, got {}", r);
+}
+Tensor PixelShuffle::forward(const Tensor& x) { return pixel_shuffle(x, upscale_factor); }
+std::string PixelShuffle::extra_repr() const { return fmt::format("upscale_factor={}", upscale_factor); }
+
+Upsample::Upsample(UpsampleOptions o) : Module("Upsample"), options(o) {
+  const bool has_size = o.size.h > 0 || o.size.w > 0;
+  const bool has_scale = o.scale_factor.h > 0 || o.scale_factor.w > 0;
+  STRATA_CHECK(has_size != has_scale, ValueError, "Upsample: give exactly one of size and scale_factor");
+}
+Tensor Upsample::forward(const Tensor& x) {
+  const auto& o = options;
+  if (o.mode == UpsampleMode::Nearest) return upsample_nearest2d(x, {.size = o.size, .scale_factor = o.scale_factor});
+  return upsample_bilinear2d(x, {.size = o.size, .scale_factor = o.scale_factor, .align_corners = o.align_corners});
+}
+std::string Upsample::extra_repr() const {
+  const auto& o = options;
+  std::string s = o.size.h > 0 ? fmt::format("size={}", int2(o.size))
+                               : (o.scale_factor.h == o.scale_factor.w
+                                      ? fmt::format("scale_factor={}", o.scale_factor.h)
+                                      : fmt::format("scale_factor=({}, {})", o.scale_factor.h, o.scale_factor.w));
+  return s + (o.mode == UpsampleMode::Nearest ? ", mode='nearest'" : ", mode='bilinear'");
+}
+
 }  // namespace strata::nn

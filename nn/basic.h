@@ -106,4 +106,34 @@ class AdaptiveMaxPool2d : public Module {
   Int2 output_size;
 };
 
+// [N, C * r * r, H, W] -> [N, C, H * r, W * r] (torch.nn.PixelShuffle).
+class PixelShuffle : public Module {
+ public:
+  explicit PixelShuffle(int64_t upscale_factor);
+  Tensor forward(const Tensor& x) override;
+  using Module::forward;
+  std::string extra_repr() const override;
+  int64_t upscale_factor;
+};
+
+enum class UpsampleMode { Nearest, Bilinear };
+
+// Exactly one of size and scale_factor (0 = not given), as for strata::upsample_*2d.
+struct UpsampleOptions {
+  Int2 size = {};
+  Scale2 scale_factor = {};
+  UpsampleMode mode = UpsampleMode::Nearest;
+  bool align_corners = false;  // bilinear only
+};
+
+// torch.nn.Upsample over NCHW images.
+class Upsample : public Module {
+ public:
+  explicit Upsample(UpsampleOptions options);
+  Tensor forward(const Tensor& x) override;
+  using Module::forward;
+  std::string extra_repr() const override;
+  UpsampleOptions options;
+};
+
 }  // namespace strata::nn

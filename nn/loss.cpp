@@ -68,6 +68,7 @@ CrossEntropyLossFlat::CrossEntropyLossFlat(CrossEntropyFlatOptions o)
   STRATA_CHECK(label_smoothing >= 0 && label_smoothing <= 1, ValueError,
                "CrossEntropyLossFlat: label_smoothing must be in [0, 1], got {}", label_smoothing);
   reduction = o.reduction;
+  y_int = true;
 }
 
 Tensor CrossEntropyLossFlat::forward(const Tensor& pred, const Tensor& target) {
@@ -93,6 +94,7 @@ LabelSmoothingCrossEntropyFlat::LabelSmoothingCrossEntropyFlat(LabelSmoothingOpt
   STRATA_CHECK(eps >= 0 && eps <= 1, ValueError, "LabelSmoothingCrossEntropyFlat: eps must be in [0, 1], got {}",
                eps);
   reduction = o.reduction;
+  y_int = true;
 }
 
 Tensor LabelSmoothingCrossEntropyFlat::forward(const Tensor& pred, const Tensor& target) {
@@ -146,6 +148,53 @@ Tensor BCEWithLogitsLossFlat::activation(const Tensor& x) { return sigmoid(x); }
 Tensor BCEWithLogitsLossFlat::decodes(const Tensor& x) { return gt(x, thresh); }
 
 std::string BCEWithLogitsLossFlat::extra_repr() const {
+  return fmt::format("axis={}, thresh={}, reduction={}", axis, thresh, reduction_name(reduction));
+}
+
+// ---- FocalLossFlat ----
+
+FocalLossFlat::FocalLossFlat(FocalLossFlatOptions o)
+    : Loss("FocalLossFlat"), gamma(o.gamma), axis(o.axis), weight(o.weight) {
+  STRATA_CHECK(gamma >= 0, ValueError, "FocalLossFlat: gamma must be >= 0, got {}", gamma);
+  reduction = o.reduction;
+  y_int = true;
+}
+
+Tensor FocalLossFlat::forward(const Tensor& pred, const Tensor& target) {
+  check_class_target("FocalLossFlat", target);
+  auto [p, t] = flatten_for_loss("FocalLossFlat", pred, target, axis, /*is_2d=*/true);
+  Tensor ce = cross_entropy(
+      p, t, {.weight = weight.defined() ? weight.to(p.dtype()) : Tensor(), .reduction = Reduction::None, .dim = 1});
+  Tensor p_t = exp(-ce);
+  Tensor loss = pow(1.0 - p_t, gamma) * ce;
+  if (reduction == Reduction::Mean) return mean(loss);
+  if (reduction == Reduction::Sum) return sum(loss);
+  return loss;
+}
+
+Tensor FocalLossFlat::activation(const Tensor& x) { return softmax(x, axis); }
+Tensor FocalLossFlat::decodes(const Tensor& x) { return argmax(x, axis); }
+
+std::string FocalLossFlat::extra_repr() const {
+  return fmt::format("gamma={}, axis={}, reduction={}", gamma, axis, reduction_name(reduction));
+}
+
+// ---- BCELossFlat ----
+
+BCELossFlat::BCELossFlat(BCEFlatOptions o) : Loss("BCELossFlat"), axis(o.axis), weight(o.weight), thresh(o.thresh) {
+  reduction = o.reduction;
+}
+
+Tensor BCELossFlat::forward(const Tensor& pred, const Tensor& target) {
+  STRATA_CHECK(pred.is_floating_point(), DTypeError, "BCELossFlat: the prediction must be floating, got {}",
+               pred.dtype());
+  auto [p, t] = flatten_for_loss("BCELossFlat", pred, target.to(pred.dtype()), axis, /*is_2d=*/false);
+  return binary_cross_entropy(p, t, {.weight = weight.defined() ? weight.to(p.dtype()) : Tensor(), .reduction = reduction});
+}
+
+Tensor BCELossFlat::decodes(const Tensor& x) { return gt(x, thresh); }
+
+std::string BCELossFlat::extra_repr() const {
   return fmt::format("axis={}, thresh={}, reduction={}", axis, thresh, reduction_name(reduction));
 }
 

@@ -38,6 +38,8 @@ class Loss : public Module {
   virtual Tensor decodes(const Tensor& x) { return x; }
 
   Reduction reduction = Reduction::Mean;
+  // fastai's y_int: the target holds integer class indices (the cross-entropy family).
+  bool y_int = false;
 };
 
 // fastai's BaseLoss transformation: pred.transpose(axis, -1) and, when the target has that dim,
@@ -118,6 +120,50 @@ class BCEWithLogitsLossFlat : public Loss {
 
   int64_t axis;
   Tensor weight, pos_weight;
+  double thresh;
+};
+
+struct FocalLossFlatOptions {
+  double gamma = 2.0;
+  int64_t axis = -1;
+  Tensor weight{};  // [C] class weights of the cross-entropy term, or undefined
+  Reduction reduction = Reduction::Mean;
+};
+
+// fastai's FocalLoss on flattened inputs: (1 - p_t)^gamma * ce with ce the per-item
+// cross-entropy and p_t = exp(-ce), then reduced. gamma = 0 is plain cross-entropy.
+class FocalLossFlat : public Loss {
+ public:
+  explicit FocalLossFlat(FocalLossFlatOptions opts = {});
+  Tensor forward(const Tensor& pred, const Tensor& target) override;
+  using Loss::forward;
+  Tensor activation(const Tensor& x) override;  // softmax over axis
+  Tensor decodes(const Tensor& x) override;     // argmax over axis
+  std::string extra_repr() const override;
+
+  double gamma;
+  int64_t axis;
+  Tensor weight;
+};
+
+struct BCEFlatOptions {
+  int64_t axis = -1;
+  Tensor weight{};  // per-element weights, or undefined
+  double thresh = 0.5;
+  Reduction reduction = Reduction::Mean;
+};
+
+// nn.BCELoss (on probabilities) on inputs flattened to [N*]; decodes: x > thresh.
+class BCELossFlat : public Loss {
+ public:
+  explicit BCELossFlat(BCEFlatOptions opts = {});
+  Tensor forward(const Tensor& pred, const Tensor& target) override;
+  using Loss::forward;
+  Tensor decodes(const Tensor& x) override;
+  std::string extra_repr() const override;
+
+  int64_t axis;
+  Tensor weight;
   double thresh;
 };
 

@@ -61,7 +61,7 @@ Tensor BatchNormBase::forward(const Tensor& x) {
   const bool use_batch_stats = is_training() || !options.track_running_stats;
   if (is_training() && options.track_running_stats) {
     NoGradGuard no_grad;
-    num_batches_tracked.fill_(static_cast<double>(num_batches_tracked.item<int64_t>() + 1));
+    add_(num_batches_tracked, 1.0);  // in place on the device: no host sync
   }
   return batch_norm(x, running_mean, running_var, weight, bias,
                     {.training = use_batch_stats, .momentum = options.momentum, .eps = options.eps});

@@ -75,7 +75,7 @@ class BatchNorm2d : public BatchNormBase {
 };
 
 // Normalizes over the last normalized_shape.size() dims; weight (ones) and bias (zeros) have
-// normalized_shape.
+// normalized_shape. One trailing dim: LayerNorm({512}).
 class LayerNorm : public NormBase {
  public:
   explicit LayerNorm(std::vector<int64_t> normalized_shape, double eps = 1e-5, bool elementwise_affine = true);

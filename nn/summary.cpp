@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <functional>
+
 #include "autograd/grad_mode.h"
 #include "nn/activation.h"
 #include "nn/basic.h"
@@ -47,24 +50,26 @@ std::string thousands(int64_t v) {
   return v < 0 ? "-" + r : r;
 }
 
-// Removes hooks and restores the training mode however the forward ends.
+// Removes the hooks and restores every module's own training flag (a model may mix modes, e.g.
+// frozen batch norms kept in eval) however the forward ends.
 struct HookScope {
   std::vector<std::pair<Module*, int64_t>> hooks;
-  Module* model;
-  bool was_training;
+  std::vector<std::pair<Module*, bool>> modes;  // parents before children
   ~HookScope() {
     for (auto& [m, id] : hooks) m->remove_forward_hook(id);
-    model->train(was_training);
+    for (auto& [m, training] : modes) m->train(training);  // train() recurses; children are set after
   }
 };
 
-}  // namespace
-
-std::vector<LayerInfo> layer_info(Module& model, const Shape& input_shape) {
+std::vector<LayerInfo> collect_rows(Module& model, const std::function<Tensor()>& run) {
   std::vector<LayerInfo> rows;
-  HookScope scope{{}, &model, model.is_training()};
+  HookScope scope;
+  for (auto& [name, m] : model.named_modules()) scope.modes.emplace_back(m, m->is_training());
+  std::vector<Module*> hooked;
   for (auto& [name, m] : model.named_modules()) {
-    if (!m->children().empty()) continue;
+    // A module reused in two places is hooked once (under its first name): one row per call.
+    if (!m->children().empty() || std::find(hooked.begin(), hooked.end(), m) != hooked.end()) continue;
+    hooked.push_back(m);
     std::string full = name;
     int64_t id = m->register_forward_hook([&rows, full](Module& mod, std::span<const Tensor> in, const Tensor& out) {
       LayerInfo info;
@@ -80,24 +85,20 @@ std::vector<LayerInfo> layer_info(Module& model, const Shape& input_shape) {
     });
     scope.hooks.emplace_back(m, id);
   }
-  TensorOptions opts;
-  auto params = model.parameters();
-  if (!params.empty()) opts = {.dtype = params[0].dtype(), .device = params[0].device()};
   model.eval();
   NoGradGuard no_grad;
-  model(zeros(input_shape, opts));
+  run();
   return rows;
 }
 
-std::string summary(Module& model, const Shape& input_shape) {
-  std::vector<LayerInfo> rows = layer_info(model, input_shape);
+std::string table(Module& model, const std::string& input_desc, const std::vector<LayerInfo>& rows) {
   const std::string rule(88, '=');
-  std::string s = fmt::format("{} (Input shape: {})\n{}\n", model.type_name(), shape_str(input_shape), rule);
-  s += fmt::format("{:<24} {:<24} {:<12} {:<10} {:<14}\n{}\n", "Layer (type)", "Output Shape", "Param #", "Trainable",
+  std::string s = fmt::format("{} (Input shape: {})\n{}\n", model.type_name(), input_desc, rule);
+  s += fmt::format("{:<24} {:<24} {:<12} {:<10} {}\n{}\n", "Layer (type)", "Output Shape", "Param #", "Trainable",
                    "FLOPs", rule);
   int64_t flops = 0;
   for (const auto& r : rows) {
-    s += fmt::format("{:<24} {:<24} {:<12} {:<10} {:<14}\n", r.type, shape_str(r.output_shape), r.params,
+    s += fmt::format("{:<24} {:<24} {:<12} {:<10} {}\n", r.type, shape_str(r.output_shape), r.params,
                      r.params ? (r.trainable ? "True" : "False") : "", thousands(r.flops));
     flops += r.flops;
   }
@@ -108,6 +109,31 @@ std::string summary(Module& model, const Shape& input_shape) {
   s += fmt::format("Total non-trainable params: {}\n", thousands(total - trainable));
   s += fmt::format("Total FLOPs: {}\n", thousands(flops));
   return s;
+}
+
+}  // namespace
+
+std::vector<LayerInfo> layer_info(Module& model, const Shape& input_shape) {
+  TensorOptions opts;
+  auto params = model.parameters();
+  if (!params.empty()) opts = {.dtype = params[0].dtype(), .device = params[0].device()};
+  return collect_rows(model, [&] { return model(zeros(input_shape, opts)); });
+}
+
+std::vector<LayerInfo> layer_info(Module& model, const std::vector<Tensor>& inputs) {
+  STRATA_CHECK(!inputs.empty(), ValueError, "summary: no inputs given");
+  return collect_rows(model, [&] { return model(std::span<const Tensor>(inputs.data(), inputs.size())); });
+}
+
+std::string summary(Module& model, const Shape& input_shape) {
+  return table(model, shape_str(input_shape), layer_info(model, input_shape));
+}
+
+std::string summary(Module& model, const std::vector<Tensor>& inputs) {
+  auto rows = layer_info(model, inputs);
+  std::string desc;
+  for (size_t i = 0; i < inputs.size(); ++i) desc += (i ? ", " : "") + shape_str(inputs[i].shape());
+  return table(model, desc, rows);
 }
 
 }  // namespace strata::nn

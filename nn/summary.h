@@ -30,7 +30,11 @@ struct LayerInfo {
 
 // The rows of the summary, one per leaf-module call.
 std::vector<LayerInfo> layer_info(Module& model, const Shape& input_shape);
+// With given inputs, for models with several (tabular: categorical i64 and continuous floats);
+// they are used as they are (dtype, device).
+std::vector<LayerInfo> layer_info(Module& model, const std::vector<Tensor>& inputs);
 
 std::string summary(Module& model, const Shape& input_shape);
+std::string summary(Module& model, const std::vector<Tensor>& inputs);
 
 }  // namespace strata::nn
