@@ -1,5 +1,5 @@
-// PixelShuffle_ICNR and the two small modules it needs (pixel shuffle, replication pad), over the
-// ops in tensor/ops/pool.h and slicing/concatenation.
+// PixelShuffle_ICNR and the replication pad its blur needs (slicing and concatenation); the
+// pixel shuffle itself is nn::PixelShuffle (nn/basic.h).
 #include "nn/pixel_shuffle.h"
 
 #include <fmt/format.h>
@@ -29,9 +29,6 @@ Tensor icnr_init(const Tensor& x, int64_t scale, const WeightInit& init) {
   Tensor rep = k.reshape({ni2, 1, nf, h, w}).expand({ni2, scale * scale, nf, h, w});
   return rep.reshape({ni, nf, h, w}).to(x.device());
 }
-
-Tensor PixelShuffle::forward(const Tensor& x) { return pixel_shuffle(x, upscale_factor); }
-std::string PixelShuffle::extra_repr() const { return fmt::format("upscale_factor={}", upscale_factor); }
 
 ReplicationPad2d::ReplicationPad2d(int64_t l, int64_t r, int64_t t, int64_t b)
     : Module("ReplicationPad2d"), left(l), right(r), top(t), bottom(b) {

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "nn/basic.h"
 #include "nn/conv_layer.h"
 #include "nn/sequential.h"
 
@@ -23,16 +24,6 @@ namespace strata::nn {
 // [ni / scale^2, nf, h, w] with `init` (default kaiming_normal_) and repeats each filter scale^2
 // times so rows k * scale^2 .. k * scale^2 + scale^2 - 1 are equal. Returns a new tensor.
 Tensor icnr_init(const Tensor& x, int64_t scale = 2, const WeightInit& init = {});
-
-// [*, C * r * r, H, W] -> [*, C, H * r, W * r] (PyTorch's nn.PixelShuffle).
-class PixelShuffle : public Module {
- public:
-  explicit PixelShuffle(int64_t upscale_factor) : Module("PixelShuffle"), upscale_factor(upscale_factor) {}
-  Tensor forward(const Tensor& x) override;
-  using Module::forward;
-  std::string extra_repr() const override;
-  int64_t upscale_factor;
-};
 
 // Pads [N, C, H, W] by repeating edge pixels (PyTorch's ReplicationPad2d).
 class ReplicationPad2d : public Module {
