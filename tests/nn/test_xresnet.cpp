@@ -138,3 +138,17 @@ TEST(XResNet, SqueezeExcitationAndResNeXtVariants) {
   EXPECT_EQ(x->state_dict().at("4.0.convpath.0.0.weight").shape(), Shape({128, 2, 3, 3}));  // 32 groups
   EXPECT_EQ((*sx)(randn({2, 3, 32, 32})).shape(), Shape({2, 10}));
 }
+
+TEST(XResNet, SummaryListsEveryLayerOnce) {
+  auto m = nn::xresnet18({.n_out = 10});
+  auto rows = nn::layer_info(*m, {1, 3, 64, 64});
+  int64_t params = 0;
+  for (const auto& r : rows) params += r.params;
+  EXPECT_EQ(params, m->num_parameters());
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(rows[0].name, "0.0");
+  EXPECT_EQ(rows[0].output_shape, Shape({1, 32, 32, 32}));
+  EXPECT_EQ(rows[0].flops, 2 * 3 * 9 * 32 * 32 * 32);
+  EXPECT_EQ(rows.back().output_shape, Shape({1, 10}));
+  EXPECT_TRUE(m->is_training());
+}
