@@ -2,9 +2,9 @@
 // fastai's ConvLayer and the pieces it is made of: norm types, norm-layer factories with fastai's
 // initial values, activation factories ("act_cls") and the weight init chosen by the activation.
 //
-//   auto c = nn::ConvLayer(3, 32, {.stride = 2});                       // conv(bias off), BN, ReLU
-//   auto d = nn::ConvLayer(64, 64, {.norm_type = nn::NormType::BatchZero, .act_cls = nullptr});
-//   auto e = nn::ConvLayer(16, 16, {.ks = 1, .norm_type = std::nullopt, .act_cls = nn::act::mish()});
+//   auto c = std::make_shared<nn::ConvLayer>(3, 32, nn::ConvLayerOptions{.stride = 2});  // conv, BN, ReLU
+//   nn::ConvLayer d(64, 64, {.norm_type = nn::NormType::BatchZero, .act_cls = nullptr});
+//   nn::ConvLayer e(16, 16, {.ks = 1, .norm_type = std::nullopt, .act_cls = nn::act::mish()});
 //
 // fastai passes an activation *class* and the layer makes its own instance; here that is a
 // factory, `std::function<ModulePtr()>`, so each layer gets a fresh module (an empty factory means
