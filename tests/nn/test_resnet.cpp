@@ -19,6 +19,7 @@ TEST(ResNet, ParameterCountsMatchTorchvision) {
   EXPECT_EQ(nn::resnet18()->num_parameters(), 11'689'512);
   EXPECT_EQ(nn::resnet34()->num_parameters(), 21'797'672);
   EXPECT_EQ(nn::resnet50()->num_parameters(), 25'557'032);
+  EXPECT_EQ(nn::resnet101()->num_parameters(), 44'549'160);
   EXPECT_EQ(nn::resnet18(10)->num_parameters(), 11'689'512 - 990 * 513);
 }
 

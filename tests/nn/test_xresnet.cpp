@@ -43,6 +43,7 @@ TEST(XResNet, ParameterCountsMatchFastai) {
   EXPECT_EQ(nn::xresnet18()->num_parameters(), 11'708'744);
   EXPECT_EQ(nn::xresnet34()->num_parameters(), 21'816'904);
   EXPECT_EQ(nn::xresnet50()->num_parameters(), 25'576'264);
+  EXPECT_EQ(nn::xresnet101()->num_parameters(), 44'549'160 + 19'232);  // torchvision resnet101 + stem
 }
 
 TEST(XResNet, LayerStructureIsFastais) {
