@@ -3,6 +3,7 @@
 // reported by name.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -122,4 +123,60 @@ TEST(ResNet, StrictLoadReportsAWrongKeyByName) {
   EXPECT_EQ(report.unexpected, std::vector<std::string>{"layer1.0.conv1.weights"});
   auto wrong_classes = nn::resnet18(10)->state_dict();
   EXPECT_STRATA_ERROR(m->load_state_dict(wrong_classes), ValueError, {"fc.weight"});
+}
+
+// A golden value from torchvision itself: resnet18(num_classes=4) with every state dict entry set
+// by a formula (entries in sorted name order j, element i: sin(0.1 i + 0.7 j), scaled per kind),
+// in eval mode, on x[i] = cos(0.05 i). Produced by torchvision 0.14 with:
+//
+//   m = torchvision.models.resnet18(num_classes=4); sd = m.state_dict()
+//   for j, k in enumerate(sorted(sd)):
+//       t = sd[k]
+//       if not t.is_floating_point(): continue
+//       i = torch.arange(t.numel(), dtype=torch.float64); v = torch.sin(0.1 * i + 0.7 * j)
+//       if k.endswith('running_var'): v = 1.0 + 0.5 * v.abs()
+//       elif k.endswith('running_mean'): v = 0.1 * v
+//       elif k.endswith(('bn1.weight', 'bn2.weight', '.1.weight')): v = 1.0 + 0.2 * v
+//       elif t.dim() > 1: v = v * math.sqrt(2.0 / (t.numel() / t.shape[0]))
+//       else: v = 0.1 * v
+//       t.copy_(v.reshape(t.shape).float())
+//   m.eval(); x = torch.cos(0.05 * torch.arange(2*3*32*32, dtype=torch.float64)).reshape(2,3,32,32).float()
+//   print(m(x))
+TEST(ResNet, MatchesTorchvisionOnFormulaWeights) {
+  auto m = nn::resnet18(4);
+  nn::StateDict sd = m->state_dict();
+  nn::StateDict filled;
+  int64_t j = 0;
+  for (const auto& [k, t] : sd) {
+    if (t.dtype() != DType::F32) {
+      filled[k] = t;
+      ++j;
+      continue;
+    }
+    const int64_t n = t.numel();
+    std::vector<float> v(static_cast<size_t>(n));
+    auto ends = [&](const char* suffix) { return k.ends_with(suffix); };
+    for (int64_t i = 0; i < n; ++i) {
+      double s = std::sin(0.1 * static_cast<double>(i) + 0.7 * static_cast<double>(j));
+      if (ends("running_var")) s = 1.0 + 0.5 * std::abs(s);
+      else if (ends("running_mean")) s = 0.1 * s;
+      else if (ends("bn1.weight") || ends("bn2.weight") || ends(".1.weight")) s = 1.0 + 0.2 * s;
+      else if (t.dim() > 1) s = s * std::sqrt(2.0 / (static_cast<double>(n) / static_cast<double>(t.size(0))));
+      else s = 0.1 * s;
+      v[static_cast<size_t>(i)] = static_cast<float>(s);
+    }
+    filled[k] = tensor(v).reshape(t.shape());
+    ++j;
+  }
+  m->load_state_dict(filled);
+  m->eval();
+  const int64_t nx = 2 * 3 * 32 * 32;
+  std::vector<float> xv(static_cast<size_t>(nx));
+  for (int64_t i = 0; i < nx; ++i) xv[static_cast<size_t>(i)] = static_cast<float>(std::cos(0.05 * static_cast<double>(i)));
+  NoGradGuard g;
+  std::vector<float> y = (*m)(tensor(xv).reshape({2, 3, 32, 32})).to_vector<float>();
+  const std::vector<float> expect = {1.66509104f, -0.52487987f, -2.36230421f, -2.35879302f,
+                                     1.64947295f, -0.52378869f, -2.34538937f, -2.33978271f};
+  ASSERT_EQ(y.size(), expect.size());
+  for (size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], expect[i], 1e-4 * (1 + std::abs(expect[i]))) << i;
 }
