@@ -2,6 +2,8 @@
 // zero-gamma norms), the variants and options, and a forward/backward on a small input.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "autograd/grad_mode.h"
 #include "nn/basic.h"
 #include "nn/conv.h"
@@ -152,4 +154,47 @@ TEST(XResNet, SummaryListsEveryLayerOnce) {
   EXPECT_EQ(rows[0].flops, 2 * 3 * 9 * 32 * 32 * 32);
   EXPECT_EQ(rows.back().output_shape, Shape({1, 10}));
   EXPECT_TRUE(m->is_training());
+}
+
+// A golden value from PyTorch: fastai's xresnet18 (n_out 4) written out with plain torch.nn (the
+// counterpart in bench/bench_xresnet.cpp, whose state dict keys equal these: it loads this model's
+// state dict strictly), every state dict entry set by a formula (sorted entry j, element i:
+// sin(0.1 i + 0.7 j); running_var 1 + 0.5 |s|, running_mean 0.1 s, norm weights 1 + 0.2 s,
+// conv/linear weights s * sqrt(2 / fan_in), biases 0.1 s), eval mode, x[i] = cos(0.05 i) on
+// 2x3x40x40 (odd sizes downstream exercise the ceil-mode shortcut pool).
+TEST(XResNet, MatchesAPyTorchRewriteOnFormulaWeights) {
+  auto m = nn::xresnet18({.n_out = 4});
+  nn::StateDict filled;
+  int64_t j = 0;
+  for (const auto& [k, t] : m->state_dict()) {
+    if (t.dtype() != DType::F32) {
+      filled[k] = t;
+      ++j;
+      continue;
+    }
+    const int64_t n = t.numel();
+    std::vector<float> v(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      double s = std::sin(0.1 * static_cast<double>(i) + 0.7 * static_cast<double>(j));
+      if (k.ends_with("running_var")) s = 1.0 + 0.5 * std::abs(s);
+      else if (k.ends_with("running_mean")) s = 0.1 * s;
+      else if (t.dim() == 1 && k.ends_with("weight")) s = 1.0 + 0.2 * s;
+      else if (t.dim() > 1) s = s * std::sqrt(2.0 / (static_cast<double>(n) / static_cast<double>(t.size(0))));
+      else s = 0.1 * s;
+      v[static_cast<size_t>(i)] = static_cast<float>(s);
+    }
+    filled[k] = tensor(v).reshape(t.shape());
+    ++j;
+  }
+  m->load_state_dict(filled);
+  m->eval();
+  const int64_t nx = 2 * 3 * 40 * 40;
+  std::vector<float> xv(static_cast<size_t>(nx));
+  for (int64_t i = 0; i < nx; ++i) xv[static_cast<size_t>(i)] = static_cast<float>(std::cos(0.05 * static_cast<double>(i)));
+  NoGradGuard g;
+  std::vector<float> y = (*m)(tensor(xv).reshape({2, 3, 40, 40})).to_vector<float>();
+  const std::vector<float> expect = {0.87070978f, -1.02907920f, -2.02967548f, -1.32414412f,
+                                     0.87208229f, -1.02836394f, -2.03019762f, -1.32547998f};
+  ASSERT_EQ(y.size(), expect.size());
+  for (size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], expect[i], 1e-4 * (1 + std::abs(expect[i]))) << i;
 }
