@@ -10,6 +10,7 @@
 #include "nn/model_cut.h"
 #include "nn/module.h"
 #include "nn/norm.h"
+#include "nn/pool1d.h"
 #include "nn/registry.h"
 #include "nn/resnet.h"
 #include "nn/sequential.h"

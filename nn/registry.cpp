@@ -48,7 +48,7 @@ XResNetOptions xresnet_options(const std::string& model, const ModelConfig& c) {
   o.n_out = c.n_out;
   o.c_in = c.c_in;
   static const std::vector<std::string> known = {"act", "dw",         "g2",     "groups", "ks",  "p",   "pool_first",
-                                                 "reduction", "sa", "stem_szs", "stride", "sym", "widen"};
+                                                 "ndim", "reduction", "sa", "stem_szs", "stride", "sym", "widen"};
   for (const auto& [k, v] : c.extras) {
     if (k == "p") o.p = parse_double(model, k, v);
     else if (k == "widen") o.widen = parse_double(model, k, v);
@@ -62,6 +62,7 @@ XResNetOptions xresnet_options(const std::string& model, const ModelConfig& c) {
     else if (k == "groups") o.groups = parse_int(model, k, v);
     else if (k == "reduction") o.reduction = parse_int(model, k, v);
     else if (k == "g2") o.g2 = parse_int(model, k, v);
+    else if (k == "ndim") o.ndim = parse_int(model, k, v);
     else if (k == "stem_szs") {
       std::vector<int64_t> szs;
       std::stringstream ss(v);

@@ -7,7 +7,7 @@
 // Every factory takes the same small config: n_out (classes), c_in (input channels) and string
 // extras the architecture understands. XResNet family extras: "p" (dropout), "widen", "sa"
 // (true/false), "sym", "act" (relu, leaky_relu, gelu, silu/swish, mish, sigmoid, tanh, none),
-// "ks", "stride", "stem_szs" ("32,32,64"), "groups", "reduction", "dw", "g2", "pool_first".
+// "ks", "stride", "stem_szs" ("32,32,64"), "groups", "reduction", "dw", "g2", "pool_first", "ndim".
 // torchvision ResNets take no extras (c_in changes conv1's input channels). An unknown model name
 // or extra key throws ValueError listing the known ones; a malformed value names the key.
 #include <cstdint>

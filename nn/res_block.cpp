@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "nn/basic.h"
+#include "nn/pool1d.h"
 #include "nn/self_attention.h"
 #include "tensor/error.h"
 #include "tensor/ops.h"
@@ -13,27 +14,35 @@ namespace strata::nn {
 
 PoolFactory avg_pool() {
   return [](int64_t ks, int64_t ndim, bool ceil_mode) -> ModulePtr {
-    STRATA_CHECK(ndim == 2, NotImplementedError, "AvgPool: ndim {} (only 2 is implemented)", ndim);
+    STRATA_CHECK(ndim == 1 || ndim == 2, NotImplementedError, "AvgPool: ndim {} (only 1 and 2 are implemented)", ndim);
+    if (ndim == 1) return std::make_shared<AvgPool1d>(ks, 0, 0, ceil_mode);
     return std::make_shared<AvgPool2d>(AvgPool2dOptions{.kernel_size = ks, .ceil_mode = ceil_mode});
   };
 }
 
 PoolFactory max_pool() {
   return [](int64_t ks, int64_t ndim, bool ceil_mode) -> ModulePtr {
-    STRATA_CHECK(ndim == 2, NotImplementedError, "MaxPool: ndim {} (only 2 is implemented)", ndim);
+    STRATA_CHECK(ndim == 1 || ndim == 2, NotImplementedError, "MaxPool: ndim {} (only 1 and 2 are implemented)", ndim);
+    if (ndim == 1) return std::make_shared<MaxPool1d>(ks, 0, 0, ceil_mode);
     return std::make_shared<MaxPool2d>(MaxPool2dOptions{.kernel_size = ks, .ceil_mode = ceil_mode});
   };
 }
 
-std::shared_ptr<SequentialEx> se_module(int64_t ch, int64_t reduction, const ActFactory& act_cls) {
+std::shared_ptr<SequentialEx> se_module(int64_t ch, int64_t reduction, const ActFactory& act_cls, int64_t ndim) {
   STRATA_CHECK(ch > 0 && reduction > 0, ValueError, "SEModule: channels and reduction must be positive, got {} and {}",
                ch, reduction);
   const int64_t nf = static_cast<int64_t>(std::ceil(static_cast<double>(ch / reduction) / 8.0)) * 8;
+  ModulePtr pool;
+  if (ndim == 1)
+    pool = std::make_shared<AdaptiveAvgPool1d>(1);
+  else
+    pool = std::make_shared<AdaptiveAvgPool2d>(1);
   return std::make_shared<SequentialEx>(std::vector<ModulePtr>{
-      std::make_shared<AdaptiveAvgPool2d>(1),
-      std::make_shared<ConvLayer>(ch, nf, ConvLayerOptions{.ks = 1, .norm_type = std::nullopt, .act_cls = act_cls}),
-      std::make_shared<ConvLayer>(nf, ch,
-                                  ConvLayerOptions{.ks = 1, .norm_type = std::nullopt, .act_cls = act::sigmoid()}),
+      pool,
+      std::make_shared<ConvLayer>(ch, nf,
+                                  ConvLayerOptions{.ks = 1, .ndim = ndim, .norm_type = std::nullopt, .act_cls = act_cls}),
+      std::make_shared<ConvLayer>(
+          nf, ch, ConvLayerOptions{.ks = 1, .ndim = ndim, .norm_type = std::nullopt, .act_cls = act::sigmoid()}),
       std::make_shared<ProdLayer>()});
 }
 
@@ -63,7 +72,7 @@ ResBlock::ResBlock(int64_t expansion, int64_t ni, int64_t nf, const ResBlockOpti
     conv.push_back(std::make_shared<ConvLayer>(nh1, nh2, k0(o.ks, o.stride, o.dw ? nh1 : o.groups)));
     conv.push_back(std::make_shared<ConvLayer>(nh2, nf, k1(1, o.g2)));
   }
-  if (o.reduction > 0) conv.push_back(se_module(nf, o.reduction, o.act_cls));
+  if (o.reduction > 0) conv.push_back(se_module(nf, o.reduction, o.act_cls, o.ndim));
   if (o.sa) conv.push_back(std::make_shared<SimpleSelfAttention>(nf, 1, o.sym));
   convpath = register_module("convpath", std::make_shared<Sequential>(conv));
 

@@ -25,13 +25,15 @@ namespace strata::nn {
 
 // fastai's pool "class": (ks, ndim, ceil_mode) -> a pooling module with stride ks, no padding.
 using PoolFactory = std::function<ModulePtr(int64_t ks, int64_t ndim, bool ceil_mode)>;
-PoolFactory avg_pool();  // fastai's AvgPool (ndim 2)
-PoolFactory max_pool();  // fastai's MaxPool (ndim 2)
+PoolFactory avg_pool();  // fastai's AvgPool (ndim 1 or 2)
+PoolFactory max_pool();  // fastai's MaxPool (ndim 1 or 2)
 
 // Squeeze-excitation: SequentialEx(AdaptiveAvgPool2d(1), ConvLayer(ch, nf, 1, no norm, act),
 // ConvLayer(nf, ch, 1, no norm, Sigmoid), ProdLayer()) with nf = ceil(ch / reduction / 8) * 8
-// (ch / reduction rounded down first, as fastai does).
-std::shared_ptr<SequentialEx> se_module(int64_t ch, int64_t reduction, const ActFactory& act_cls = act::relu());
+// (ch / reduction rounded down first, as fastai does). ndim 1 pools and convolves over [N, C, L]
+// (fastai's SEModule is 2-d only).
+std::shared_ptr<SequentialEx> se_module(int64_t ch, int64_t reduction, const ActFactory& act_cls = act::relu(),
+                                        int64_t ndim = 2);
 
 struct ResBlockOptions {
   int64_t stride = 1;

@@ -4,6 +4,7 @@
 
 #include "nn/basic.h"
 #include "nn/linear.h"
+#include "nn/pool1d.h"
 #include "tensor/error.h"
 
 namespace strata::nn {
@@ -30,7 +31,8 @@ XResNet::XResNet(int64_t expansion_, std::vector<int64_t> layers_, const XResNet
   STRATA_CHECK(o.stem_szs.size() == 3, ValueError, "XResNet: stem_szs needs 3 sizes, got {}", o.stem_szs.size());
   STRATA_CHECK(expansion == 1 || expansion == 4, ValueError, "XResNet: expansion must be 1 or 4, got {}", expansion);
   STRATA_CHECK(!layers.empty(), ValueError, "XResNet: needs at least one stage");
-  STRATA_CHECK(o.ndim == 2, NotImplementedError, "XResNet: ndim {} (only 2 is implemented)", o.ndim);
+  STRATA_CHECK(o.ndim == 1 || o.ndim == 2, NotImplementedError, "XResNet: ndim {} (only 1 and 2 are implemented)",
+               o.ndim);
 
   // Stem.
   std::vector<int64_t> stem{o.c_in, o.stem_szs[0], o.stem_szs[1], o.stem_szs[2]};
@@ -38,8 +40,11 @@ XResNet::XResNet(int64_t expansion_, std::vector<int64_t> layers_, const XResNet
     push_back(std::make_shared<ConvLayer>(
         stem[i], stem[i + 1],
         ConvLayerOptions{.ks = o.ks, .stride = i == 0 ? o.stride : 1, .ndim = o.ndim, .act_cls = o.act_cls}));
-  push_back(std::make_shared<MaxPool2d>(
-      MaxPool2dOptions{.kernel_size = o.ks, .stride = o.stride, .padding = o.ks / 2}));
+  if (o.ndim == 1)
+    push_back(std::make_shared<MaxPool1d>(o.ks, o.stride, o.ks / 2));
+  else
+    push_back(std::make_shared<MaxPool2d>(
+        MaxPool2dOptions{.kernel_size = o.ks, .stride = o.stride, .padding = o.ks / 2}));
 
   // Stages.
   std::vector<int64_t> szs{64 / expansion};
@@ -57,7 +62,10 @@ XResNet::XResNet(int64_t expansion_, std::vector<int64_t> layers_, const XResNet
   }
 
   // Head.
-  push_back(std::make_shared<AdaptiveAvgPool2d>(1));
+  if (o.ndim == 1)
+    push_back(std::make_shared<AdaptiveAvgPool1d>(1));
+  else
+    push_back(std::make_shared<AdaptiveAvgPool2d>(1));
   push_back(std::make_shared<Flatten>());
   push_back(std::make_shared<Dropout>(o.p));
   push_back(std::make_shared<Linear>(szs.back() * expansion, o.n_out));

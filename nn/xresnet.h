@@ -36,7 +36,7 @@ struct XResNetOptions {
   double widen = 1.0;                       // stage widths times this
   bool sa = false;                          // self-attention in the first stage's last block
   ActFactory act_cls = act::relu();
-  int64_t ndim = 2;
+  int64_t ndim = 2;                         // 1: Conv1d / pools over [N, C, L] sequences
   int64_t ks = 3;                           // odd
   int64_t stride = 2;
   // Passed to every block (fastai's **kwargs):

@@ -18,6 +18,7 @@
 #include "nn/model_cut.h"
 #include "nn/norm.h"
 #include "nn/pixel_shuffle.h"
+#include "nn/pool1d.h"
 #include "nn/registry.h"
 #include "nn/res_block.h"
 #include "nn/resnet.h"
@@ -465,4 +466,14 @@ TEST(CutModel, BodyAndItsNumberOfFeatures) {
   EXPECT_STRATA_ERROR(nn::cut_model(x, 13), IndexError, {"cut_model", "XResNet", "12 children"});
   auto custom = nn::cut_model(r, [](const nn::ModulePtr& m) { return std::dynamic_pointer_cast<nn::ResNet>(m)->layer1; });
   EXPECT_EQ(custom->size(), 2);
+}
+
+TEST(Pool1d, AverageMaxAndAdaptiveOverSequences) {
+  Tensor x = tensor({1.f, 5.f, 2.f, 4.f, 3.f}).reshape({1, 1, 5});
+  EXPECT_EQ(nn::AvgPool1d(2)(x).to_vector<float>(), (std::vector<float>{3, 3}));
+  EXPECT_EQ(nn::AvgPool1d(2, 0, 0, /*ceil_mode=*/true)(x).to_vector<float>(), (std::vector<float>{3, 3, 3}));
+  EXPECT_EQ(nn::MaxPool1d(3, 2, 1)(x).to_vector<float>(), (std::vector<float>{5, 5, 4}));
+  EXPECT_EQ(nn::AdaptiveAvgPool1d(1)(x).to_vector<float>(), (std::vector<float>{3}));
+  EXPECT_EQ(nn::AdaptiveAvgPool1d(1)(x).shape(), Shape({1, 1, 1}));
+  EXPECT_STRATA_ERROR(nn::AvgPool1d(2)(randn({1, 1, 2, 2})), ShapeError, {"AvgPool1d", "[N, C, L]"});
 }

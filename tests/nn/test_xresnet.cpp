@@ -9,6 +9,7 @@
 #include "nn/conv.h"
 #include "nn/linear.h"
 #include "nn/norm.h"
+#include "nn/res_block.h"
 #include "nn/self_attention.h"
 #include "nn/nn.h"
 #include "nn/xresnet.h"
@@ -197,4 +198,20 @@ TEST(XResNet, MatchesAPyTorchRewriteOnFormulaWeights) {
                                      0.87208229f, -1.02836394f, -2.03019762f, -1.32547998f};
   ASSERT_EQ(y.size(), expect.size());
   for (size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], expect[i], 1e-4 * (1 + std::abs(expect[i]))) << i;
+}
+
+TEST(XResNet, OneDimensionalForSequences) {
+  auto m = nn::xse_resnet18({.n_out = 5, .c_in = 2, .ndim = 1});
+  auto sd = m->state_dict();
+  EXPECT_EQ(sd.at("0.0.weight").shape(), Shape({32, 2, 3}));
+  EXPECT_EQ(sd.at("5.0.idpath.1.0.weight").shape(), Shape({128, 64, 1}));
+  EXPECT_EQ(sd.at("4.0.convpath.2.layers.1.0.weight").shape(), Shape({8, 64, 1}));
+  EXPECT_EQ(child_types(*m)[3], "MaxPool1d");
+  EXPECT_EQ(child_types(*m)[8], "AdaptiveAvgPool1d");
+  EXPECT_EQ(child_types(*std::dynamic_pointer_cast<nn::Sequential>(
+                std::dynamic_pointer_cast<nn::ResBlock>((*std::dynamic_pointer_cast<nn::Sequential>((*m)[5]))[0])->idpath)),
+            (std::vector<std::string>{"AvgPool1d", "ConvLayer"}));
+  Tensor y = (*m)(randn({2, 2, 45}));  // 45 -> 23 -> 12 -> 12 -> 6 -> 3 -> 2 (ceil-mode shortcut pools)
+  EXPECT_EQ(y.shape(), Shape({2, 5}));
+  EXPECT_STRATA_ERROR(nn::xresnet18({.ndim = 3}), NotImplementedError, {"ndim 3"});
 }
