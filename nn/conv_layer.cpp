@@ -14,6 +14,7 @@
 #include "nn/init.h"
 #include "nn/linear.h"
 #include "nn/norm.h"
+#include "nn/reparam.h"
 #include "tensor/error.h"
 #include "tensor/ops.h"
 
@@ -148,11 +149,6 @@ MadeConv make_conv(int64_t ni, int64_t nf, const ConvLayerOptions& o, int64_t pa
 }  // namespace
 
 ConvLayer::ConvLayer(int64_t ni, int64_t nf, const ConvLayerOptions& o) : Sequential("ConvLayer") {
-  if (o.norm_type == NormType::Weight || o.norm_type == NormType::Spectral)
-    STRATA_THROW(NotImplementedError,
-                 "ConvLayer: norm_type {} is not implemented (weight and spectral norm reparametrise the "
-                 "weight); use Batch, BatchZero, Instance, InstanceZero or none",
-                 to_string(*o.norm_type));
   STRATA_CHECK(o.ks > 0 && o.stride > 0, ValueError, "ConvLayer: ks and stride must be positive, got {} and {}", o.ks,
                o.stride);
   const int64_t padding = o.padding.value_or(o.transpose ? 0 : (o.ks - 1) / 2);
@@ -175,7 +171,12 @@ ConvLayer::ConvLayer(int64_t ni, int64_t nf, const ConvLayerOptions& o) : Sequen
     init(conv.weight);
   }
 
-  push_back(conv.module);
+  if (o.norm_type == NormType::Weight)
+    push_back(weight_norm(conv.module));
+  else if (o.norm_type == NormType::Spectral)
+    push_back(spectral_norm(conv.module));
+  else
+    push_back(conv.module);
   std::vector<ModulePtr> act_bn;
   if (act) act_bn.push_back(act);
   if (bn) act_bn.push_back(batch_norm_layer(nf, o.ndim, *o.norm_type));
@@ -185,7 +186,12 @@ ConvLayer::ConvLayer(int64_t ni, int64_t nf, const ConvLayerOptions& o) : Sequen
   if (o.xtra) push_back(o.xtra);
 }
 
-Tensor ConvLayer::conv_weight() const { return conv()->parameter("weight"); }
+Tensor ConvLayer::conv_weight() const {
+  ModulePtr c = conv();
+  if (c->has_parameter("weight_v")) return c->parameter("weight_v");
+  if (c->has_parameter("weight_orig")) return c->parameter("weight_orig");
+  return c->parameter("weight");
+}
 
 // ---- init_cnn ----
 void init_cnn(Module& model) {
@@ -194,8 +200,11 @@ void init_cnn(Module& model) {
       Tensor b = m.parameter("bias");
       if (b.defined()) zeros_(b);
     }
+    // Weight- or spectral-normalised layers have no "weight" parameter: fastai's init_cnn then
+    // initialises a derived tensor that the next forward recomputes, i.e. nothing; so do we.
     const std::string& t = m.type_name();
-    if (t == "Conv1d" || t == "Conv2d" || t == "Linear") kaiming_normal_(m.parameter("weight"));
+    if ((t == "Conv1d" || t == "Conv2d" || t == "Linear") && m.has_parameter("weight"))
+      kaiming_normal_(m.parameter("weight"));
   });
 }
 

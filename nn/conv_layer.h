@@ -20,8 +20,8 @@
 //   init; a bias is drawn from N(0, bias_std) (zeroed when bias_std is 0);
 // - norm layers start with bias 1e-3 and weight 1, or weight 0 for BatchZero / InstanceZero (the
 //   zero-gamma trick that makes a residual branch start as nothing).
-// Weight and Spectral norm types are named so code written for fastai reads the same, but they
-// throw NotImplementedError (they reparametrise the weight, which Strata's Module does not do yet).
+// - Weight and Spectral wrap the conv in weight_norm / spectral_norm (nn/reparam.h) after its init:
+//   keys "0.weight_g", "0.weight_v" or "0.weight_orig", "0.weight_u", "0.weight_v", as in PyTorch.
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -86,7 +86,8 @@ struct ConvLayerOptions {
 class ConvLayer : public Sequential {
  public:
   ConvLayer(int64_t ni, int64_t nf, const ConvLayerOptions& options = {});
-  // The conv module (child "0") and its weight, for inits like ICNR.
+  // The conv module (child "0"; a WeightNorm / SpectralNorm wrapper with those norm types) and its
+  // trainable weight ("weight", or "weight_v" / "weight_orig" when wrapped), for inits like ICNR.
   ModulePtr conv() const { return (*this)[0]; }
   Tensor conv_weight() const;
 };

@@ -7,6 +7,7 @@
 #include "autograd/grad_mode.h"
 #include "nn/basic.h"
 #include "nn/init.h"
+#include "nn/reparam.h"
 #include "tensor/error.h"
 #include "tensor/ops.h"
 
@@ -67,6 +68,8 @@ PixelShuffle_ICNR::PixelShuffle_ICNR(int64_t ni, int64_t nf, int64_t scale, cons
     NoGradGuard no_grad;
     Tensor w = conv->conv_weight();
     w.copy_(icnr_init(w, scale));
+    if (auto wn = std::dynamic_pointer_cast<WeightNorm>(conv->conv()))  // g = ||v|| per output channel
+      wn->weight_g.copy_(norm(w.reshape({w.size(0), -1}), 2.0, {1}, true).reshape(wn->weight_g.shape()));
   }
   push_back(conv);
   push_back(std::make_shared<PixelShuffle>(scale));

@@ -8,9 +8,8 @@
 // one row/column at the top/left and a 2x2 average pool of stride 1 (same size, smoothed).
 // icnr_init makes the scale^2 sub-pixel filters of each output channel identical at the start, so
 // the upsampled map starts as a nearest-neighbour upsampling of one conv: no checkerboard.
-//
-// fastai's default norm_type is Weight (weight normalisation: a reparametrisation with the same
-// output at init), which Strata does not implement; the default here is no norm.
+// With the default norm_type Weight (fastai's), the ICNR weight goes into weight_v and weight_g is
+// set to its norm.
 #include <cstdint>
 #include <optional>
 
@@ -38,7 +37,7 @@ class ReplicationPad2d : public Module {
 
 struct PixelShuffleICNROptions {
   bool blur = false;
-  std::optional<NormType> norm_type = std::nullopt;
+  std::optional<NormType> norm_type = NormType::Weight;
   ActFactory act_cls = act::relu();
 };
 

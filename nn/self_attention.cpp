@@ -7,6 +7,7 @@
 #include "nn/conv.h"
 #include "nn/conv_layer.h"
 #include "nn/init.h"
+#include "nn/reparam.h"
 #include "tensor/error.h"
 #include "tensor/ops.h"
 
@@ -16,7 +17,8 @@ namespace {
 
 ModulePtr attention_conv(int64_t n_in, int64_t n_out) {
   return std::make_shared<ConvLayer>(
-      n_in, n_out, ConvLayerOptions{.ks = 1, .bias = false, .ndim = 1, .norm_type = std::nullopt, .act_cls = nullptr});
+      n_in, n_out,
+      ConvLayerOptions{.ks = 1, .bias = false, .ndim = 1, .norm_type = NormType::Spectral, .act_cls = nullptr});
 }
 
 // [N, C, *spatial] -> [N, C, L].
@@ -48,14 +50,15 @@ Tensor SelfAttention::forward(const Tensor& input) {
 SimpleSelfAttention::SimpleSelfAttention(int64_t n, int64_t ks_, bool sym_)
     : Module("SimpleSelfAttention"), n_in(n), ks(ks_), sym(sym_) {
   STRATA_CHECK(!sym || ks == 1, ValueError, "SimpleSelfAttention: sym needs ks 1, got ks {}", ks);
-  conv = register_module("conv", std::make_shared<Conv1d>(n, n, ks, ConvOptions{.padding = ks / 2, .bias = false}));
-  kaiming_normal_(conv->weight);
+  auto c = std::make_shared<Conv1d>(n, n, ks, ConvOptions{.padding = ks / 2, .bias = false});
+  kaiming_normal_(c->weight);
+  conv = register_module("conv", spectral_norm(c));
   gamma = register_parameter("gamma", zeros({1}));
 }
 
 Tensor SimpleSelfAttention::forward(const Tensor& input) {
   Tensor x = flatten_spatial(input, n_in, "SimpleSelfAttention");
-  Tensor w = conv->weight;
+  Tensor w = conv->compute_weight();
   if (sym) {
     Tensor c = w.reshape({n_in, n_in});
     w = ((c + c.t()) / 2.0).reshape({n_in, n_in, 1});

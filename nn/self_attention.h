@@ -7,15 +7,14 @@
 // (L = H * W); query f and key g are 1x1 convs to C / 8 channels, value h a 1x1 conv to C;
 // beta = softmax(f^T g) over dim 1 (fastai's choice), out = gamma * (h beta) + x. gamma is a
 // parameter [1] starting at 0, so the layer is the identity until training moves it.
-// query/key/value are ConvLayers (ks 1, ndim 1, no norm, no activation, no bias): keys
-// "query.0.weight" as in fastai.
+// query/key/value are ConvLayers (ks 1, ndim 1, spectral norm, no activation, no bias): keys
+// "query.0.weight_orig", "query.0.weight_u", "query.0.weight_v" as in fastai.
 //
 // SimpleSelfAttention (fastai's, used by XResNet's `sa` option): out = gamma * (x x^T) conv(x) + x
-// with one conv of C -> C channels and kernel ks; with sym the conv weight is symmetrised
-// (w + w^T) / 2 before use.
-//
-// fastai wraps these convs in spectral normalisation; Strata does not implement spectral norm
-// yet, so the convs here are plain (same parameters, same output while gamma is 0).
+// with one spectrally normalised conv of C -> C channels and kernel ks (kaiming-normal init; keys
+// "conv.weight_orig", ...). With sym the normalised weight is symmetrised, (w + w^T) / 2, before
+// use. (fastai assigns the symmetric weight to the conv, but spectral norm's forward hook then
+// recomputes the weight, so there sym has no effect; here it does what it says.)
 #include <cstdint>
 #include <memory>
 
@@ -33,7 +32,7 @@ class SelfAttention : public Module {
   Tensor gamma;
 };
 
-class Conv1d;
+class SpectralNorm;
 
 class SimpleSelfAttention : public Module {
  public:
@@ -43,7 +42,7 @@ class SimpleSelfAttention : public Module {
   std::string extra_repr() const override;
   int64_t n_in, ks;
   bool sym;
-  std::shared_ptr<Conv1d> conv;
+  std::shared_ptr<SpectralNorm> conv;  // around a Conv1d
   Tensor gamma;
 };
 

@@ -20,6 +20,7 @@
 #include "nn/pixel_shuffle.h"
 #include "nn/pool1d.h"
 #include "nn/registry.h"
+#include "nn/reparam.h"
 #include "nn/res_block.h"
 #include "nn/resnet.h"
 #include "nn/self_attention.h"
@@ -163,13 +164,23 @@ TEST(ConvLayer, WeightInitFollowsTheActivation) {
   EXPECT_EQ(max_abs(std::dynamic_pointer_cast<nn::Conv2d>(bias0[0])->bias), 0.0);
 }
 
-TEST(ConvLayer, UnimplementedNormTypesThrowClearly) {
-  EXPECT_STRATA_ERROR(nn::ConvLayer(3, 4, {.norm_type = nn::NormType::Weight}), NotImplementedError,
-                      {"ConvLayer", "norm_type Weight is not implemented"});
-  EXPECT_STRATA_ERROR(nn::ConvLayer(3, 4, {.norm_type = nn::NormType::Spectral}), NotImplementedError,
-                      {"Spectral"});
+TEST(ConvLayer, WeightAndSpectralNormWrapTheConv) {
+  nn::ConvLayer w(3, 4, {.norm_type = nn::NormType::Weight});
+  EXPECT_EQ(child_types(w), (std::vector<std::string>{"Conv2d", "ReLU"}));  // the wrapper keeps the name
+  auto wsd = w.state_dict();
+  EXPECT_EQ(wsd.at("0.weight_g").shape(), Shape({4, 1, 1, 1}));
+  EXPECT_EQ(wsd.at("0.weight_v").shape(), Shape({4, 3, 3, 3}));
+  EXPECT_TRUE(wsd.count("0.bias"));  // no batch norm: bias on
+  EXPECT_FALSE(wsd.count("0.weight"));
+  nn::ConvLayer s(3, 4, {.norm_type = nn::NormType::Spectral, .act_cls = nullptr});
+  auto ssd = s.state_dict();
+  EXPECT_EQ(ssd.at("0.weight_orig").shape(), Shape({4, 3, 3, 3}));
+  EXPECT_EQ(ssd.at("0.weight_u").shape(), Shape({4}));
+  EXPECT_EQ(ssd.at("0.weight_v").shape(), Shape({27}));
+  EXPECT_EQ(s(randn({2, 3, 5, 5})).shape(), Shape({2, 4, 5, 5}));
   EXPECT_STRATA_ERROR(nn::ConvLayer(3, 4, {.ndim = 3}), NotImplementedError, {"ConvLayer: ndim 3"});
   EXPECT_STRATA_ERROR(nn::act::by_name("swishy"), ValueError, {"unknown name 'swishy'", "mish"});
+  EXPECT_STRATA_ERROR(nn::weight_norm(std::make_shared<nn::ReLU>()), ValueError, {"weight_norm", "ReLU"});
 }
 
 TEST(ConvLayer, GradientsMatchFiniteDifferences) {
@@ -337,8 +348,9 @@ TEST(ResBlock, GradientsMatchFiniteDifferences) {
 TEST(SelfAttention, IsTheIdentityWhileGammaIsZero) {
   nn::SelfAttention sa(16);
   EXPECT_EQ(child_types(sa), (std::vector<std::string>{"ConvLayer", "ConvLayer", "ConvLayer"}));
-  EXPECT_EQ(sa.state_dict().at("query.0.weight").shape(), Shape({2, 16, 1}));
-  EXPECT_EQ(sa.state_dict().at("value.0.weight").shape(), Shape({16, 16, 1}));
+  EXPECT_EQ(sa.state_dict().at("query.0.weight_orig").shape(), Shape({2, 16, 1}));  // spectral norm, as fastai
+  EXPECT_EQ(sa.state_dict().at("query.0.weight_u").shape(), Shape({2}));
+  EXPECT_EQ(sa.state_dict().at("value.0.weight_orig").shape(), Shape({16, 16, 1}));
   EXPECT_EQ(sa.gamma.to_vector<float>(), std::vector<float>{0.f});
   Tensor x = randn({2, 16, 3, 5});
   Tensor y = sa(x);
@@ -352,9 +364,13 @@ TEST(SelfAttention, MatchesTheFormulaWrittenWithMatmuls) {
   sa.to(DType::F64);
   sa.gamma.detach().fill_(0.5);
   Tensor x = randn_f64({2, 8, 2, 3}, 5);
+  sa.eval();  // spectral norm keeps its u, v: the weights below are the ones the forward uses
   Tensor y = sa(x);
-  auto w = [&](const char* name) { return sa.state_dict().at(name).reshape({-1, 8}); };
-  Tensor wq = w("query.0.weight"), wk = w("key.0.weight"), wv = w("value.0.weight");
+  auto w = [&](const nn::ModulePtr& conv_layer) {
+    auto c = std::dynamic_pointer_cast<nn::ConvLayer>(conv_layer);
+    return std::dynamic_pointer_cast<nn::SpectralNorm>(c->conv())->compute_weight().reshape({-1, 8});
+  };
+  Tensor wq = w(sa.query), wk = w(sa.key), wv = w(sa.value);
   for (int64_t b = 0; b < 2; ++b) {
     Tensor xb = x[b].reshape({8, 6});
     Tensor f = matmul(wq, xb), g = matmul(wk, xb), h = matmul(wv, xb);
@@ -368,6 +384,7 @@ TEST(SelfAttention, GradientsMatchFiniteDifferences) {
   nn::SelfAttention sa(8);
   sa.to(DType::F64);
   sa.gamma.detach().fill_(0.3);
+  sa.eval();  // a fixed function: training mode moves spectral norm's u, v on every call
   Tensor x = randn_f64({2, 8, 2, 2}, 7).requires_grad_(true);
   auto r = gradcheck([&](const autograd::TensorList& in) { return sa(in[0]); }, {x});
   EXPECT_TRUE(r.ok) << r.message;
@@ -376,23 +393,78 @@ TEST(SelfAttention, GradientsMatchFiniteDifferences) {
 
 TEST(SimpleSelfAttention, IdentityAtInitAndSymmetricWeight) {
   nn::SimpleSelfAttention sa(4, 1, /*sym=*/true);
+  EXPECT_EQ(sa.state_dict().at("conv.weight_orig").shape(), Shape({4, 4, 1}));
   Tensor x = randn({2, 4, 3, 3});
   EXPECT_EQ(sa(x).to_vector<float>(), x.to_vector<float>());
-  sa.gamma.detach().fill_(1.0);
-  // With sym, the weight used is (w + w^T) / 2: feeding w or its transpose gives the same output.
-  Tensor before = sa(x);
+  sa.gamma.detach().fill_(0.5);
+  sa.eval();
+  // out = gamma * (x x^T) conv(x) + x with the symmetrised, spectrally normalised weight.
+  Tensor w = sa.conv->compute_weight().reshape({4, 4});
+  Tensor ws = (w + w.t()) / 2.0;
+  Tensor xf = x.reshape({2, 4, 9});
+  Tensor expect = bmm(bmm(xf, xf.transpose(1, 2)), matmul(ws, xf)) * 0.5 + xf;
+  EXPECT_LT(max_abs_diff(sa(x).reshape({2, 4, 9}), expect), 1e-4);
+}
+
+TEST(WeightNorm, SameFunctionAtWrapTimeAndGradientsMatch) {
+  auto conv = std::make_shared<nn::Conv2d>(2, 3, 3, nn::ConvOptions{.padding = 1});
+  conv->to(DType::F64);
+  Tensor x = randn_f64({2, 2, 4, 4}, 11);
+  Tensor before = (*conv)(x);
+  auto wn = nn::weight_norm(conv);
+  auto names = wn->named_parameters();
+  ASSERT_EQ(names.size(), 3u);
+  EXPECT_EQ(names[0].first, "bias");  // PyTorch's order after weight_norm
+  EXPECT_EQ(names[1].first, "weight_g");
+  EXPECT_EQ(names[2].first, "weight_v");
+  EXPECT_LT(max_abs_diff((*wn)(x), before), 1e-12);
+  // Scaling v changes nothing; g alone sets each filter's norm.
   {
     NoGradGuard g;
-    sa.conv->weight.copy_(sa.conv->weight.reshape({4, 4}).t().contiguous().reshape({4, 4, 1}));
+    mul_(wn->weight_v, 3.0);
   }
-  EXPECT_LT(max_abs_diff(sa(x), before), 1e-5);
+  EXPECT_LT(max_abs_diff((*wn)(x), before), 1e-12);
+  auto r = gradcheck([&](const autograd::TensorList& in) { return (*wn)(in[0]); }, {x.detach().requires_grad_(true)});
+  EXPECT_TRUE(r.ok) << r.message;
+  expect_param_grads_match(*wn, x);
+}
+
+TEST(SpectralNorm, PowerIterationFindsTheLargestSingularValue) {
+  auto lin = std::make_shared<nn::Linear>(6, 4);
+  lin->to(DType::F64);
+  {
+    NoGradGuard g;
+    lin->weight.copy_(tensor({3.0, 0.0, 0.0, 0.0, 0.0, 0.0,  //
+                              0.0, 1.0, 0.0, 0.0, 0.0, 0.0,  //
+                              0.0, 0.0, 0.5, 0.0, 0.0, 0.0,  //
+                              0.0, 0.0, 0.0, 0.2, 0.0, 0.0})
+                          .reshape({4, 6}));
+  }
+  auto sn = nn::spectral_norm(lin);
+  auto sd = sn->state_dict();
+  EXPECT_TRUE(sd.count("weight_orig") && sd.count("weight_u") && sd.count("weight_v") && sd.count("bias"));
+  for (int i = 0; i < 40; ++i) (*sn)(randn_f64({1, 6}, 1));  // training: one power step per call
+  // sigma -> 3, so the normalised weight's largest entry -> 1.
+  EXPECT_NEAR(max_abs(sn->compute_weight()), 1.0, 1e-6);
+  sn->eval();
+  Tensor u = sn->weight_u.clone();
+  (*sn)(randn_f64({1, 6}, 2));
+  EXPECT_EQ(max_abs_diff(sn->weight_u, u), 0.0);  // eval: u and v stay
+  // A transposed conv normalises over its dim 1.
+  auto t = nn::spectral_norm(std::make_shared<nn::ConvTranspose2d>(3, 5, 2));
+  EXPECT_EQ(t->weight_u.shape(), Shape({5}));
+  EXPECT_EQ(t->weight_v.shape(), Shape({12}));
 }
 
 TEST(PixelShuffleICNR, UpsamplesWithIdenticalSubPixelFilters) {
   nn::PixelShuffle_ICNR up(8, 4);
   EXPECT_EQ(child_types(up), (std::vector<std::string>{"ConvLayer", "PixelShuffle"}));
-  Tensor w = std::dynamic_pointer_cast<nn::ConvLayer>(up[0])->conv_weight();
+  auto conv = std::dynamic_pointer_cast<nn::ConvLayer>(up[0]);
+  Tensor w = conv->conv_weight();  // weight_v under fastai's default weight norm
   EXPECT_EQ(w.shape(), Shape({16, 8, 1, 1}));
+  auto wn = std::dynamic_pointer_cast<nn::WeightNorm>(conv->conv());
+  ASSERT_TRUE(wn);
+  EXPECT_LT(max_abs_diff(wn->weight_g.reshape({16}), norm(w.reshape({16, 8}), 2.0, {1})), 1e-6);  // g = ||v||
   for (int64_t c = 0; c < 4; ++c)
     for (int64_t k = 1; k < 4; ++k) EXPECT_EQ(w[c * 4 + k].to_vector<float>(), w[c * 4].to_vector<float>());
   EXPECT_NE(w[0].to_vector<float>(), w[4].to_vector<float>());
@@ -401,7 +473,9 @@ TEST(PixelShuffleICNR, UpsamplesWithIdenticalSubPixelFilters) {
   EXPECT_EQ(y.shape(), Shape({2, 4, 6, 10}));
   // Identical sub-filters: each 2x2 output cell is one value (nearest-neighbour-like).
   EXPECT_EQ(y[0][1][2][4].item(), y[0][1][3][5].item());
-  nn::PixelShuffle_ICNR blur(8, 0, 3, {.blur = true});
+  nn::PixelShuffle_ICNR blur(8, 0, 3, {.blur = true, .norm_type = nn::NormType::Batch});
+  EXPECT_EQ(child_types(*std::dynamic_pointer_cast<nn::Sequential>(blur[0])),
+            (std::vector<std::string>{"Conv2d", "BatchNorm2d", "ReLU"}));
   EXPECT_EQ(child_types(blur), (std::vector<std::string>{"ConvLayer", "PixelShuffle", "ReplicationPad2d", "AvgPool2d"}));
   EXPECT_EQ(blur(x).shape(), Shape({2, 8, 9, 15}));
   EXPECT_STRATA_ERROR(nn::icnr_init(zeros({6, 2, 1, 1}), 2), ValueError, {"icnr_init", "not divisible"});
