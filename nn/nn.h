@@ -12,6 +12,7 @@
 #include "nn/norm.h"
 #include "nn/pool1d.h"
 #include "nn/registry.h"
+#include "nn/reparam.h"
 #include "nn/resnet.h"
 #include "nn/sequential.h"
 #include "nn/summary.h"
