@@ -22,12 +22,18 @@ namespace strata::nn {
 
 std::string to_string(NormType t) {
   switch (t) {
-    case NormType::Batch: return "Batch";
-    case NormType::BatchZero: return "BatchZero";
-    case NormType::Weight: return "Weight";
-    case NormType::Spectral: return "Spectral";
-    case NormType::Instance: return "Instance";
-    case NormType::InstanceZero: return "InstanceZero";
+    case NormType::Batch:
+      return "Batch";
+    case NormType::BatchZero:
+      return "BatchZero";
+    case NormType::Weight:
+      return "Weight";
+    case NormType::Spectral:
+      return "Spectral";
+    case NormType::Instance:
+      return "Instance";
+    case NormType::InstanceZero:
+      return "InstanceZero";
   }
   return "?";
 }
@@ -85,8 +91,7 @@ void fill_affine(const Tensor& weight, const Tensor& bias, bool zero) {
 }  // namespace
 
 ModulePtr batch_norm_layer(int64_t nf, int64_t ndim, NormType norm_type) {
-  STRATA_CHECK(ndim == 1 || ndim == 2, NotImplementedError, "BatchNorm: ndim {} (only 1 and 2 are implemented)",
-               ndim);
+  STRATA_CHECK(ndim == 1 || ndim == 2, NotImplementedError, "BatchNorm: ndim {} (only 1 and 2 are implemented)", ndim);
   const bool zero = norm_type == NormType::BatchZero;
   if (ndim == 1) {
     auto bn = std::make_shared<BatchNorm1d>(nf);
@@ -132,11 +137,12 @@ MadeConv make_conv(int64_t ni, int64_t nf, const ConvLayerOptions& o, int64_t pa
     STRATA_CHECK(o.ndim == 2, NotImplementedError, "ConvLayer: a transposed conv needs ndim 2, got {}", o.ndim);
     auto c = std::make_shared<ConvTranspose2d>(
         ni, nf, o.ks,
-        ConvTransposeOptions{.stride = o.stride, .padding = padding, .groups = o.groups, .bias = bias,
-                             .dilation = o.dilation});
+        ConvTransposeOptions{
+            .stride = o.stride, .padding = padding, .groups = o.groups, .bias = bias, .dilation = o.dilation});
     return {c, c->weight, c->bias};
   }
-  const ConvOptions co{.stride = o.stride, .padding = padding, .dilation = o.dilation, .groups = o.groups, .bias = bias};
+  const ConvOptions co{
+      .stride = o.stride, .padding = padding, .dilation = o.dilation, .groups = o.groups, .bias = bias};
   if (o.ndim == 1) {
     auto c = std::make_shared<Conv1d>(ni, nf, o.ks, co);
     return {c, c->weight, c->bias};

@@ -53,9 +53,7 @@ Tensor ReplicationPad2d::forward(const Tensor& x) {
   return pad_dim(pad_dim(x, d - 1, left, right), d - 2, top, bottom);
 }
 
-std::string ReplicationPad2d::extra_repr() const {
-  return fmt::format("({}, {}, {}, {})", left, right, top, bottom);
-}
+std::string ReplicationPad2d::extra_repr() const { return fmt::format("({}, {}, {}, {})", left, right, top, bottom); }
 
 PixelShuffle_ICNR::PixelShuffle_ICNR(int64_t ni, int64_t nf, int64_t scale, const PixelShuffleICNROptions& o)
     : Sequential("PixelShuffle_ICNR") {

@@ -19,8 +19,8 @@ Tensor as_2d(const Tensor& x, const std::string& who) {
 
 AvgPool1d::AvgPool1d(int64_t k, int64_t s, int64_t p, bool ceil)
     : Module("AvgPool1d"), kernel_size(k), stride(s ? s : k), padding(p), ceil_mode(ceil) {
-  STRATA_CHECK(k > 0 && stride > 0 && p >= 0, ValueError, "AvgPool1d: bad kernel_size {}, stride {} or padding {}",
-               k, s, p);
+  STRATA_CHECK(k > 0 && stride > 0 && p >= 0, ValueError, "AvgPool1d: bad kernel_size {}, stride {} or padding {}", k,
+               s, p);
 }
 
 Tensor AvgPool1d::forward(const Tensor& x) {
@@ -37,8 +37,8 @@ std::string AvgPool1d::extra_repr() const {
 
 MaxPool1d::MaxPool1d(int64_t k, int64_t s, int64_t p, bool ceil)
     : Module("MaxPool1d"), kernel_size(k), stride(s ? s : k), padding(p), ceil_mode(ceil) {
-  STRATA_CHECK(k > 0 && stride > 0 && p >= 0, ValueError, "MaxPool1d: bad kernel_size {}, stride {} or padding {}",
-               k, s, p);
+  STRATA_CHECK(k > 0 && stride > 0 && p >= 0, ValueError, "MaxPool1d: bad kernel_size {}, stride {} or padding {}", k,
+               s, p);
 }
 
 Tensor MaxPool1d::forward(const Tensor& x) {

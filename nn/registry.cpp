@@ -43,34 +43,65 @@ bool parse_bool(const std::string& model, const std::string& key, const std::str
   STRATA_THROW(ValueError, "create_model('{}'): extra '{}' must be true or false, got '{}'", model, key, v);
 }
 
+// Extra key -> how it sets the options (model name and key are for error messages).
+using Setter =
+    std::function<void(XResNetOptions&, const std::string& model, const std::string& key, const std::string& value)>;
+
+const std::map<std::string, Setter>& xresnet_setters() {
+  auto real = [](double XResNetOptions::*field) -> Setter {
+    return [field](XResNetOptions& o, const std::string& m, const std::string& k, const std::string& v) {
+      o.*field = parse_double(m, k, v);
+    };
+  };
+  auto integer = [](int64_t XResNetOptions::*field) -> Setter {
+    return [field](XResNetOptions& o, const std::string& m, const std::string& k, const std::string& v) {
+      o.*field = parse_int(m, k, v);
+    };
+  };
+  auto flag = [](bool XResNetOptions::*field) -> Setter {
+    return [field](XResNetOptions& o, const std::string& m, const std::string& k, const std::string& v) {
+      o.*field = parse_bool(m, k, v);
+    };
+  };
+  static const std::map<std::string, Setter> setters = {
+      {"p", real(&XResNetOptions::p)},
+      {"widen", real(&XResNetOptions::widen)},
+      {"sa", flag(&XResNetOptions::sa)},
+      {"sym", flag(&XResNetOptions::sym)},
+      {"dw", flag(&XResNetOptions::dw)},
+      {"pool_first", flag(&XResNetOptions::pool_first)},
+      {"ks", integer(&XResNetOptions::ks)},
+      {"stride", integer(&XResNetOptions::stride)},
+      {"groups", integer(&XResNetOptions::groups)},
+      {"reduction", integer(&XResNetOptions::reduction)},
+      {"g2", integer(&XResNetOptions::g2)},
+      {"ndim", integer(&XResNetOptions::ndim)},
+      {"act", [](XResNetOptions& o, const std::string&, const std::string&,
+                 const std::string& v) { o.act_cls = act::by_name(v); }},
+      {"stem_szs",
+       [](XResNetOptions& o, const std::string& m, const std::string& k, const std::string& v) {
+         std::vector<int64_t> szs;
+         std::stringstream ss(v);
+         for (std::string item; std::getline(ss, item, ',');) szs.push_back(parse_int(m, k, item));
+         o.stem_szs = szs;
+       }},
+  };
+  return setters;
+}
+
 XResNetOptions xresnet_options(const std::string& model, const ModelConfig& c) {
   XResNetOptions o;
   o.n_out = c.n_out;
   o.c_in = c.c_in;
-  static const std::vector<std::string> known = {"act", "dw",         "g2",     "groups", "ks",  "p",   "pool_first",
-                                                 "ndim", "reduction", "sa", "stem_szs", "stride", "sym", "widen"};
+  const auto& setters = xresnet_setters();
   for (const auto& [k, v] : c.extras) {
-    if (k == "p") o.p = parse_double(model, k, v);
-    else if (k == "widen") o.widen = parse_double(model, k, v);
-    else if (k == "sa") o.sa = parse_bool(model, k, v);
-    else if (k == "sym") o.sym = parse_bool(model, k, v);
-    else if (k == "dw") o.dw = parse_bool(model, k, v);
-    else if (k == "pool_first") o.pool_first = parse_bool(model, k, v);
-    else if (k == "act") o.act_cls = act::by_name(v);
-    else if (k == "ks") o.ks = parse_int(model, k, v);
-    else if (k == "stride") o.stride = parse_int(model, k, v);
-    else if (k == "groups") o.groups = parse_int(model, k, v);
-    else if (k == "reduction") o.reduction = parse_int(model, k, v);
-    else if (k == "g2") o.g2 = parse_int(model, k, v);
-    else if (k == "ndim") o.ndim = parse_int(model, k, v);
-    else if (k == "stem_szs") {
-      std::vector<int64_t> szs;
-      std::stringstream ss(v);
-      for (std::string item; std::getline(ss, item, ',');) szs.push_back(parse_int(model, k, item));
-      o.stem_szs = szs;
-    } else {
+    auto it = setters.find(k);
+    if (it == setters.end()) {
+      std::vector<std::string> known;
+      for (const auto& [name, fn] : setters) known.push_back(name);
       STRATA_THROW(ValueError, "create_model('{}'): unknown extra '{}' (known: {})", model, k, join(known));
     }
+    it->second(o, model, k, v);
   }
   return o;
 }

@@ -38,7 +38,8 @@ Tensor normalized(const Tensor& x, double eps) { return x / clamp_min(norm(x), e
 }  // namespace
 
 // ---- WeightNorm ----
-WeightNorm::WeightNorm(ModulePtr layer_) : Module(layer_ ? layer_->type_name() : "WeightNorm"), layer(std::move(layer_)) {
+WeightNorm::WeightNorm(ModulePtr layer_)
+    : Module(layer_ ? layer_->type_name() : "WeightNorm"), layer(std::move(layer_)) {
   STRATA_CHECK(layer != nullptr, ValueError, "weight_norm: null layer");
   Slots s = slots_of(*layer, "weight_norm");
   if (s.bias->defined()) register_parameter("bias", *s.bias);
@@ -64,7 +65,9 @@ std::shared_ptr<WeightNorm> weight_norm(ModulePtr layer) { return std::make_shar
 
 // ---- SpectralNorm ----
 SpectralNorm::SpectralNorm(ModulePtr layer_, int64_t n_iter, double eps_)
-    : Module(layer_ ? layer_->type_name() : "SpectralNorm"), layer(std::move(layer_)), n_power_iterations(n_iter),
+    : Module(layer_ ? layer_->type_name() : "SpectralNorm"),
+      layer(std::move(layer_)),
+      n_power_iterations(n_iter),
       eps(eps_) {
   STRATA_CHECK(layer != nullptr, ValueError, "spectral_norm: null layer");
   STRATA_CHECK(n_iter > 0, ValueError, "spectral_norm: n_power_iterations must be positive, got {}", n_iter);

@@ -39,8 +39,8 @@ std::shared_ptr<SequentialEx> se_module(int64_t ch, int64_t reduction, const Act
     pool = std::make_shared<AdaptiveAvgPool2d>(1);
   return std::make_shared<SequentialEx>(std::vector<ModulePtr>{
       pool,
-      std::make_shared<ConvLayer>(ch, nf,
-                                  ConvLayerOptions{.ks = 1, .ndim = ndim, .norm_type = std::nullopt, .act_cls = act_cls}),
+      std::make_shared<ConvLayer>(
+          ch, nf, ConvLayerOptions{.ks = 1, .ndim = ndim, .norm_type = std::nullopt, .act_cls = act_cls}),
       std::make_shared<ConvLayer>(
           nf, ch, ConvLayerOptions{.ks = 1, .ndim = ndim, .norm_type = std::nullopt, .act_cls = act::sigmoid()}),
       std::make_shared<ProdLayer>()});
@@ -57,8 +57,8 @@ ResBlock::ResBlock(int64_t expansion, int64_t ni, int64_t nf, const ResBlockOpti
   nf *= expansion;
   ni *= expansion;
   auto k0 = [&](int64_t ks, int64_t stride, int64_t groups) {
-    return ConvLayerOptions{.ks = ks, .stride = stride, .ndim = o.ndim, .norm_type = o.norm_type,
-                            .act_cls = o.act_cls, .groups = groups};
+    return ConvLayerOptions{
+        .ks = ks, .stride = stride, .ndim = o.ndim, .norm_type = o.norm_type, .act_cls = o.act_cls, .groups = groups};
   };
   auto k1 = [&](int64_t ks, int64_t groups) {
     return ConvLayerOptions{.ks = ks, .ndim = o.ndim, .norm_type = norm2, .act_cls = nullptr, .groups = groups};
@@ -77,7 +77,8 @@ ResBlock::ResBlock(int64_t expansion, int64_t ni, int64_t nf, const ResBlockOpti
   convpath = register_module("convpath", std::make_shared<Sequential>(conv));
 
   std::vector<ModulePtr> id;
-  if (ni != nf) id.push_back(std::make_shared<ConvLayer>(ni, nf, ConvLayerOptions{.ks = 1, .ndim = o.ndim, .act_cls = nullptr}));
+  if (ni != nf)
+    id.push_back(std::make_shared<ConvLayer>(ni, nf, ConvLayerOptions{.ks = 1, .ndim = o.ndim, .act_cls = nullptr}));
   if (o.stride != 1) {
     ModulePtr pool = o.pool(o.stride, o.ndim, /*ceil_mode=*/true);
     if (o.pool_first)

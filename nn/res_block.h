@@ -37,20 +37,20 @@ std::shared_ptr<SequentialEx> se_module(int64_t ch, int64_t reduction, const Act
 
 struct ResBlockOptions {
   int64_t stride = 1;
-  int64_t groups = 1;       // of the ks x ks conv (ResNeXt)
-  int64_t reduction = 0;    // squeeze-excitation when > 0
-  int64_t nh1 = 0;          // bottleneck width of the first 1x1 conv (0: nh2)
-  int64_t nh2 = 0;          // width of the ks x ks conv (0: nf)
-  bool dw = false;          // depthwise ks x ks conv (groups = its input channels)
-  int64_t g2 = 1;           // groups of the last conv
-  bool sa = false;          // SimpleSelfAttention at the end of the residual branch
-  bool sym = false;         // ... with a symmetric weight
+  int64_t groups = 1;     // of the ks x ks conv (ResNeXt)
+  int64_t reduction = 0;  // squeeze-excitation when > 0
+  int64_t nh1 = 0;        // bottleneck width of the first 1x1 conv (0: nh2)
+  int64_t nh2 = 0;        // width of the ks x ks conv (0: nf)
+  bool dw = false;        // depthwise ks x ks conv (groups = its input channels)
+  int64_t g2 = 1;         // groups of the last conv
+  bool sa = false;        // SimpleSelfAttention at the end of the residual branch
+  bool sym = false;       // ... with a symmetric weight
   std::optional<NormType> norm_type = NormType::Batch;
   ActFactory act_cls = act::relu();  // nullptr: no activation
   int64_t ndim = 2;
   int64_t ks = 3;
   PoolFactory pool = avg_pool();
-  bool pool_first = true;   // pool before the shortcut's 1x1 conv
+  bool pool_first = true;  // pool before the shortcut's 1x1 conv
 };
 
 class ResBlock : public Module {
@@ -63,7 +63,8 @@ class ResBlock : public Module {
 };
 
 // fastai's SEBlock: a ResBlock with squeeze-excitation (reduction 16), nh1 = 2 nf, nh2 = nf * expansion.
-std::shared_ptr<ResBlock> se_block(int64_t expansion, int64_t ni, int64_t nf, ResBlockOptions options = {.reduction = 16});
+std::shared_ptr<ResBlock> se_block(int64_t expansion, int64_t ni, int64_t nf,
+                                   ResBlockOptions options = {.reduction = 16});
 // fastai's SEResNeXtBlock: groups (32) of width floor(nf * base_width / 64) for the ks x ks conv,
 // squeeze-excitation with options.reduction (16 by default).
 std::shared_ptr<ResBlock> se_resnext_block(int64_t expansion, int64_t ni, int64_t nf,

@@ -16,7 +16,8 @@ namespace strata::nn {
 namespace {
 
 ModulePtr conv(int64_t in, int64_t out, int64_t k, int64_t stride = 1, int64_t groups = 1) {
-  return std::make_shared<Conv2d>(in, out, k, ConvOptions{.stride = stride, .padding = k / 2, .groups = groups, .bias = false});
+  return std::make_shared<Conv2d>(in, out, k,
+                                  ConvOptions{.stride = stride, .padding = k / 2, .groups = groups, .bias = false});
 }
 
 ModulePtr bn(int64_t c) { return std::make_shared<BatchNorm2d>(c); }
@@ -64,12 +65,12 @@ ResNet::ResNet(ResNetBlock block, std::vector<int64_t> layers, int64_t num_class
   STRATA_CHECK(num_classes > 0 && in_channels > 0, ValueError,
                "ResNet: num_classes and in_channels must be positive, got {} and {}", num_classes, in_channels);
   const int64_t expansion = block == ResNetBlock::Basic ? BasicBlock::expansion : Bottleneck::expansion;
-  conv1 = register_module("conv1", std::make_shared<Conv2d>(in_channels, 64, 7,
-                                                            ConvOptions{.stride = 2, .padding = 3, .bias = false}));
+  conv1 = register_module(
+      "conv1", std::make_shared<Conv2d>(in_channels, 64, 7, ConvOptions{.stride = 2, .padding = 3, .bias = false}));
   bn1 = register_module("bn1", bn(64));
   relu = register_module("relu", std::make_shared<ReLU>());
-  maxpool = register_module("maxpool", std::make_shared<MaxPool2d>(
-                                           MaxPool2dOptions{.kernel_size = 3, .stride = 2, .padding = 1}));
+  maxpool = register_module("maxpool",
+                            std::make_shared<MaxPool2d>(MaxPool2dOptions{.kernel_size = 3, .stride = 2, .padding = 1}));
   layer1 = register_module("layer1", make_layer(block, 64, layers[0], 1));
   layer2 = register_module("layer2", make_layer(block, 128, layers[1], 2));
   layer3 = register_module("layer3", make_layer(block, 256, layers[2], 2));
@@ -112,8 +113,12 @@ Tensor ResNet::forward(const Tensor& x) {
   return (*fc)(y.flatten(1));
 }
 
-std::shared_ptr<ResNet> resnet18(int64_t n) { return std::make_shared<ResNet>(ResNetBlock::Basic, std::vector<int64_t>{2, 2, 2, 2}, n); }
-std::shared_ptr<ResNet> resnet34(int64_t n) { return std::make_shared<ResNet>(ResNetBlock::Basic, std::vector<int64_t>{3, 4, 6, 3}, n); }
+std::shared_ptr<ResNet> resnet18(int64_t n) {
+  return std::make_shared<ResNet>(ResNetBlock::Basic, std::vector<int64_t>{2, 2, 2, 2}, n);
+}
+std::shared_ptr<ResNet> resnet34(int64_t n) {
+  return std::make_shared<ResNet>(ResNetBlock::Basic, std::vector<int64_t>{3, 4, 6, 3}, n);
+}
 std::shared_ptr<ResNet> resnet50(int64_t n) {
   return std::make_shared<ResNet>(ResNetBlock::Bottleneck, std::vector<int64_t>{3, 4, 6, 3}, n);
 }

@@ -12,13 +12,26 @@ namespace strata::nn {
 namespace {
 
 ModulePtr make_block(const XResNetOptions& o, int64_t expansion, int64_t ni, int64_t nf, int64_t stride, bool sa) {
-  ResBlockOptions b{.stride = stride, .groups = o.groups, .reduction = o.reduction, .dw = o.dw, .g2 = o.g2,
-                    .sa = sa, .sym = o.sym, .norm_type = o.norm_type, .act_cls = o.act_cls, .ndim = o.ndim,
-                    .ks = o.ks, .pool = o.pool, .pool_first = o.pool_first};
+  ResBlockOptions b{.stride = stride,
+                    .groups = o.groups,
+                    .reduction = o.reduction,
+                    .dw = o.dw,
+                    .g2 = o.g2,
+                    .sa = sa,
+                    .sym = o.sym,
+                    .norm_type = o.norm_type,
+                    .act_cls = o.act_cls,
+                    .ndim = o.ndim,
+                    .ks = o.ks,
+                    .pool = o.pool,
+                    .pool_first = o.pool_first};
   switch (o.block) {
-    case XBlock::Res: return std::make_shared<ResBlock>(expansion, ni, nf, b);
-    case XBlock::SE: return se_block(expansion, ni, nf, b);
-    case XBlock::SEResNeXt: return se_resnext_block(expansion, ni, nf, b, o.base_width);
+    case XBlock::Res:
+      return std::make_shared<ResBlock>(expansion, ni, nf, b);
+    case XBlock::SE:
+      return se_block(expansion, ni, nf, b);
+    case XBlock::SEResNeXt:
+      return se_resnext_block(expansion, ni, nf, b, o.base_width);
   }
   return nullptr;
 }
@@ -43,8 +56,8 @@ XResNet::XResNet(int64_t expansion_, std::vector<int64_t> layers_, const XResNet
   if (o.ndim == 1)
     push_back(std::make_shared<MaxPool1d>(o.ks, o.stride, o.ks / 2));
   else
-    push_back(std::make_shared<MaxPool2d>(
-        MaxPool2dOptions{.kernel_size = o.ks, .stride = o.stride, .padding = o.ks / 2}));
+    push_back(
+        std::make_shared<MaxPool2d>(MaxPool2dOptions{.kernel_size = o.ks, .stride = o.stride, .padding = o.ks / 2}));
 
   // Stages.
   std::vector<int64_t> szs{64 / expansion};

@@ -31,19 +31,19 @@ enum class XBlock { Res, SE, SEResNeXt };
 struct XResNetOptions {
   int64_t n_out = 1000;
   int64_t c_in = 3;
-  double p = 0.0;                           // dropout before the final Linear
+  double p = 0.0;  // dropout before the final Linear
   std::vector<int64_t> stem_szs = {32, 32, 64};
-  double widen = 1.0;                       // stage widths times this
-  bool sa = false;                          // self-attention in the first stage's last block
+  double widen = 1.0;  // stage widths times this
+  bool sa = false;     // self-attention in the first stage's last block
   ActFactory act_cls = act::relu();
-  int64_t ndim = 2;                         // 1: Conv1d / pools over [N, C, L] sequences
-  int64_t ks = 3;                           // odd
+  int64_t ndim = 2;  // 1: Conv1d / pools over [N, C, L] sequences
+  int64_t ks = 3;    // odd
   int64_t stride = 2;
   // Passed to every block (fastai's **kwargs):
   XBlock block = XBlock::Res;
   int64_t groups = 1;
-  int64_t reduction = 0;                    // squeeze-excitation when > 0
-  int64_t base_width = 4;                   // SEResNeXt only
+  int64_t reduction = 0;   // squeeze-excitation when > 0
+  int64_t base_width = 4;  // SEResNeXt only
   bool dw = false;
   int64_t g2 = 1;
   bool sym = false;

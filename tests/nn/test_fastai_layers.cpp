@@ -476,7 +476,8 @@ TEST(PixelShuffleICNR, UpsamplesWithIdenticalSubPixelFilters) {
   nn::PixelShuffle_ICNR blur(8, 0, 3, {.blur = true, .norm_type = nn::NormType::Batch});
   EXPECT_EQ(child_types(*std::dynamic_pointer_cast<nn::Sequential>(blur[0])),
             (std::vector<std::string>{"Conv2d", "BatchNorm2d", "ReLU"}));
-  EXPECT_EQ(child_types(blur), (std::vector<std::string>{"ConvLayer", "PixelShuffle", "ReplicationPad2d", "AvgPool2d"}));
+  EXPECT_EQ(child_types(blur),
+            (std::vector<std::string>{"ConvLayer", "PixelShuffle", "ReplicationPad2d", "AvgPool2d"}));
   EXPECT_EQ(blur(x).shape(), Shape({2, 8, 9, 15}));
   EXPECT_STRATA_ERROR(nn::icnr_init(zeros({6, 2, 1, 1}), 2), ValueError, {"icnr_init", "not divisible"});
 }
@@ -504,7 +505,8 @@ TEST(Registry, CreatesModelsByNameWithExtras) {
   auto r = nn::create_model("resnet18", {.n_out = 5});
   EXPECT_EQ(r->state_dict().at("fc.weight").shape(), Shape({5, 512}));
   auto g = nn::create_model("xresnext18", {.n_out = 3, .extras = {{"groups", "16"}}});
-  EXPECT_EQ(g->state_dict().at("4.0.convpath.0.0.weight").shape(), Shape({64, 4, 3, 3}));  // floor(64 * 4 / 64) * 16 = 64 wide, 4 per group
+  EXPECT_EQ(g->state_dict().at("4.0.convpath.0.0.weight").shape(),
+            Shape({64, 4, 3, 3}));  // floor(64 * 4 / 64) * 16 = 64 wide, 4 per group
 }
 
 TEST(Registry, ErrorsNameTheProblem) {
@@ -538,7 +540,8 @@ TEST(CutModel, BodyAndItsNumberOfFeatures) {
   EXPECT_EQ(nn::num_features_model(*nn::cut_model(x, -4)), 2048);
   EXPECT_EQ(nn::cut_model(x, 3)->size(), 3);
   EXPECT_STRATA_ERROR(nn::cut_model(x, 13), IndexError, {"cut_model", "XResNet", "12 children"});
-  auto custom = nn::cut_model(r, [](const nn::ModulePtr& m) { return std::dynamic_pointer_cast<nn::ResNet>(m)->layer1; });
+  auto custom =
+      nn::cut_model(r, [](const nn::ModulePtr& m) { return std::dynamic_pointer_cast<nn::ResNet>(m)->layer1; });
   EXPECT_EQ(custom->size(), 2);
 }
 

@@ -158,11 +158,16 @@ TEST(ResNet, MatchesTorchvisionOnFormulaWeights) {
     auto ends = [&](const char* suffix) { return k.ends_with(suffix); };
     for (int64_t i = 0; i < n; ++i) {
       double s = std::sin(0.1 * static_cast<double>(i) + 0.7 * static_cast<double>(j));
-      if (ends("running_var")) s = 1.0 + 0.5 * std::abs(s);
-      else if (ends("running_mean")) s = 0.1 * s;
-      else if (ends("bn1.weight") || ends("bn2.weight") || ends(".1.weight")) s = 1.0 + 0.2 * s;
-      else if (t.dim() > 1) s = s * std::sqrt(2.0 / (static_cast<double>(n) / static_cast<double>(t.size(0))));
-      else s = 0.1 * s;
+      if (ends("running_var"))
+        s = 1.0 + 0.5 * std::abs(s);
+      else if (ends("running_mean"))
+        s = 0.1 * s;
+      else if (ends("bn1.weight") || ends("bn2.weight") || ends(".1.weight"))
+        s = 1.0 + 0.2 * s;
+      else if (t.dim() > 1)
+        s = s * std::sqrt(2.0 / (static_cast<double>(n) / static_cast<double>(t.size(0))));
+      else
+        s = 0.1 * s;
       v[static_cast<size_t>(i)] = static_cast<float>(s);
     }
     filled[k] = tensor(v).reshape(t.shape());
@@ -172,7 +177,8 @@ TEST(ResNet, MatchesTorchvisionOnFormulaWeights) {
   m->eval();
   const int64_t nx = 2 * 3 * 32 * 32;
   std::vector<float> xv(static_cast<size_t>(nx));
-  for (int64_t i = 0; i < nx; ++i) xv[static_cast<size_t>(i)] = static_cast<float>(std::cos(0.05 * static_cast<double>(i)));
+  for (int64_t i = 0; i < nx; ++i)
+    xv[static_cast<size_t>(i)] = static_cast<float>(std::cos(0.05 * static_cast<double>(i)));
   NoGradGuard g;
   std::vector<float> y = (*m)(tensor(xv).reshape({2, 3, 32, 32})).to_vector<float>();
   const std::vector<float> expect = {1.66509104f, -0.52487987f, -2.36230421f, -2.35879302f,

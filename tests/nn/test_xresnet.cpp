@@ -8,10 +8,10 @@
 #include "nn/basic.h"
 #include "nn/conv.h"
 #include "nn/linear.h"
+#include "nn/nn.h"
 #include "nn/norm.h"
 #include "nn/res_block.h"
 #include "nn/self_attention.h"
-#include "nn/nn.h"
 #include "nn/xresnet.h"
 #include "support/expect_error.h"
 #include "tensor/ops.h"
@@ -52,8 +52,8 @@ TEST(XResNet, ParameterCountsMatchFastai) {
 TEST(XResNet, LayerStructureIsFastais) {
   auto m = nn::xresnet18({.n_out = 10});
   EXPECT_EQ(child_types(*m), (std::vector<std::string>{"ConvLayer", "ConvLayer", "ConvLayer", "MaxPool2d", "Sequential",
-                                                      "Sequential", "Sequential", "Sequential", "AdaptiveAvgPool2d",
-                                                      "Flatten", "Dropout", "Linear"}));
+                                                       "Sequential", "Sequential", "Sequential", "AdaptiveAvgPool2d",
+                                                       "Flatten", "Dropout", "Linear"}));
   auto sd = m->state_dict();
   EXPECT_EQ(sd.at("0.0.weight").shape(), Shape({32, 3, 3, 3}));
   EXPECT_EQ(sd.at("2.0.weight").shape(), Shape({64, 32, 3, 3}));
@@ -108,11 +108,11 @@ TEST(XResNet, ForwardAndBackwardOnASmallBatch) {
 }
 
 TEST(XResNet, OptionsChangeTheStructure) {
-  auto m = nn::xresnet18({.n_out = 4, .c_in = 1, .p = 0.5, .stem_szs = {8, 16, 64}, .widen = 0.5, .sa = true,
-                          .act_cls = nn::act::silu()});
+  auto m = nn::xresnet18(
+      {.n_out = 4, .c_in = 1, .p = 0.5, .stem_szs = {8, 16, 64}, .widen = 0.5, .sa = true, .act_cls = nn::act::silu()});
   auto sd = m->state_dict();
   EXPECT_EQ(sd.at("0.0.weight").shape(), Shape({8, 1, 3, 3}));
-  EXPECT_EQ(sd.at("2.0.weight").shape(), Shape({64, 16, 3, 3}));  // the stages expect 64 // expansion
+  EXPECT_EQ(sd.at("2.0.weight").shape(), Shape({64, 16, 3, 3}));               // the stages expect 64 // expansion
   EXPECT_EQ(sd.at("4.0.convpath.0.0.weight").shape(), Shape({32, 64, 3, 3}));  // 64 // 1 in, 64 * 0.5 out
   EXPECT_EQ(sd.at("11.weight").shape(), Shape({4, 256}));
   EXPECT_EQ(std::dynamic_pointer_cast<nn::Dropout>((*m)[10])->p, 0.5);
@@ -138,7 +138,7 @@ TEST(XResNet, SqueezeExcitationAndResNeXtVariants) {
   EXPECT_EQ(sxd.at("4.0.convpath.1.0.weight").shape(), Shape({128, 4, 3, 3}));
   EXPECT_EQ(sxd.at("4.0.convpath.3.layers.1.0.weight").shape(), Shape({16, 256, 1, 1}));  // ceil(256/16/8)*8
   auto x = nn::xresnext34({.n_out = 10});
-  EXPECT_FALSE(x->state_dict().count("4.0.convpath.2.layers.1.0.weight"));  // reduction 0: no SE
+  EXPECT_FALSE(x->state_dict().count("4.0.convpath.2.layers.1.0.weight"));                  // reduction 0: no SE
   EXPECT_EQ(x->state_dict().at("4.0.convpath.0.0.weight").shape(), Shape({128, 2, 3, 3}));  // 32 groups
   EXPECT_EQ((*sx)(randn({2, 3, 32, 32})).shape(), Shape({2, 10}));
 }
@@ -177,11 +177,16 @@ TEST(XResNet, MatchesAPyTorchRewriteOnFormulaWeights) {
     std::vector<float> v(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) {
       double s = std::sin(0.1 * static_cast<double>(i) + 0.7 * static_cast<double>(j));
-      if (k.ends_with("running_var")) s = 1.0 + 0.5 * std::abs(s);
-      else if (k.ends_with("running_mean")) s = 0.1 * s;
-      else if (t.dim() == 1 && k.ends_with("weight")) s = 1.0 + 0.2 * s;
-      else if (t.dim() > 1) s = s * std::sqrt(2.0 / (static_cast<double>(n) / static_cast<double>(t.size(0))));
-      else s = 0.1 * s;
+      if (k.ends_with("running_var"))
+        s = 1.0 + 0.5 * std::abs(s);
+      else if (k.ends_with("running_mean"))
+        s = 0.1 * s;
+      else if (t.dim() == 1 && k.ends_with("weight"))
+        s = 1.0 + 0.2 * s;
+      else if (t.dim() > 1)
+        s = s * std::sqrt(2.0 / (static_cast<double>(n) / static_cast<double>(t.size(0))));
+      else
+        s = 0.1 * s;
       v[static_cast<size_t>(i)] = static_cast<float>(s);
     }
     filled[k] = tensor(v).reshape(t.shape());
@@ -191,7 +196,8 @@ TEST(XResNet, MatchesAPyTorchRewriteOnFormulaWeights) {
   m->eval();
   const int64_t nx = 2 * 3 * 40 * 40;
   std::vector<float> xv(static_cast<size_t>(nx));
-  for (int64_t i = 0; i < nx; ++i) xv[static_cast<size_t>(i)] = static_cast<float>(std::cos(0.05 * static_cast<double>(i)));
+  for (int64_t i = 0; i < nx; ++i)
+    xv[static_cast<size_t>(i)] = static_cast<float>(std::cos(0.05 * static_cast<double>(i)));
   NoGradGuard g;
   std::vector<float> y = (*m)(tensor(xv).reshape({2, 3, 40, 40})).to_vector<float>();
   const std::vector<float> expect = {0.87070978f, -1.02907920f, -2.02967548f, -1.32414412f,
@@ -208,9 +214,10 @@ TEST(XResNet, OneDimensionalForSequences) {
   EXPECT_EQ(sd.at("4.0.convpath.2.layers.1.0.weight").shape(), Shape({8, 64, 1}));
   EXPECT_EQ(child_types(*m)[3], "MaxPool1d");
   EXPECT_EQ(child_types(*m)[8], "AdaptiveAvgPool1d");
-  EXPECT_EQ(child_types(*std::dynamic_pointer_cast<nn::Sequential>(
-                std::dynamic_pointer_cast<nn::ResBlock>((*std::dynamic_pointer_cast<nn::Sequential>((*m)[5]))[0])->idpath)),
-            (std::vector<std::string>{"AvgPool1d", "ConvLayer"}));
+  EXPECT_EQ(
+      child_types(*std::dynamic_pointer_cast<nn::Sequential>(
+          std::dynamic_pointer_cast<nn::ResBlock>((*std::dynamic_pointer_cast<nn::Sequential>((*m)[5]))[0])->idpath)),
+      (std::vector<std::string>{"AvgPool1d", "ConvLayer"}));
   Tensor y = (*m)(randn({2, 2, 45}));  // 45 -> 23 -> 12 -> 12 -> 6 -> 3 -> 2 (ceil-mode shortcut pools)
   EXPECT_EQ(y.shape(), Shape({2, 5}));
   EXPECT_STRATA_ERROR(nn::xresnet18({.ndim = 3}), NotImplementedError, {"ndim 3"});
