@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 
 #include "autograd/grad_mode.h"
 #include "nn/basic.h"
@@ -221,4 +223,27 @@ TEST(XResNet, OneDimensionalForSequences) {
   Tensor y = (*m)(randn({2, 2, 45}));  // 45 -> 23 -> 12 -> 12 -> 6 -> 3 -> 2 (ceil-mode shortcut pools)
   EXPECT_EQ(y.shape(), Shape({2, 5}));
   EXPECT_STRATA_ERROR(nn::xresnet18({.ndim = 3}), NotImplementedError, {"ndim 3"});
+}
+
+TEST(XResNet, StateDictRoundTripIsBitExactAndStrictLoadNamesAWrongKey) {
+  auto a = nn::xse_resnext18({.n_out = 10, .sa = true});
+  (*a)(randn({2, 3, 32, 32}));  // running statistics and spectral-norm vectors move
+  auto path = std::filesystem::temp_directory_path() / "strata_test_xresnet.safetensors";
+  a->save(path);
+  auto b = nn::xse_resnext18({.n_out = 10, .sa = true});
+  EXPECT_TRUE(b->load(path).ok());
+  std::filesystem::remove(path);
+  auto sa = a->state_dict(), sb = b->state_dict();
+  ASSERT_EQ(sa.size(), sb.size());
+  for (const auto& [name, t] : sa) {
+    const Tensor& u = sb.at(name);
+    ASSERT_EQ(t.shape(), u.shape()) << name;
+    EXPECT_EQ(std::memcmp(t.contiguous().raw_data(), u.contiguous().raw_data(), static_cast<size_t>(t.nbytes())), 0)
+        << name;
+  }
+  auto dict = sa;
+  dict["4.1.convpath.3.conv.weight"] = dict.at("4.1.convpath.3.conv.weight_orig");
+  dict.erase("4.1.convpath.3.conv.weight_orig");
+  EXPECT_STRATA_ERROR(b->load_state_dict(dict), ValueError,
+                      {"missing key: 4.1.convpath.3.conv.weight_orig", "unexpected key: 4.1.convpath.3.conv.weight"});
 }
