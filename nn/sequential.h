@@ -23,6 +23,10 @@ class Sequential : public Module {
   int64_t size() const { return static_cast<int64_t>(named_children().size()); }
   Tensor forward(const Tensor& x) override;
   using Module::forward;
+
+ protected:
+  // For subclasses that are a chain under their own name (fastai's ConvLayer, XResNet).
+  explicit Sequential(std::string type_name) : Module(std::move(type_name)) {}
 };
 
 class Lambda : public Module {
