@@ -13,6 +13,7 @@
 #include "kernels/pool.h"
 #include "kernels/random.h"
 #include "kernels/reduce.h"
+#include "kernels/rnn.h"
 
 namespace strata::kernels {
 
@@ -89,6 +90,10 @@ struct CudaTable {
   void (*reduce)(ReduceOp, const Tensor&, const Tensor&, double) = nullptr;
   void (*arg_reduce)(bool, const Tensor&, int64_t, const Tensor&, const Tensor&) = nullptr;
   void (*cumsum)(const Tensor&, int64_t, const Tensor&, bool) = nullptr;
+  // rnn: the pointwise halves of an LSTM step (kernels/rnn.h); the GEMMs use `gemm`
+  void (*lstm_cell_forward)(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&) = nullptr;
+  void (*lstm_cell_backward)(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                             const Tensor&, const Tensor&) = nullptr;
 };
 
 const CudaTable& cuda_table();

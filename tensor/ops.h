@@ -11,4 +11,5 @@
 #include "tensor/ops/pool.h"
 #include "tensor/ops/random.h"
 #include "tensor/ops/reduce.h"
+#include "tensor/ops/rnn.h"
 #include "tensor/tensor.h"

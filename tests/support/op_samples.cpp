@@ -18,6 +18,7 @@ const std::vector<OpSample>& all_op_samples() {
              samples_embedding,
              samples_conv,
              samples_norm,
+             samples_rnn,
          }) {
       auto s = family();
       v.insert(v.end(), s.begin(), s.end());

@@ -31,6 +31,7 @@ std::vector<OpSample> samples_pool();
 std::vector<OpSample> samples_embedding();
 std::vector<OpSample> samples_conv();
 std::vector<OpSample> samples_norm();
+std::vector<OpSample> samples_rnn();
 
 // All of the above.
 const std::vector<OpSample>& all_op_samples();
