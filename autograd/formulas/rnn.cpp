@@ -9,9 +9,12 @@
 namespace strata::autograd {
 namespace {
 
+// Saved without history (is_output): backward needs the values only, and a kept tensor may be
+// the very handle an output is (lstm_cell's c' in f32), which would otherwise form a cycle
+// output -> node -> output and leak the graph.
 std::vector<SavedTensor> save_all(const std::vector<Tensor>& ts) {
   std::vector<SavedTensor> out(ts.size());
-  for (size_t i = 0; i < ts.size(); ++i) out[i].save(ts[i]);
+  for (size_t i = 0; i < ts.size(); ++i) out[i].save(ts[i], /*is_output=*/true);
   return out;
 }
 std::vector<Tensor> get_all(const std::vector<SavedTensor>& ss, const Node* node) {
@@ -74,13 +77,11 @@ void record_lstm_cell(std::initializer_list<const Tensor*> inputs, detail::LSTMC
                       const detail::RnnLayout& layout, const Tensor& h_out, const Tensor& c_out) {
   auto node = make_node<LstmCellBackward>(inputs);
   node->layout = layout;
-  node->x.save(saved.x);
-  node->h.save(saved.h);
-  node->c.save(saved.c);
-  node->w_ih.save(saved.w_ih);
-  node->w_hh.save(saved.w_hh);
-  node->gates.save(saved.gates);
-  node->c_new.save(saved.c_new);
+  const std::pair<SavedTensor*, const Tensor*> kept[] = {{&node->x, &saved.x},         {&node->h, &saved.h},
+                                                        {&node->c, &saved.c},         {&node->w_ih, &saved.w_ih},
+                                                        {&node->w_hh, &saved.w_hh},   {&node->gates, &saved.gates},
+                                                        {&node->c_new, &saved.c_new}};
+  for (const auto& [slot, t] : kept) slot->save(*t, /*is_output=*/true);  // values only (see save_all)
   set_history(TensorList{h_out, c_out}, node);
 }
 

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -170,6 +171,20 @@ TEST(LstmCell, MatchesOneStepOfTheUnrolledReference) {
   for (size_t i = 0; i < got.size(); ++i) expect_close(got[i], ref[i], 1e-11, "gradient " + std::to_string(i));
 }
 
+TEST(LstmCell, GraphIsFreedWithItsOutputs) {
+  // The node keeps c' for backward; it must not keep the output handle alive (a cycle would leak).
+  const Tensor x = random({2, 3}, DType::F32, 1), h = random({2, 4}, DType::F32, 2), c = random({2, 4}, DType::F32, 3);
+  const Tensor w_ih = random({16, 3}, DType::F32, 4), w_hh = random({16, 4}, DType::F32, 5);
+  std::weak_ptr<autograd::Node> node;
+  {
+    const LSTMState r = lstm_cell(x, h, c, w_ih, w_hh);
+    node = r.c.grad_fn();
+    ASSERT_FALSE(node.expired());
+    EXPECT_EQ(node.lock()->name(), "LstmCellBackward");
+  }
+  EXPECT_TRUE(node.expired());
+}
+
 TEST(LstmCell, HalfAndBFloat16ComputeInFloat) {
   for (DType dt : {DType::F16, DType::BF16}) {
     const Tensor x = random({2, 3}, DType::F32, 1, false), h = random({2, 4}, DType::F32, 2, false),
@@ -304,6 +319,21 @@ TEST(Lstm, InPlaceChangeOfAnOutputBeforeBackwardIsCaught) {
     mul_(r.output, 2.0);
   }
   EXPECT_STRATA_ERROR(loss.backward(), AutogradError, {"LstmBackward"});
+}
+
+TEST(Lstm, GraphIsFreedWithItsOutputs) {
+  const Tensor x = random({3, 2, 3}, DType::F32, 1);
+  TL w;
+  for (const Shape& s : weight_shapes({.layers = 2})) w.push_back(random(s, DType::F32, 75 + w.size()));
+  std::weak_ptr<autograd::Node> node;
+  {
+    const auto r = lstm(x, {}, w, {.num_layers = 2});
+    node = r.output.grad_fn();
+    ASSERT_FALSE(node.expired());
+    EXPECT_EQ(node.lock()->name(), "LstmBackward");
+    EXPECT_EQ(r.h_n.grad_fn(), node.lock());
+  }
+  EXPECT_TRUE(node.expired());
 }
 
 TEST(Lstm, BackwardTwiceWithRetainGraphAccumulates) {
