@@ -31,6 +31,9 @@ using strata::Tensor;
 
 constexpr int64_t kBatch = 32, kSteps = 70, kIn = 400, kHidden = 1152;
 const char* kPeerCase = "lstm_fwdbwd_b32_t70_400_1152";
+// Like torch_ops.py (3 warm-up calls, median of 15): warm-up calls first (page faults of the first
+// allocations, cold caches), then the median of kIterations timed calls.
+constexpr int kWarmup = 2, kIterations = 7;
 constexpr double kFlopsPerIter = 2.0 * kBatch * 4 * kHidden * (kIn + kHidden) * kSteps * 3;
 
 Tensor uniform(const strata::Shape& shape, double bound, uint64_t seed) {
@@ -60,7 +63,8 @@ Tensor unrolled(const Tensor& x, const std::vector<Tensor>& w, int64_t layers, i
     for (int64_t t = 0; t < x.size(0); ++t) {
       const Tensor g = strata::matmul(input[t], w_ih->t()) + *b_ih + strata::matmul(h, w_hh->t()) + *b_hh;
       const Tensor i = strata::sigmoid(g.narrow(1, 0, hidden)), f = strata::sigmoid(g.narrow(1, hidden, hidden));
-      const Tensor gg = strata::tanh(g.narrow(1, 2 * hidden, hidden)), o = strata::sigmoid(g.narrow(1, 3 * hidden, hidden));
+      const Tensor gg = strata::tanh(g.narrow(1, 2 * hidden, hidden)),
+                   o = strata::sigmoid(g.narrow(1, 3 * hidden, hidden));
       c = f * c + i * gg;
       h = o * strata::tanh(c);
       outs.push_back(h);
@@ -85,7 +89,8 @@ std::string validate() {
   for (size_t i = 0; i < a.size(); ++i)
     if (std::abs(a[i] - b[i]) > 1e-5) return "output element " + std::to_string(i);
   for (size_t i = 0; i < g_ref.size(); ++i)
-    if (std::abs(g_fused[i] - g_ref[i]) > 1e-5 * (1 + std::abs(g_ref[i]))) return "w_hh_l0 gradient element " + std::to_string(i);
+    if (std::abs(g_fused[i] - g_ref[i]) > 1e-5 * (1 + std::abs(g_ref[i])))
+      return "w_hh_l0 gradient element " + std::to_string(i);
   return "";
 }
 
@@ -100,9 +105,10 @@ void BM_LstmFwdBwd(benchmark::State& state) {
     return;
   }
   Model m;
+  auto step = [&] { strata::sum(strata::lstm(m.x, {}, m.w, {.batch_first = true}).output).backward(); };
+  for (int i = 0; i < kWarmup; ++i) step();
   bench::MedianTimer timer;
-  for (auto _ : state)
-    timer.time([&] { strata::sum(strata::lstm(m.x, {}, m.w, {.batch_first = true}).output).backward(); });
+  for (auto _ : state) timer.time(step);
   state.counters["steps/s"] = timer.rate(kSteps);
   state.counters["GFLOP/s"] = timer.rate(kFlopsPerIter * 1e-9);
 }
@@ -110,8 +116,10 @@ void BM_LstmFwdBwd(benchmark::State& state) {
 void BM_LstmFwdBwdOnes(benchmark::State& state) {
   Model m;
   const Tensor ones = strata::ones({kBatch, kSteps, kHidden});
+  auto step = [&] { strata::lstm(m.x, {}, m.w, {.batch_first = true}).output.backward(ones); };
+  for (int i = 0; i < kWarmup; ++i) step();
   bench::MedianTimer timer;
-  for (auto _ : state) timer.time([&] { strata::lstm(m.x, {}, m.w, {.batch_first = true}).output.backward(ones); });
+  for (auto _ : state) timer.time(step);
   state.counters["steps/s"] = timer.rate(kSteps);
   state.counters["GFLOP/s"] = timer.rate(kFlopsPerIter * 1e-9);
 }
@@ -119,9 +127,10 @@ void BM_LstmFwdBwdOnes(benchmark::State& state) {
 void BM_LstmFwd(benchmark::State& state) {
   Model m;
   strata::NoGradGuard no_grad;
+  auto step = [&] { benchmark::DoNotOptimize(strata::lstm(m.x, {}, m.w, {.batch_first = true}).output); };
+  for (int i = 0; i < kWarmup; ++i) step();
   bench::MedianTimer timer;
-  for (auto _ : state)
-    timer.time([&] { benchmark::DoNotOptimize(strata::lstm(m.x, {}, m.w, {.batch_first = true}).output); });
+  for (auto _ : state) timer.time(step);
   state.counters["steps/s"] = timer.rate(kSteps);
   state.counters["GFLOP/s"] = timer.rate(kFlopsPerIter / 3 * 1e-9);
 }
@@ -133,11 +142,18 @@ int main(int argc, char** argv) {
   if (const char* env = std::getenv("STRATA_NUM_THREADS")) threads = std::max(1, std::atoi(env));
   strata::set_num_threads(threads);
   std::printf("bench_lstm: threads=%d\n", threads);
-  benchmark::RegisterBenchmark(kPeerCase, BM_LstmFwdBwd)->UseRealTime()->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark(kPeerCase, BM_LstmFwdBwd)
+      ->UseRealTime()
+      ->Iterations(kIterations)
+      ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("lstm_fwdbwd_ones_b32_t70_400_1152", BM_LstmFwdBwdOnes)
       ->UseRealTime()
+      ->Iterations(kIterations)
       ->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("lstm_fwd_b32_t70_400_1152", BM_LstmFwd)->UseRealTime()->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("lstm_fwd_b32_t70_400_1152", BM_LstmFwd)
+      ->UseRealTime()
+      ->Iterations(kIterations)
+      ->Unit(benchmark::kMillisecond);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   bench::BestReporter reporter("steps/s");

@@ -12,11 +12,11 @@ void lstm_cell_forward(const Tensor& gates, const Tensor& bias, const Tensor& c_
   cpu::lstm_cell_forward(gates, bias, c_prev, c, h);
 }
 
-void lstm_cell_backward(const Tensor& gates, const Tensor& c_prev, const Tensor& c, const Tensor& dh,
-                        const Tensor& dh2, const Tensor& dc, const Tensor& dgates, const Tensor& dc_prev) {
+void lstm_cell_backward(const Tensor& gates, const Tensor& c_prev, const Tensor& c, const Tensor& dh, const Tensor& dh2,
+                        const Tensor& dc, const Tensor& dgates, const Tensor& dc_prev) {
   if (dgates.device().is_cuda())
-    return cuda_kernel(&CudaTable::lstm_cell_backward, "lstm_backward", dgates.device())(gates, c_prev, c, dh, dh2,
-                                                                                         dc, dgates, dc_prev);
+    return cuda_kernel(&CudaTable::lstm_cell_backward, "lstm_backward", dgates.device())(gates, c_prev, c, dh, dh2, dc,
+                                                                                         dgates, dc_prev);
   cpu::lstm_cell_backward(gates, c_prev, c, dh, dh2, dc, dgates, dc_prev);
 }
 

@@ -14,20 +14,18 @@ namespace strata::kernels {
 
 // gates: the summed pre-activations (x W_ih^T + h W_hh^T) in, the activated gates out (kept for
 // backward); bias [4H] (b_ih + b_hh) is added first when defined. Writes c and h.
-void lstm_cell_forward(const Tensor& gates, const Tensor& bias, const Tensor& c_prev, const Tensor& c,
-                       const Tensor& h);
+void lstm_cell_forward(const Tensor& gates, const Tensor& bias, const Tensor& c_prev, const Tensor& c, const Tensor& h);
 
 // From the activated gates, c_prev and c of a step and the gradients dh (+ dh2 when defined:
 // the output's gradient and the recurrent one, added here) and dc reaching h and c, writes the
 // pre-activation gradients dgates [B, 4H] and dc_prev. dc_prev may be the same tensor as dc.
-void lstm_cell_backward(const Tensor& gates, const Tensor& c_prev, const Tensor& c, const Tensor& dh,
-                        const Tensor& dh2, const Tensor& dc, const Tensor& dgates, const Tensor& dc_prev);
+void lstm_cell_backward(const Tensor& gates, const Tensor& c_prev, const Tensor& c, const Tensor& dh, const Tensor& dh2,
+                        const Tensor& dc, const Tensor& dgates, const Tensor& dc_prev);
 
 namespace cpu {
-void lstm_cell_forward(const Tensor& gates, const Tensor& bias, const Tensor& c_prev, const Tensor& c,
-                       const Tensor& h);
-void lstm_cell_backward(const Tensor& gates, const Tensor& c_prev, const Tensor& c, const Tensor& dh,
-                        const Tensor& dh2, const Tensor& dc, const Tensor& dgates, const Tensor& dc_prev);
+void lstm_cell_forward(const Tensor& gates, const Tensor& bias, const Tensor& c_prev, const Tensor& c, const Tensor& h);
+void lstm_cell_backward(const Tensor& gates, const Tensor& c_prev, const Tensor& c, const Tensor& dh, const Tensor& dh2,
+                        const Tensor& dc, const Tensor& dgates, const Tensor& dc_prev);
 }  // namespace cpu
 
 }  // namespace strata::kernels

@@ -12,7 +12,8 @@ namespace strata::nn {
 LSTM::LSTM(int64_t input_size, int64_t hidden_size, LSTMOptions options)
     : Module("LSTM"), input_size_(input_size), hidden_size_(hidden_size), options_(options) {
   STRATA_CHECK(input_size >= 0 && hidden_size > 0, ValueError,
-               "LSTM: input_size must be non-negative and hidden_size positive, got {} and {}", input_size, hidden_size);
+               "LSTM: input_size must be non-negative and hidden_size positive, got {} and {}", input_size,
+               hidden_size);
   STRATA_CHECK(options.num_layers >= 1, ValueError, "LSTM: num_layers must be at least 1, got {}", options.num_layers);
   STRATA_CHECK(options.dropout >= 0.0 && options.dropout <= 1.0, ValueError,
                "LSTM: dropout must be a probability in [0, 1], got {}", options.dropout);
@@ -46,8 +47,8 @@ LSTMOutput LSTM::forward_with_state(const Tensor& x, const std::optional<LSTMSta
 LSTMOutput LSTM::forward_with_weights(const Tensor& x, const std::optional<LSTMState>& hx,
                                       const std::vector<Tensor>& weights) {
   const LSTMState state = hx.value_or(LSTMState{});
-  const LSTMSequenceOptions o{.num_layers = options_.num_layers, .bidirectional = options_.bidirectional,
-                              .batch_first = options_.batch_first};
+  const LSTMSequenceOptions o{
+      .num_layers = options_.num_layers, .bidirectional = options_.bidirectional, .batch_first = options_.batch_first};
   const bool drop = options_.dropout > 0.0 && is_training() && options_.num_layers > 1;
   if (!drop) return lstm(x, state, weights, o);
 

@@ -35,7 +35,7 @@ struct LstmCellBackward final : Node {
     for (SavedTensor* s : {&x, &h, &c, &w_ih, &w_hh, &gates, &c_new}) s->reset();
   }
   TensorList apply(TensorList&& grads) override {
-    const detail::LSTMCellSaved saved{x.get(this), h.get(this), c.get(this), w_ih.get(this),
+    const detail::LSTMCellSaved saved{x.get(this),    h.get(this),     c.get(this),    w_ih.get(this),
                                       w_hh.get(this), gates.get(this), c_new.get(this)};
     std::vector<bool> needs(7);
     for (size_t i = 0; i < 7; ++i) needs[i] = needs_input_grad(i);
@@ -77,17 +77,15 @@ void record_lstm_cell(std::initializer_list<const Tensor*> inputs, detail::LSTMC
                       const detail::RnnLayout& layout, const Tensor& h_out, const Tensor& c_out) {
   auto node = make_node<LstmCellBackward>(inputs);
   node->layout = layout;
-  const std::pair<SavedTensor*, const Tensor*> kept[] = {{&node->x, &saved.x},         {&node->h, &saved.h},
-                                                        {&node->c, &saved.c},         {&node->w_ih, &saved.w_ih},
-                                                        {&node->w_hh, &saved.w_hh},   {&node->gates, &saved.gates},
-                                                        {&node->c_new, &saved.c_new}};
+  const std::pair<SavedTensor*, const Tensor*> kept[] = {
+      {&node->x, &saved.x},       {&node->h, &saved.h},         {&node->c, &saved.c},        {&node->w_ih, &saved.w_ih},
+      {&node->w_hh, &saved.w_hh}, {&node->gates, &saved.gates}, {&node->c_new, &saved.c_new}};
   for (const auto& [slot, t] : kept) slot->save(*t, /*is_output=*/true);  // values only (see save_all)
   set_history(TensorList{h_out, c_out}, node);
 }
 
 void record_lstm(const TensorList& inputs, detail::LSTMSequenceSaved saved, std::vector<Tensor> weights,
-                 const detail::LSTMGeometry& geometry, const detail::RnnLayout& layout,
-                 const LSTMSequenceOutput& out) {
+                 const detail::LSTMGeometry& geometry, const detail::RnnLayout& layout, const LSTMSequenceOutput& out) {
   auto node = make_node_list<LstmBackward>(inputs);
   node->geometry = geometry;
   node->layout = layout;

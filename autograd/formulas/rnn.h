@@ -16,7 +16,6 @@ void record_lstm_cell(std::initializer_list<const Tensor*> inputs, detail::LSTMC
 // inputs: x, h0, c0 (may be undefined), then the flat weights; `weights` are their
 // compute-dtype versions the forward used; outputs (output, h_n, c_n).
 void record_lstm(const TensorList& inputs, detail::LSTMSequenceSaved saved, std::vector<Tensor> weights,
-                 const detail::LSTMGeometry& geometry, const detail::RnnLayout& layout,
-                 const LSTMSequenceOutput& out);
+                 const detail::LSTMGeometry& geometry, const detail::RnnLayout& layout, const LSTMSequenceOutput& out);
 
 }  // namespace strata::autograd

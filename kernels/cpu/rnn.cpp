@@ -4,11 +4,12 @@
 // exp); each row loop is compiled for AVX-512, AVX2+FMA and baseline x86-64 (target_clones, as in
 // contiguous.h). Rows are split between threads in whole rows: every element is computed by the
 // same code whatever the thread count, so results do not depend on it.
+#include "kernels/rnn.h"
+
 #include <algorithm>
 
 #include "kernels/cpu/contiguous.h"
 #include "kernels/cpu/parallel.h"
-#include "kernels/rnn.h"
 #include "kernels/rnn_functors.h"
 
 namespace strata::kernels::cpu {
@@ -44,8 +45,8 @@ STRATA_CPU_CLONES void forward_row(T* gates, const T* bias, const T* c_prev, T* 
 }
 
 template <class T, bool kHasDh2>
-STRATA_CPU_CLONES void backward_row(const T* gates, const T* c_prev, const T* c, const T* dh, const T* dh2,
-                                    const T* dc, T* dgates, T* dc_prev, int64_t hidden) {
+STRATA_CPU_CLONES void backward_row(const T* gates, const T* c_prev, const T* c, const T* dh, const T* dh2, const T* dc,
+                                    T* dgates, T* dc_prev, int64_t hidden) {
   const LstmCellBackwardF f;
   for (int64_t j = 0; j < hidden; ++j) {
     const LstmGates<T> a{gates[j], gates[hidden + j], gates[2 * hidden + j], gates[3 * hidden + j]};
@@ -123,8 +124,8 @@ void lstm_cell_forward(const Tensor& gates, const Tensor& bias, const Tensor& c_
     forward_impl<float>(gates, bias, c_prev, c, h);
 }
 
-void lstm_cell_backward(const Tensor& gates, const Tensor& c_prev, const Tensor& c, const Tensor& dh,
-                        const Tensor& dh2, const Tensor& dc, const Tensor& dgates, const Tensor& dc_prev) {
+void lstm_cell_backward(const Tensor& gates, const Tensor& c_prev, const Tensor& c, const Tensor& dh, const Tensor& dh2,
+                        const Tensor& dc, const Tensor& dgates, const Tensor& dc_prev) {
   if (dgates.dtype() == DType::F64)
     backward_impl<double>(gates, c_prev, c, dh, dh2, dc, dgates, dc_prev);
   else

@@ -48,6 +48,14 @@ Tensor state_from_user(const Tensor& t, const RnnLayout& layout, DType compute) 
   return r.dtype() == compute ? r : r.to(compute);
 }
 
+// dst = states[cell], or zeros when states is undefined (no initial state / no gradient).
+void copy_or_zero(Tensor dst, const Tensor& states, int64_t cell) {
+  if (states.defined())
+    dst.copy_(states[cell]);
+  else
+    dst.zero_();
+}
+
 // The slots of a step at time t in a [T + 1, B, H] state store (see LSTMSequenceSaved).
 struct Slots {
   int64_t prev, cur;
@@ -78,13 +86,12 @@ LSTMSequenceOutput lstm_sequence_forward(const Tensor& x, const Tensor& h0, cons
       const Tensor bias =
           geo.has_bias ? weights[geo.weight_index(layer, d, 2)] + weights[geo.weight_index(layer, d, 3)] : Tensor();
       Tensor gates = empty({steps, batch, 4 * hidden}, opts);
-      kernels::gemm(input.view({steps * batch, in_size}), w_ih.t(), gates.view({steps * batch, 4 * hidden}), 1.0,
-                    0.0);
+      kernels::gemm(input.view({steps * batch, in_size}), w_ih.t(), gates.view({steps * batch, 4 * hidden}), 1.0, 0.0);
       Tensor hs = empty({steps + 1, batch, hidden}, opts);
       Tensor cs = empty({steps + 1, batch, hidden}, opts);
       const int64_t first = reverse ? steps : 0, last = reverse ? 0 : steps;
-      if (h0.defined()) hs[first].copy_(h0[cell]); else hs[first].zero_();
-      if (c0.defined()) cs[first].copy_(c0[cell]); else cs[first].zero_();
+      copy_or_zero(hs[first], h0, cell);
+      copy_or_zero(cs[first], c0, cell);
       const Tensor w_hh_t = w_hh.t();
       for (int64_t k = 0; k < steps; ++k) {
         const int64_t t = time_of(reverse, steps, k);
@@ -109,8 +116,8 @@ LSTMSequenceOutput lstm_sequence_forward(const Tensor& x, const Tensor& h0, cons
 }
 
 LSTMSequenceGrads lstm_sequence_backward(const LSTMSequenceSaved& saved, const std::vector<Tensor>& weights,
-                                         const LSTMGeometry& geo, const RnnLayout& layout,
-                                         const Tensor& grad_output, const Tensor& grad_h_n, const Tensor& grad_c_n,
+                                         const LSTMGeometry& geo, const RnnLayout& layout, const Tensor& grad_output,
+                                         const Tensor& grad_h_n, const Tensor& grad_c_n,
                                          const LSTMSequenceNeeds& needs) {
   NoGradGuard no_grad;
   const Tensor& x = saved.layer_inputs[0];
@@ -144,8 +151,8 @@ LSTMSequenceGrads lstm_sequence_backward(const LSTMSequenceSaved& saved, const s
       const Tensor& w_ih = weights[geo.weight_index(layer, d, 0)];
       const Tensor& w_hh = weights[geo.weight_index(layer, d, 1)];
       const Tensor dy_d = !dy.defined() ? Tensor() : dirs == 1 ? dy : dy.narrow(2, d * hidden, hidden);
-      if (g_hn.defined()) dh.copy_(g_hn[cell]); else dh.zero_();
-      if (g_cn.defined()) dc.copy_(g_cn[cell]); else dc.zero_();
+      copy_or_zero(dh, g_hn, cell);
+      copy_or_zero(dc, g_cn, cell);
 
       Tensor dgates = empty({steps, batch, 4 * hidden}, opts);
       for (int64_t k = steps - 1; k >= 0; --k) {

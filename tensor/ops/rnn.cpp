@@ -55,8 +55,8 @@ LSTMState lstm_cell(const Tensor& x, const Tensor& h, const Tensor& c, const Ten
   STRATA_CHECK(is_floating(x.dtype()), DTypeError,
                "{}: {} inputs are not supported (input {}); convert to a floating dtype first", op, x.dtype(),
                x.shape());
-  STRATA_CHECK(x.dim() == 2 || x.dim() == 1, ShapeError,
-               "{}: expected input [B, I] or an unbatched [I], got shape {}", op, x.shape());
+  STRATA_CHECK(x.dim() == 2 || x.dim() == 1, ShapeError, "{}: expected input [B, I] or an unbatched [I], got shape {}",
+               op, x.shape());
   const Tensor* named[] = {&h, &c, &w_ih, &w_hh, &b_ih, &b_hh};
   const char* names[] = {"h", "c", "w_ih", "w_hh", "b_ih", "b_hh"};
   for (int i = 0; i < 6; ++i)
@@ -102,7 +102,8 @@ LSTMState lstm_cell(const Tensor& x, const Tensor& h, const Tensor& c, const Ten
       c_out = c_out.to(x.dtype());
     }
   }
-  if (record) autograd::record_lstm_cell({&x, &h, &c, &w_ih, &w_hh, &b_ih, &b_hh}, std::move(saved), layout, h_out, c_out);
+  if (record)
+    autograd::record_lstm_cell({&x, &h, &c, &w_ih, &w_hh, &b_ih, &b_hh}, std::move(saved), layout, h_out, c_out);
   propagate_semantics(h_out, {&x});
   propagate_semantics(c_out, {&x});
   return {h_out, c_out};
@@ -218,9 +219,10 @@ LSTMSequenceOutput lstm(const Tensor& x, const LSTMState& hx, const std::vector<
   for (const auto& [t, name] : {std::pair{&hx.h, "h0"}, std::pair{&hx.c, "c0"}}) {
     if (!t->defined()) continue;
     check_like_input(op, x, *t, name);
-    STRATA_CHECK(t->shape() == state, ShapeError,
-                 "{}: {} has shape {} but {} layer(s) x {} direction(s), batch {} and hidden size {} need {} (input {})",
-                 op, name, t->shape(), geo.num_layers, geo.directions, batch, geo.hidden, state, x.shape());
+    STRATA_CHECK(
+        t->shape() == state, ShapeError,
+        "{}: {} has shape {} but {} layer(s) x {} direction(s), batch {} and hidden size {} need {} (input {})", op,
+        name, t->shape(), geo.num_layers, geo.directions, batch, geo.hidden, state, x.shape());
   }
 
   const DType ct = compute_dtype(x.dtype());

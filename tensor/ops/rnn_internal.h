@@ -23,10 +23,10 @@ struct RnnLayout {
 // ---- lstm_cell ----
 
 struct LSTMCellSaved {
-  Tensor x, h, c;          // the step's inputs [B, I], [B, H], [B, H]
-  Tensor w_ih, w_hh;       // weights
-  Tensor gates;            // activated gates [B, 4H]
-  Tensor c_new;            // the new cell state [B, H]
+  Tensor x, h, c;     // the step's inputs [B, I], [B, H], [B, H]
+  Tensor w_ih, w_hh;  // weights
+  Tensor gates;       // activated gates [B, 4H]
+  Tensor c_new;       // the new cell state [B, H]
 };
 
 // Gradients of (x, h, c, w_ih, w_hh, b_ih, b_hh) given those of the outputs (h', c'; either may
@@ -43,7 +43,9 @@ struct LSTMGeometry {
   bool has_bias = true;
   int64_t per_cell() const { return has_bias ? 4 : 2; }  // weight tensors per layer and direction
   // Index into the flat weight list: k = 0 w_ih, 1 w_hh, 2 b_ih, 3 b_hh.
-  int64_t weight_index(int64_t layer, int64_t dir, int64_t k) const { return (layer * directions + dir) * per_cell() + k; }
+  int64_t weight_index(int64_t layer, int64_t dir, int64_t k) const {
+    return (layer * directions + dir) * per_cell() + k;
+  }
 };
 
 // What the forward keeps for backward through time. cell = layer * directions + direction.

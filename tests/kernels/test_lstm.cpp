@@ -34,7 +34,8 @@ void expect_close(const Tensor& got, const Tensor& want, double tol, const std::
   ASSERT_TRUE(got.defined()) << what;
   ASSERT_EQ(got.shape(), want.shape()) << what;
   const auto g = vec(got), w = vec(want);
-  for (size_t i = 0; i < g.size(); ++i) ASSERT_NEAR(g[i], w[i], tol * (1.0 + std::abs(w[i]))) << what << " element " << i;
+  for (size_t i = 0; i < g.size(); ++i)
+    ASSERT_NEAR(g[i], w[i], tol * (1.0 + std::abs(w[i]))) << what << " element " << i;
 }
 
 // ---- the reference: the LSTM unrolled with core ops ----
@@ -121,7 +122,8 @@ void compare_with_unrolled(const Config& c, DType dt = DType::F64, double tol = 
   auto loss = [&](const LSTMSequenceOutput& r) { return sum(r.output * r_out) + sum(r.h_n * r_h) + sum(r.c_n * r_c); };
   const TL g_got = autograd::grad({loss(got)}, inputs);
   const TL g_want = autograd::grad({loss(want)}, inputs);
-  for (size_t i = 0; i < inputs.size(); ++i) expect_close(g_got[i], g_want[i], tol, "gradient of input " + std::to_string(i));
+  for (size_t i = 0; i < inputs.size(); ++i)
+    expect_close(g_got[i], g_want[i], tol, "gradient of input " + std::to_string(i));
 }
 
 // ---- lstm_cell ----
@@ -162,8 +164,7 @@ TEST(LstmCell, MatchesOneStepOfTheUnrolledReference) {
   const Tensor w_ih = random({20, 4}, DType::F64, 4), w_hh = random({20, 5}, DType::F64, 5);
   const LSTMState r = lstm_cell(x, h, c, w_ih, w_hh);
   const Config cfg{.batch = 3, .steps = 1, .in = 4, .hidden = 5, .bias = false};
-  const LSTMSequenceOutput want =
-      unrolled(x.unsqueeze(0), {h.unsqueeze(0), c.unsqueeze(0)}, {w_ih, w_hh}, cfg);
+  const LSTMSequenceOutput want = unrolled(x.unsqueeze(0), {h.unsqueeze(0), c.unsqueeze(0)}, {w_ih, w_hh}, cfg);
   expect_close(r.h, want.h_n[0], 1e-12, "h");
   expect_close(r.c, want.c_n[0], 1e-12, "c");
   const TL got = autograd::grad({sum(r.h * 1.5) + sum(r.c * r.c)}, {x, h, c, w_ih, w_hh});
@@ -204,12 +205,16 @@ TEST(LstmCell, BadCallsNameTheOpAndShapes) {
   const Tensor x = zeros({2, 3}), h = zeros({2, 4}), c = zeros({2, 4}), w_ih = zeros({16, 3}), w_hh = zeros({16, 4});
   EXPECT_STRATA_ERROR(lstm_cell(x, h, c, zeros({16, 5}), w_hh), ShapeError,
                       {"lstm_cell: w_ih has shape [16, 5] but input size 3 and hidden size 4 need [16, 3]"});
-  EXPECT_STRATA_ERROR(lstm_cell(x, zeros({3, 4}), c, w_ih, w_hh), ShapeError, {"lstm_cell: h has shape [3, 4]", "[2, 4]"});
-  EXPECT_STRATA_ERROR(lstm_cell(x, h, c, w_ih, zeros({12, 4})), ShapeError, {"lstm_cell: w_hh must be [4H, H]", "[12, 4]"});
-  EXPECT_STRATA_ERROR(lstm_cell(x, h, c, w_ih, w_hh, zeros({15})), ShapeError, {"lstm_cell: b_ih has shape [15]", "[16]"});
+  EXPECT_STRATA_ERROR(lstm_cell(x, zeros({3, 4}), c, w_ih, w_hh), ShapeError,
+                      {"lstm_cell: h has shape [3, 4]", "[2, 4]"});
+  EXPECT_STRATA_ERROR(lstm_cell(x, h, c, w_ih, zeros({12, 4})), ShapeError,
+                      {"lstm_cell: w_hh must be [4H, H]", "[12, 4]"});
+  EXPECT_STRATA_ERROR(lstm_cell(x, h, c, w_ih, w_hh, zeros({15})), ShapeError,
+                      {"lstm_cell: b_ih has shape [15]", "[16]"});
   EXPECT_STRATA_ERROR(lstm_cell(x, h.to(DType::F64), c, w_ih, w_hh), DTypeError, {"lstm_cell: h has dtype f64"});
   EXPECT_STRATA_ERROR(lstm_cell(zeros({2, 3, 1}), h, c, w_ih, w_hh), ShapeError, {"lstm_cell:", "[2, 3, 1]"});
-  EXPECT_STRATA_ERROR(lstm_cell(zeros({2, 3}, {.dtype = DType::I64}), h, c, w_ih, w_hh), DTypeError, {"lstm_cell:", "i64"});
+  EXPECT_STRATA_ERROR(lstm_cell(zeros({2, 3}, {.dtype = DType::I64}), h, c, w_ih, w_hh), DTypeError,
+                      {"lstm_cell:", "i64"});
   EXPECT_STRATA_ERROR(lstm_cell(x, Tensor(), c, w_ih, w_hh), ValueError, {"lstm_cell: h is an undefined tensor"});
 }
 
@@ -375,19 +380,20 @@ TEST(Lstm, BadCallsNameTheOpAndShapes) {
   EXPECT_STRATA_ERROR(lstm(x, {}, w, {.num_layers = 2}), ShapeError, {"lstm: w_ih_l1 has shape [16]", "need [16, 4]"});
   EXPECT_STRATA_ERROR(lstm(x, {}, {w[0], w[1], w[2], w[3], zeros({16, 3}), w[1], w[2], w[3]}, {.num_layers = 2}),
                       ShapeError, {"lstm: w_ih_l1 has shape [16, 3] but input size 4 and hidden size 4 need [16, 4]"});
-  EXPECT_STRATA_ERROR(
-      lstm(x, {}, {w[0], w[1], w[2], w[3], w[0], zeros({16, 3}), w[2], w[3]}, {.bidirectional = true}), ShapeError,
-      {"lstm: w_hh_l0_reverse has shape [16, 3]", "need [16, 4]"});
+  EXPECT_STRATA_ERROR(lstm(x, {}, {w[0], w[1], w[2], w[3], w[0], zeros({16, 3}), w[2], w[3]}, {.bidirectional = true}),
+                      ShapeError, {"lstm: w_hh_l0_reverse has shape [16, 3]", "need [16, 4]"});
   EXPECT_STRATA_ERROR(lstm(x, {zeros({1, 3, 4}), Tensor()}, w, {}), ShapeError,
                       {"lstm: h0 has shape [1, 3, 4]", "batch 2 and hidden size 4 need [1, 2, 4]"});
   EXPECT_STRATA_ERROR(lstm(x, {Tensor(), zeros({2, 2, 4})}, w, {}), ShapeError, {"lstm: c0 has shape [2, 2, 4]"});
   EXPECT_STRATA_ERROR(lstm(x, {}, {w[0].to(DType::F64), w[1], w[2], w[3]}, {}), DTypeError,
                       {"lstm: w_ih_l0 has dtype f64 but input has f32"});
   EXPECT_STRATA_ERROR(lstm(zeros({0, 2, 3}), {}, w, {}), ShapeError, {"lstm: the sequence is empty", "[0, 2, 3]"});
-  EXPECT_STRATA_ERROR(lstm(zeros({2, 0, 3}), {}, w, {.batch_first = true}), ShapeError, {"lstm: the sequence is empty"});
+  EXPECT_STRATA_ERROR(lstm(zeros({2, 0, 3}), {}, w, {.batch_first = true}), ShapeError,
+                      {"lstm: the sequence is empty"});
   EXPECT_STRATA_ERROR(lstm(zeros({5}), {}, w, {}), ShapeError, {"lstm: expected input [T, B, I]", "[5]"});
   EXPECT_STRATA_ERROR(lstm(x, {}, w, {.num_layers = 0}), ValueError, {"lstm: num_layers must be at least 1, got 0"});
-  EXPECT_STRATA_ERROR(lstm(x, {}, {w[0], Tensor(), w[2], w[3]}, {}), ValueError, {"lstm: w_hh_l0 is an undefined tensor"});
+  EXPECT_STRATA_ERROR(lstm(x, {}, {w[0], Tensor(), w[2], w[3]}, {}), ValueError,
+                      {"lstm: w_hh_l0 is an undefined tensor"});
 }
 
 }  // namespace

@@ -140,8 +140,9 @@ TEST(LstmModule, MovesToFloat64InPlace) {
 }
 
 TEST(LstmModule, PrintsItsOptions) {
-  EXPECT_NE(nn::LSTM(3, 4, {.num_layers = 2, .batch_first = true}).str().find("LSTM(3, 4, num_layers=2, batch_first=true)"),
-            std::string::npos);
+  EXPECT_NE(
+      nn::LSTM(3, 4, {.num_layers = 2, .batch_first = true}).str().find("LSTM(3, 4, num_layers=2, batch_first=true)"),
+      std::string::npos);
 }
 
 TEST(LstmModule, BadOptionsAndInputsSayWhat) {

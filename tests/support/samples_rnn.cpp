@@ -56,7 +56,7 @@ std::vector<Shape> concat(std::vector<Shape> a, const std::vector<Shape>& b) {
 
 // in = {x, [h0, c0], weights...}
 std::function<Tensor(const TL&)> lstm_fn(LSTMSequenceOptions o, bool with_state,
-                                          std::function<Tensor(const Tensor&)> x_view = nullptr) {
+                                         std::function<Tensor(const Tensor&)> x_view = nullptr) {
   return [o, with_state, x_view](const TL& in) {
     const size_t first_w = with_state ? 3 : 1;
     const std::vector<Tensor> w(in.begin() + static_cast<std::ptrdiff_t>(first_w), in.end());
@@ -70,8 +70,8 @@ std::function<Tensor(const TL&)> lstm_fn(LSTMSequenceOptions o, bool with_state,
 std::function<Tensor(const TL&)> cell_fn(bool bias, std::function<Tensor(const Tensor&)> x_view = nullptr) {
   return [bias, x_view](const TL& in) {
     const Tensor x = x_view ? x_view(in[0]) : in[0];
-    const LSTMState r = bias ? lstm_cell(x, in[1], in[2], in[3], in[4], in[5], in[6])
-                             : lstm_cell(x, in[1], in[2], in[3], in[4]);
+    const LSTMState r =
+        bias ? lstm_cell(x, in[1], in[2], in[3], in[4], in[5], in[6]) : lstm_cell(x, in[1], in[2], in[3], in[4]);
     return joined({r.h, r.c});
   };
 }
@@ -99,7 +99,10 @@ std::vector<OpSample> samples_rnn() {
       sample("lstm", "bidirectional_batch_first_zero_state", concat({{B, T, I}}, lstm_weight_shapes(I, H, 1, 2, true)),
              lstm_fn({.bidirectional = true, .batch_first = true}, false)),
       sample("lstm", "transposed_input", concat({{I, B, T}}, lstm_weight_shapes(I, H, 1, 1, true)),
-             lstm_fn({}, false, [](const Tensor& x) { return x.permute({2, 1, 0}); })),
+             lstm_fn({}, false,
+                     [](const Tensor& x) {
+                       return x.permute({2, 1, 0});
+                     })),
       sample("lstm", "unbatched_state", concat({{T, I}, {2, H}, {2, H}}, lstm_weight_shapes(I, H, 2, 1, true)),
              lstm_fn({.num_layers = 2}, true)),
   };
