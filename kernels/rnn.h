@@ -18,7 +18,8 @@ void lstm_cell_forward(const Tensor& gates, const Tensor& bias, const Tensor& c_
 
 // From the activated gates, c_prev and c of a step and the gradients dh (+ dh2 when defined:
 // the output's gradient and the recurrent one, added here) and dc reaching h and c, writes the
-// pre-activation gradients dgates [B, 4H] and dc_prev. dc_prev may be the same tensor as dc.
+// pre-activation gradients dgates [B, 4H] and dc_prev. Outputs overlap no input (the CPU loops are
+// compiled on that promise).
 void lstm_cell_backward(const Tensor& gates, const Tensor& c_prev, const Tensor& c, const Tensor& dh, const Tensor& dh2,
                         const Tensor& dc, const Tensor& dgates, const Tensor& dc_prev);
 

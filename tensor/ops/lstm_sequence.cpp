@@ -14,6 +14,7 @@
 //
 // Everything goes through kernels::gemm and the kernels of kernels/rnn.h on tensor views, so the
 // loops run unchanged on any device that has those kernels.
+#include <utility>
 #include <vector>
 
 #include "autograd/grad_mode.h"
@@ -135,7 +136,8 @@ LSTMSequenceGrads lstm_sequence_backward(const LSTMSequenceSaved& saved, const s
   Tensor dh0, dc0;
   if (needs.h0) dh0 = empty({geo.num_layers * dirs, batch, hidden}, opts);
   if (needs.c0) dc0 = empty({geo.num_layers * dirs, batch, hidden}, opts);
-  Tensor dh = empty({batch, hidden}, opts), dc = empty({batch, hidden}, opts);
+  // dc ping-pongs between two buffers: the kernel's dc and dc_prev must not overlap.
+  Tensor dh = empty({batch, hidden}, opts), dc = empty({batch, hidden}, opts), dc_next = empty({batch, hidden}, opts);
 
   for (int64_t layer = geo.num_layers - 1; layer >= 0; --layer) {
     const Tensor& input = saved.layer_inputs[layer];
@@ -160,7 +162,8 @@ LSTMSequenceGrads lstm_sequence_backward(const LSTMSequenceSaved& saved, const s
         const Slots s = slots(reverse, t);
         const Tensor dg = dgates[t];
         kernels::lstm_cell_backward(gates[t], cs[s.prev], cs[s.cur], dh, dy_d.defined() ? dy_d[t] : Tensor(), dc, dg,
-                                    dc);
+                                    dc_next);
+        std::swap(dc, dc_next);
         if (k > 0 || needs.h0) kernels::gemm(dg, w_hh, dh, 1.0, 0.0);
       }
       if (needs.h0) dh0[cell].copy_(dh);
