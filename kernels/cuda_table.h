@@ -15,6 +15,7 @@
 #include "kernels/random.h"
 #include "kernels/reduce.h"
 #include "kernels/resample.h"
+#include "kernels/rnn.h"
 
 namespace strata::kernels {
 
@@ -100,6 +101,10 @@ struct CudaTable {
   void (*warp_points)(const Tensor&, const Tensor&, bool, const Tensor&) = nullptr;
   // optim: fused optimizer steps over a group's parameters (kernels/optim.h)
   void (*optim_step)(OptimKind, std::span<const OptimSlot>, const OptimCoeffs&) = nullptr;
+  // rnn: the pointwise halves of an LSTM step (kernels/rnn.h); the GEMMs use `gemm`
+  void (*lstm_cell_forward)(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&) = nullptr;
+  void (*lstm_cell_backward)(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                             const Tensor&, const Tensor&) = nullptr;
 };
 
 const CudaTable& cuda_table();

@@ -12,4 +12,5 @@
 #include "tensor/ops/random.h"
 #include "tensor/ops/reduce.h"
 #include "tensor/ops/resample.h"
+#include "tensor/ops/rnn.h"
 #include "tensor/tensor.h"

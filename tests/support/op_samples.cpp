@@ -19,6 +19,7 @@ const std::vector<OpSample>& all_op_samples() {
              samples_conv,
              samples_norm,
              samples_resample,
+             samples_rnn,
          }) {
       auto s = family();
       v.insert(v.end(), s.begin(), s.end());

@@ -32,6 +32,7 @@ std::vector<OpSample> samples_embedding();
 std::vector<OpSample> samples_conv();
 std::vector<OpSample> samples_norm();
 std::vector<OpSample> samples_resample();
+std::vector<OpSample> samples_rnn();
 
 // All of the above.
 const std::vector<OpSample>& all_op_samples();
