@@ -1,0 +1,390 @@
+// Direct (implicit-GEMM) stride-1 convolution on the GEMM's micro-kernel (microkernel.h).
+//
+// Why: the im2col path spends a quarter of its time outside the micro-kernel (perf, r18_s1,
+// one thread: forward 74% in the micro-kernel, im2col memcpy + B packing the rest; backward-data
+// 80% + col2im; backward-weight 62%, the rest im2col, a copy of gy, transposing B, page faults),
+// and backward-weight's im2col ran on one thread while the other waited. A stride-1 convolution
+// needs no im2col matrix at all:
+//
+//  - forward / backward-data ("correlate"): the input is copied once into a zero-padded buffer
+//    (planes of hp x wp). Output pixel (oh, ow) then reads the padded plane at q + off(tap) with
+//    q = oh * wp + ow, so over the "virtual" output row layout q (rows wp long, the last
+//    wp - wo columns of each row are junk that is never stored) every tap is a plain shifted
+//    view of the padded planes: B(c, q) = xp[c * plane + q + off(tap)], read in place by the
+//    micro-kernel (b_k_stride = plane). One micro-kernel call sums all kh * kw taps (the
+//    `segments` of MicroTileArgs) over the input channels, so the accumulators stay in
+//    registers for the whole K = Cin * kh * kw reduction, and nothing is packed but the weights.
+//    Tiles go to a small per-thread buffer and are cropped (junk columns dropped, bias added)
+//    into the output. Backward-data of a stride-1 convolution is the same correlation of gy with
+//    the flipped, transposed weights and padding dil * (k - 1) - pad: no col2im.
+//  - backward-weight: gw[co][c][tap] = sum over images and q of gy[co][q] * xp[c][q + off(tap)].
+//    The reduction runs along pixels, so both operands need pixels as the outer index: gy is
+//    packed once per image into MR-row panels and the image is transposed once into a padded
+//    NHWC buffer, where B(q, c) = xt[(q + off(tap)) * Cin + c] is again read in place
+//    (b_k_stride = Cin). Threads own disjoint (group, tap, channel panel) tiles of gw and every
+//    element sums images and pixel chunks in one fixed order: identical for any thread count.
+//
+// Measured (r18_s1, best of several on the shared 2-core Zen 3 box, see bench/bench_conv.cpp):
+// the figures are in the commit message and docs; the im2col path stays for stride > 1, thin
+// channel counts (Cin per group < 8, e.g. a first RGB layer) and depthwise convolutions.
+#include "kernels/cpu/conv_direct.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "kernels/cpu/microkernel.h"
+#include "kernels/cpu/parallel.h"
+
+namespace strata::kernels::cpu {
+namespace {
+
+using detail::KernelSet;
+using detail::MicroTileArgs;
+
+std::atomic<bool> g_direct_enabled{true};
+
+// Below this many channels per group (the reduction of one tap) the micro-kernel calls are too
+// short to pay for themselves and im2col's K = Cin * kh * kw wins.
+constexpr int64_t kMinChannels = 8;
+
+template <class T>
+const KernelSet<T>& kernels() {
+  if constexpr (std::is_same_v<T, float>)
+    return detail::active_kernels_f32();
+  else
+    return detail::active_kernels_f64();
+}
+
+// A per-thread, 64-byte aligned scratch buffer that only grows (no page faults after the first
+// call). Tag tells apart the buffers one thread needs at once.
+template <class T, int Tag>
+T* scratch(int64_t elems) {
+  thread_local std::vector<T> buf;
+  const int64_t pad = 64 / sizeof(T);
+  if (static_cast<int64_t>(buf.size()) < elems + pad) buf.resize(static_cast<size_t>(elems + pad));
+  auto addr = reinterpret_cast<uintptr_t>(buf.data());
+  return reinterpret_cast<T*>((addr + 63) & ~uintptr_t{63});
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// dst[0, n) = src[0, n) for the short rows of a B panel (a libc memcpy call per 64-byte row
+// cost 9% of the forward).
+template <class T>
+inline void copy_row(T* __restrict dst, const T* __restrict src, int n) {
+  if (n == 16) {
+#pragma GCC unroll 16
+    for (int k = 0; k < 16; ++k) dst[k] = src[k];
+  } else if (n == 8) {
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; ++k) dst[k] = src[k];
+  } else {
+    for (int k = 0; k < n; ++k) dst[k] = src[k];
+  }
+}
+
+// A stride-1 correlation y[n][o][oh][ow] = sum over c, taps of A_tap(o, c) * x[n][c][...] with
+// zero padding (ph, pw) and dilation (dh, dw).
+struct Correlation {
+  int64_t n, ci, h, w;  // input images
+  int64_t co, ho, wo;   // output images
+  int64_t kh, kw, dh, dw, ph, pw, groups;
+  int64_t hp() const { return ho + dh * (kh - 1); }
+  int64_t wp() const { return wo + dw * (kw - 1); }
+  int64_t plane() const { return hp() * wp(); }
+  int64_t q() const { return (ho - 1) * wp() + wo; }  // virtual output length of one plane
+  int64_t cig() const { return ci / groups; }
+  int64_t cog() const { return co / groups; }
+  int64_t taps() const { return kh * kw; }
+};
+
+// Copies the images [n][c][h][w] into zero-padded planes [n][c][hp][wp] (image at row ph,
+// column pw), followed by `slack` zeros.
+template <class T>
+void pad_planes(const T* x, int64_t planes, int64_t h, int64_t w, int64_t ph, int64_t pw, int64_t hp, int64_t wp,
+                T* xp, int64_t slack) {
+  const int64_t cols = std::max<int64_t>(std::min(w, wp - pw), 0);
+  parallel_for(0, planes, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t pl = lo; pl < hi; ++pl) {
+      const T* src = x + pl * h * w;
+      T* dst = xp + pl * hp * wp;
+      for (int64_t r = 0; r < hp; ++r) {
+        T* row = dst + r * wp;
+        const int64_t ih = r - ph;
+        if (ih < 0 || ih >= h) {
+          std::fill(row, row + wp, T(0));
+          continue;
+        }
+        std::fill(row, row + pw, T(0));
+        std::memcpy(row + pw, src + ih * w, sizeof(T) * cols);
+        std::fill(row + pw + cols, row + wp, T(0));
+      }
+    }
+  });
+  std::fill(xp + planes * hp * wp, xp + planes * hp * wp + slack, T(0));
+}
+
+// Packs the weights of every (group, MR-row panel) as [tap][c][MR], zero-padded rows:
+// value(g, row, tap, c) is A_tap(row, c) of group g.
+template <class T, class F>
+std::vector<T> pack_weights(const Correlation& cr, int mr, F&& value) {
+  const int64_t cog = cr.cog(), cig = cr.cig(), taps = cr.taps(), ncp = ceil_div(cog, mr);
+  std::vector<T> out(static_cast<size_t>(cr.groups * ncp * taps * cig * mr), T(0));
+  T* p = out.data();
+  for (int64_t g = 0; g < cr.groups; ++g)
+    for (int64_t ir = 0; ir < ncp; ++ir)
+      for (int64_t t = 0; t < taps; ++t)
+        for (int64_t c = 0; c < cig; ++c, p += mr)
+          for (int64_t r = 0; r < mr && ir * mr + r < cog; ++r) p[r] = value(g, ir * mr + r, t, c);
+  return out;
+}
+
+// Runs the correlation with pre-packed weights; bias (per output channel) may be null.
+template <class T>
+void correlate(const T* x, const Correlation& cr, const std::vector<T>& apack, const T* bias, T* y) {
+  const KernelSet<T>& ks = kernels<T>();
+  const int mr = ks.mr, nr = ks.nr;
+  const int64_t hp = cr.hp(), wp = cr.wp(), plane = cr.plane(), q = cr.q();
+  const int64_t cig = cr.cig(), cog = cr.cog(), taps = cr.taps(), ncp = ceil_div(cog, mr);
+  T* xp = scratch<T, 0>(cr.n * cr.ci * plane + nr);
+  pad_planes(x, cr.n * cr.ci, cr.h, cr.w, cr.ph, cr.pw, hp, wp, xp, nr);
+
+  std::vector<int64_t> offs(static_cast<size_t>(taps));
+  for (int64_t i = 0; i < cr.kh; ++i)
+    for (int64_t j = 0; j < cr.kw; ++j) offs[i * cr.kw + j] = i * cr.dh * wp + j * cr.dw;
+
+  // Tasks: (image, chunk of nc virtual columns). nc is a multiple of NR from the shapes only.
+  const int64_t nc = std::min<int64_t>(ceil_div(q, nr) * nr, 24 * nr);
+  const int64_t chunks = ceil_div(q, nc);
+  parallel_for(0, cr.n * chunks, 1, [&](int64_t lo, int64_t hi) {
+    T* ybuf = scratch<T, 1>(ncp * mr * nc);
+    T* bbuf = scratch<T, 4>(taps * cig * nr);
+    MicroTileArgs<T> tile;
+    tile.alpha = T(1);
+    tile.beta = T(0);
+    tile.kc = taps * cig;
+    tile.b = bbuf;
+    tile.b_k_stride = nr;
+    tile.ldc = nc;
+    for (int64_t task = lo; task < hi; ++task) {
+      const int64_t nn = task / chunks, q0 = task % chunks * nc, q1 = std::min(q0 + nc, q);
+      for (int64_t g = 0; g < cr.groups; ++g) {
+        const T* xg = xp + (nn * cr.ci + g * cig) * plane;
+        for (int64_t jr = q0; jr < q1; jr += nr) {
+          // B panel [tap][c][NR]: NR virtual columns of every shifted plane, in L1 for the
+          // co-panels below.
+          // The last tap row meets new lines of every plane: fetch them a few panels ahead
+          // (one stream per channel is more than the hardware prefetcher follows).
+          for (int64_t c = 0; c < cig; ++c) {
+            const T* src = xg + c * plane + jr;
+            __builtin_prefetch(src + offs[taps - 1] + 4 * nr);
+            for (int64_t t = 0; t < taps; ++t) copy_row(bbuf + (t * cig + c) * nr, src + offs[t], nr);
+          }
+          tile.n_valid = static_cast<int>(std::min<int64_t>(nr, q1 - jr));
+          for (int64_t ir = 0; ir < ncp; ++ir) {
+            tile.a = apack.data() + (g * ncp + ir) * taps * cig * mr;
+            tile.c = ybuf + ir * mr * nc + (jr - q0);
+            tile.m_valid = static_cast<int>(std::min<int64_t>(mr, cog - ir * mr));
+            ks.packed_kernel(tile);
+          }
+        }
+        // Crop: virtual column v = oh * wp + ow is output pixel (oh, ow) when ow < wo.
+        for (int64_t o = 0; o < cog; ++o) {
+          const int64_t oc = g * cog + o;
+          const T b = bias ? bias[oc] : T(0);
+          const T* src = ybuf + o * nc - q0;
+          T* dst = y + (nn * cr.co + oc) * cr.ho * cr.wo;
+          for (int64_t v = q0; v < q1;) {
+            const int64_t oh = v / wp, ow = v % wp;
+            const int64_t end = std::min(q1, oh * wp + cr.wo);
+            T* d = dst + oh * cr.wo;
+            for (int64_t u = v; u < end; ++u) d[u - oh * wp] = src[u] + b;
+            v = (oh + 1) * wp;
+            (void)ow;
+          }
+        }
+      }
+    }
+  });
+}
+
+bool usable(const Tensor& t) { return t.dtype() == DType::F32 || t.dtype() == DType::F64; }
+
+bool common_ok(const ConvGeometry& g, int64_t cin, int64_t kh, int64_t kw) {
+  if (!g_direct_enabled.load(std::memory_order_relaxed)) return false;
+  if (g.stride_h != 1 || g.stride_w != 1) return false;
+  if (g.groups > 1 && g.groups == cin) return false;  // depthwise: conv.cpp's direct kernels
+  if (kh == 1 && kw == 1 && g.pad_h == 0 && g.pad_w == 0) return false;  // already a plain GEMM
+  return true;
+}
+
+template <class T>
+void forward_impl(const Tensor& xt, const Tensor& wt, const Tensor& bt, const Tensor& yt, const ConvGeometry& g) {
+  const Correlation cr{xt.size(0), xt.size(1), xt.size(2), xt.size(3), wt.size(0), yt.size(2), yt.size(3),
+                       wt.size(2), wt.size(3), g.dil_h, g.dil_w, g.pad_h, g.pad_w, g.groups};
+  const T* w = wt.data<T>();
+  const int64_t cig = cr.cig(), cog = cr.cog(), taps = cr.taps();
+  const auto apack = pack_weights<T>(cr, kernels<T>().mr, [&](int64_t gi, int64_t r, int64_t t, int64_t c) {
+    return w[((gi * cog + r) * cig + c) * taps + t];
+  });
+  correlate<T>(xt.data<T>(), cr, apack, bt.defined() ? bt.data<T>() : nullptr, yt.data<T>());
+}
+
+template <class T>
+void backward_data_impl(const Tensor& gyt, const Tensor& wt, const Tensor& bt, const Tensor& gxt,
+                        const ConvGeometry& g) {
+  const int64_t kh = wt.size(2), kw = wt.size(3);
+  // gx = correlation of gy with w[co][c] flipped, padding dil * (k - 1) - pad.
+  const Correlation cr{gyt.size(0), gyt.size(1), gyt.size(2), gyt.size(3), gxt.size(1), gxt.size(2), gxt.size(3),
+                       kh, kw, g.dil_h, g.dil_w, g.dil_h * (kh - 1) - g.pad_h, g.dil_w * (kw - 1) - g.pad_w, g.groups};
+  const T* w = wt.data<T>();
+  const int64_t cig = cr.cig(), cog = cr.cog(), taps = cr.taps();  // cig: Cout / groups, cog: Cin / groups
+  const auto apack = pack_weights<T>(cr, kernels<T>().mr, [&](int64_t gi, int64_t r, int64_t t, int64_t c) {
+    return w[((gi * cig + c) * cog + r) * taps + (taps - 1 - t)];
+  });
+  correlate<T>(gyt.data<T>(), cr, apack, bt.defined() ? bt.data<T>() : nullptr, gxt.data<T>());
+}
+
+// gw[(g * cog + co) * cig + c][tap] = sum_n sum_q gy[n][g * cog + co][q] * x[n][g * cig + c][q + off(tap)]
+template <class T>
+void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt, const ConvGeometry& g) {
+  const KernelSet<T>& ks = kernels<T>();
+  const int mr = ks.mr, nr = ks.nr;
+  const int64_t n = xt.size(0), cin = xt.size(1), h = xt.size(2), w = xt.size(3);
+  const int64_t cout = gyt.size(1), ho = gyt.size(2), wo = gyt.size(3), kh = gwt.size(2), kw = gwt.size(3);
+  const int64_t groups = g.groups, cig = cin / groups, cog = cout / groups, taps = kh * kw;
+  const int64_t hp = ho + g.dil_h * (kh - 1), wp = wo + g.dil_w * (kw - 1), plane = hp * wp;
+  const int64_t q = (ho - 1) * wp + wo, ncp = ceil_div(cog, mr), ncpan = ceil_div(cig, nr);
+  const T* x = xt.data<T>();
+  const T* gy = gyt.data<T>();
+
+  std::vector<int64_t> offs(static_cast<size_t>(taps));
+  for (int64_t i = 0; i < kh; ++i)
+    for (int64_t j = 0; j < kw; ++j) offs[i * kw + j] = i * g.dil_h * wp + j * g.dil_w;
+
+  T* xtp = scratch<T, 2>(plane * cin + nr);       // padded NHWC image
+  T* gpack = scratch<T, 3>(groups * ncp * q * mr);  // gy as MR-row panels [q][MR]
+  std::vector<T> acc(static_cast<size_t>(groups * taps * cog * cig), T(0));  // [g][tap][co][c]
+  std::fill(xtp + plane * cin, xtp + plane * cin + nr, T(0));
+  const int64_t kc = kernels<T>().kc;  // pixel chunk: an A micro-panel stays in L1
+  const int64_t ntasks = groups * taps * ncpan;
+
+  for (int64_t nn = 0; nn < n; ++nn) {
+    const T* xn = x + nn * cin * h * w;
+    const T* gyn = gy + nn * cout * ho * wo;
+    // Phase 1: rows of the padded NHWC image, then gy panels.
+    parallel_for(0, hp + groups * ncp, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t job = lo; job < hi; ++job) {
+        if (job < hp) {
+          T* row = xtp + job * wp * cin;
+          const int64_t ih = job - g.pad_h;
+          std::fill(row, row + wp * cin, T(0));
+          if (ih < 0 || ih >= h) continue;
+          const int64_t s0 = g.pad_w, s1 = std::min(wp, g.pad_w + w);
+          for (int64_t c = 0; c < cin; ++c) {
+            const T* src = xn + (c * h + ih) * w - g.pad_w;
+            for (int64_t s = s0; s < s1; ++s) row[s * cin + c] = src[s];
+          }
+        } else {
+          const int64_t panel = job - hp, gi = panel / ncp, ir = panel % ncp;
+          T* dst = gpack + panel * q * mr;
+          for (int r = 0; r < mr; ++r) {
+            const int64_t co = ir * mr + r;
+            if (co >= cog) {
+              for (int64_t v = 0; v < q; ++v) dst[v * mr + r] = T(0);
+              continue;
+            }
+            const T* src = gyn + (gi * cog + co) * ho * wo;
+            for (int64_t oh = 0; oh < ho; ++oh) {
+              T* d = dst + oh * wp * mr + r;
+              const T* s = src + oh * wo;
+              for (int64_t ow = 0; ow < wo; ++ow) d[ow * mr] = s[ow];
+              if (oh + 1 < ho)
+                for (int64_t ow = wo; ow < wp; ++ow) d[ow * mr] = T(0);
+            }
+          }
+        }
+      }
+    });
+    // Phase 2: each task (group, tap, channel panel) accumulates its gw tiles.
+    parallel_for(0, ntasks, 1, [&](int64_t lo, int64_t hi) {
+      MicroTileArgs<T> tile;
+      tile.alpha = T(1);
+      tile.beta = T(1);
+      tile.b_k_stride = cin;
+      tile.ldc = cig;
+      for (int64_t v0 = 0; v0 < q; v0 += kc) {
+        tile.kc = std::min(kc, q - v0);
+        for (int64_t task = lo; task < hi; ++task) {
+          const int64_t gi = task / (taps * ncpan), t = task / ncpan % taps, cp = task % ncpan;
+          tile.b = xtp + (v0 + offs[t]) * cin + gi * cig + cp * nr;
+          tile.n_valid = static_cast<int>(std::min<int64_t>(nr, cig - cp * nr));
+          for (int64_t ir = 0; ir < ncp; ++ir) {
+            tile.a = gpack + ((gi * ncp + ir) * q + v0) * mr;
+            tile.c = acc.data() + ((gi * taps + t) * cog + ir * mr) * cig + cp * nr;
+            tile.m_valid = static_cast<int>(std::min<int64_t>(mr, cog - ir * mr));
+            ks.packed_kernel(tile);
+          }
+        }
+      }
+    });
+  }
+  T* gw = gwt.data<T>();
+  for (int64_t gi = 0; gi < groups; ++gi)
+    for (int64_t t = 0; t < taps; ++t)
+      for (int64_t co = 0; co < cog; ++co)
+        for (int64_t c = 0; c < cig; ++c)
+          gw[((gi * cog + co) * cig + c) * taps + t] = acc[((gi * taps + t) * cog + co) * cig + c];
+}
+
+}  // namespace
+
+bool conv2d_direct_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
+                           const ConvGeometry& g) {
+  const int64_t cin = x.size(1), kh = w.size(2), kw = w.size(3);
+  if (!usable(x) || !common_ok(g, cin, kh, kw) || cin / g.groups < kMinChannels) return false;
+  if (x.dtype() == DType::F64)
+    forward_impl<double>(x, w, bias, y, g);
+  else
+    forward_impl<float>(x, w, bias, y, g);
+  return true;
+}
+
+bool conv2d_direct_backward_data(const Tensor& gy, const Tensor& w, const Tensor& bias, const Tensor& gx,
+                                 const ConvGeometry& g) {
+  const int64_t cin = gx.size(1), cout = gy.size(1), kh = w.size(2), kw = w.size(3);
+  if (!usable(gx) || !common_ok(g, cin, kh, kw) || cout / g.groups < kMinChannels) return false;
+  const int64_t ph = g.dil_h * (kh - 1) - g.pad_h, pw = g.dil_w * (kw - 1) - g.pad_w;
+  // The flipped correlation needs non-negative padding and gx exactly the forward's input size
+  // (conv_transpose2d's output_padding makes it larger: im2col path).
+  if (ph < 0 || pw < 0) return false;
+  if (gx.size(2) != gy.size(2) + 2 * ph - g.dil_h * (kh - 1)) return false;
+  if (gx.size(3) != gy.size(3) + 2 * pw - g.dil_w * (kw - 1)) return false;
+  if (gx.dtype() == DType::F64)
+    backward_data_impl<double>(gy, w, bias, gx, g);
+  else
+    backward_data_impl<float>(gy, w, bias, gx, g);
+  return true;
+}
+
+bool conv2d_direct_backward_weight(const Tensor& x, const Tensor& gy, const Tensor& gw, const ConvGeometry& g) {
+  const int64_t cin = x.size(1), kh = gw.size(2), kw = gw.size(3);
+  if (!usable(x) || !common_ok(g, cin, kh, kw) || cin / g.groups < kMinChannels) return false;
+  // The padded image must hold the input: hp = ho + dil * (k - 1) >= pad + h (always so for
+  // stride 1 with the forward's output size).
+  if (gy.size(2) + g.dil_h * (kh - 1) < g.pad_h + x.size(2) || gy.size(3) + g.dil_w * (kw - 1) < g.pad_w + x.size(3))
+    return false;
+  if (x.dtype() == DType::F64)
+    backward_weight_impl<double>(x, gy, gw, g);
+  else
+    backward_weight_impl<float>(x, gy, gw, g);
+  return true;
+}
+
+void conv2d_set_direct_enabled(bool enabled) { g_direct_enabled.store(enabled); }
+bool conv2d_direct_enabled() { return g_direct_enabled.load(); }
+
+}  // namespace strata::kernels::cpu
