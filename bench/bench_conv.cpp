@@ -9,7 +9,9 @@
 //   conv1x1_fwd_r50_s3 - a 1x1 conv, 256 -> 1024 channels at 14x14, batch 32.
 // Counter "GFLOP/s" with FLOPs = 2 * N * Cout * Ho * Wo * Cin * kh * kw per forward.
 //
-// Threads: STRATA_NUM_THREADS (default 2).
+// pass_<fwd|bwd_data|bwd_weight>_<case>: one kernel pass on its own (kernels::cpu, no autograd).
+// Threads: STRATA_NUM_THREADS (default 2). STRATA_CONV_DIRECT=0 switches the direct stride-1
+// path off (im2col + GEMM everywhere).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "kernels/conv.h"
+#include "kernels/cpu/conv_direct.h"
 #include "kernels/cpu/parallel.h"
 #include "strata.h"
 
@@ -85,6 +88,9 @@ int main(int argc, char** argv) {
   int threads = 2;
   if (const char* env = std::getenv("STRATA_NUM_THREADS")) threads = std::max(1, std::atoi(env));
   strata::set_num_threads(threads);
+  // STRATA_CONV_DIRECT=0: the im2col path everywhere (before/after comparisons in one sitting).
+  if (const char* env = std::getenv("STRATA_CONV_DIRECT"))
+    strata::kernels::cpu::conv2d_set_direct_enabled(std::string(env) != "0");
   const std::vector<ConvCase> cases = {
       {"cnn_l1", 128, 1, 32, 28, 1, 3},   {"cnn_l2", 128, 32, 64, 28, 2, 3}, {"cnn_l3", 128, 64, 128, 14, 2, 3},
       {"r18_s1", 32, 64, 64, 56, 1, 3},   {"r18_s2", 32, 128, 128, 28, 1, 3}, {"r18_s3", 32, 256, 256, 14, 1, 3},

@@ -257,7 +257,7 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
   const int64_t cout = gyt.size(1), ho = gyt.size(2), wo = gyt.size(3), kh = gwt.size(2), kw = gwt.size(3);
   const int64_t groups = g.groups, cig = cin / groups, cog = cout / groups, taps = kh * kw;
   const int64_t hp = ho + g.dil_h * (kh - 1), wp = wo + g.dil_w * (kw - 1), plane = hp * wp;
-  const int64_t q = (ho - 1) * wp + wo, ncp = ceil_div(cog, mr), ncpan = ceil_div(cig, nr);
+  const int64_t ncp = ceil_div(cog, mr), ncpan = ceil_div(cig, nr);
   const T* x = xt.data<T>();
   const T* gy = gyt.data<T>();
 
@@ -265,45 +265,57 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
   for (int64_t i = 0; i < kh; ++i)
     for (int64_t j = 0; j < kw; ++j) offs[i * kw + j] = i * g.dil_h * wp + j * g.dil_w;
 
-  T* xtp = scratch<T, 2>(plane * cin + nr);       // padded NHWC image
-  T* gpack = scratch<T, 3>(groups * ncp * q * mr);  // gy as MR-row panels [q][MR]
-  std::vector<T> acc(static_cast<size_t>(groups * taps * cog * cig), T(0));  // [g][tap][co][c]
-  std::fill(xtp + plane * cin, xtp + plane * cin + nr, T(0));
+  // Images per block, from the shapes only: the output pixels of a block form one reduction
+  // (kb = nb * ho * wo), so small images (7x7) do not re-read and re-write the whole gw
+  // accumulator once per image. The reduction runs over real output pixels only: summing over
+  // the padded planes (zeros of gy in the junk rows and columns) cost 65% more multiply-adds at
+  // 7x7 (r18_s4 1.6x slower than im2col).
+  const int64_t howo = ho * wo, nb = std::clamp<int64_t>(ceil_div(2048, howo), 1, n);
+  // The images, padded and channel-blocked: [group][channel panel][pixel][NR], so the B panel
+  // of a task (kc pixels x NR channels) is contiguous and read in place. (Pixel-major NHWC rows
+  // Cin apart, read in place or copied out per task, were 1.5x slower at r18_s4: with Cin = 512
+  // the rows fall into a few L1 sets and every row is an L2/L3 miss.)
+  T* xtp = scratch<T, 2>(groups * ncpan * nb * plane * nr);
+  T* gpack = scratch<T, 3>(groups * ncp * nb * howo * mr);  // gy as MR-row panels [pixel][MR]
+  // Accumulator tiles, contiguous MR x NR each: [task = (g, tap, channel panel)][co panel].
+  std::vector<T> acc(static_cast<size_t>(groups * taps * ncpan * ncp * mr * nr), T(0));
   const int64_t kc = kernels<T>().kc;  // pixel chunk: an A micro-panel stays in L1
   const int64_t ntasks = groups * taps * ncpan;
+  const int64_t a_block = std::clamp<int64_t>((192 << 10) / static_cast<int64_t>(kc * mr * sizeof(T)), 1, ncp);
 
-  for (int64_t nn = 0; nn < n; ++nn) {
-    const T* xn = x + nn * cin * h * w;
-    const T* gyn = gy + nn * cout * ho * wo;
-    // Phase 1: rows of the padded NHWC image, then gy panels.
-    parallel_for(0, hp + groups * ncp, 1, [&](int64_t lo, int64_t hi) {
+  for (int64_t n0 = 0; n0 < n; n0 += nb) {
+    const int64_t nbc = std::min(nb, n - n0), kb = nbc * howo, span = nbc * plane;
+    const int64_t pstride = span * nr;  // elements per channel panel
+    // Phase 1: rows of the padded channel-blocked images, then gy panels.
+    parallel_for(0, nbc * hp + groups * ncp, 1, [&](int64_t lo, int64_t hi) {
       for (int64_t job = lo; job < hi; ++job) {
-        if (job < hp) {
-          T* row = xtp + job * wp * cin;
-          const int64_t ih = job - g.pad_h;
-          std::fill(row, row + wp * cin, T(0));
-          if (ih < 0 || ih >= h) continue;
+        if (job < nbc * hp) {
+          const int64_t b = job / hp, r = job % hp, ih = r - g.pad_h;
+          const T* xn = x + (n0 + b) * cin * h * w;
           const int64_t s0 = g.pad_w, s1 = std::min(wp, g.pad_w + w);
-          for (int64_t c = 0; c < cin; ++c) {
-            const T* src = xn + (c * h + ih) * w - g.pad_w;
-            for (int64_t s = s0; s < s1; ++s) row[s * cin + c] = src[s];
+          for (int64_t gp = 0; gp < groups * ncpan; ++gp) {
+            T* row = xtp + gp * pstride + (b * hp + r) * wp * nr;
+            std::fill(row, row + wp * nr, T(0));
+            if (ih < 0 || ih >= h) continue;
+            const int64_t gi = gp / ncpan, c0 = gp % ncpan * nr, cn = std::min<int64_t>(nr, cig - c0);
+            for (int64_t k = 0; k < cn; ++k) {
+              const T* src = xn + ((gi * cig + c0 + k) * h + ih) * w - g.pad_w;
+              for (int64_t s = s0; s < s1; ++s) row[s * nr + k] = src[s];
+            }
           }
         } else {
-          const int64_t panel = job - hp, gi = panel / ncp, ir = panel % ncp;
-          T* dst = gpack + panel * q * mr;
-          for (int r = 0; r < mr; ++r) {
-            const int64_t co = ir * mr + r;
-            if (co >= cog) {
-              for (int64_t v = 0; v < q; ++v) dst[v * mr + r] = T(0);
-              continue;
-            }
-            const T* src = gyn + (gi * cog + co) * ho * wo;
-            for (int64_t oh = 0; oh < ho; ++oh) {
-              T* d = dst + oh * wp * mr + r;
-              const T* s = src + oh * wo;
-              for (int64_t ow = 0; ow < wo; ++ow) d[ow * mr] = s[ow];
-              if (oh + 1 < ho)
-                for (int64_t ow = wo; ow < wp; ++ow) d[ow * mr] = T(0);
+          const int64_t panel = job - nbc * hp, gi = panel / ncp, ir = panel % ncp;
+          T* dst = gpack + panel * kb * mr;
+          for (int64_t b = 0; b < nbc; ++b) {
+            const T* gyn = gy + (n0 + b) * cout * howo;
+            T* db = dst + b * howo * mr;
+            for (int r = 0; r < mr; ++r) {
+              if (ir * mr + r >= cog) {
+                for (int64_t k = 0; k < howo; ++k) db[k * mr + r] = T(0);
+                continue;
+              }
+              const T* src = gyn + (gi * cog + ir * mr + r) * howo;
+              for (int64_t k = 0; k < howo; ++k) db[k * mr + r] = src[k];
             }
           }
         }
@@ -311,20 +323,32 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
     });
     // Phase 2: each task (group, tap, channel panel) accumulates its gw tiles.
     parallel_for(0, ntasks, 1, [&](int64_t lo, int64_t hi) {
+      T* bpanel = scratch<T, 5>(kc * nr);
       MicroTileArgs<T> tile;
       tile.alpha = T(1);
       tile.beta = T(1);
-      tile.b_k_stride = cin;
-      tile.ldc = cig;
-      for (int64_t v0 = 0; v0 < q; v0 += kc) {
-        tile.kc = std::min(kc, q - v0);
+      tile.b = bpanel;
+      tile.b_k_stride = nr;
+      tile.ldc = nr;
+      // GEMM-style blocking: a pixel chunk of a block of gy panels (A, ~192 KiB) stays in L2
+      // while every task's B panel (kc rows of NR channels) sits in L1.
+      for (int64_t v0 = 0; v0 < kb; v0 += kc) {
+        tile.kc = std::min(kc, kb - v0);
+        for (int64_t ic = 0; ic < ncp; ic += a_block)
         for (int64_t task = lo; task < hi; ++task) {
           const int64_t gi = task / (taps * ncpan), t = task / ncpan % taps, cp = task % ncpan;
-          tile.b = xtp + (v0 + offs[t]) * cin + gi * cig + cp * nr;
+          // B panel: output pixels v0.. of the block, shifted by the tap, in runs along a row.
+          const T* panel = xtp + (gi * ncpan + cp) * pstride + offs[t] * nr;
+          for (int64_t v = v0; v < v0 + tile.kc;) {
+            const int64_t b = v / howo, oh = v % howo / wo, ow = v % wo;
+            const int64_t run = std::min(wo - ow, v0 + tile.kc - v);
+            std::memcpy(bpanel + (v - v0) * nr, panel + (b * plane + oh * wp + ow) * nr, sizeof(T) * run * nr);
+            v += run;
+          }
           tile.n_valid = static_cast<int>(std::min<int64_t>(nr, cig - cp * nr));
-          for (int64_t ir = 0; ir < ncp; ++ir) {
-            tile.a = gpack + ((gi * ncp + ir) * q + v0) * mr;
-            tile.c = acc.data() + ((gi * taps + t) * cog + ir * mr) * cig + cp * nr;
+          for (int64_t ir = ic; ir < std::min(ncp, ic + a_block); ++ir) {
+            tile.a = gpack + ((gi * ncp + ir) * kb + v0) * mr;
+            tile.c = acc.data() + (task * ncp + ir) * mr * nr;
             tile.m_valid = static_cast<int>(std::min<int64_t>(mr, cog - ir * mr));
             ks.packed_kernel(tile);
           }
@@ -337,7 +361,8 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
     for (int64_t t = 0; t < taps; ++t)
       for (int64_t co = 0; co < cog; ++co)
         for (int64_t c = 0; c < cig; ++c)
-          gw[((gi * cog + co) * cig + c) * taps + t] = acc[((gi * taps + t) * cog + co) * cig + c];
+          gw[((gi * cog + co) * cig + c) * taps + t] =
+              acc[((((gi * taps + t) * ncpan + c / nr) * ncp + co / mr) * mr + co % mr) * nr + c % nr];
 }
 
 }  // namespace
