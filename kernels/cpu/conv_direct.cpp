@@ -95,7 +95,6 @@ struct Correlation {
   int64_t hp() const { return ho + dh * (kh - 1); }
   int64_t wp() const { return wo + dw * (kw - 1); }
   int64_t plane() const { return hp() * wp(); }
-  int64_t q() const { return (ho - 1) * wp() + wo; }  // virtual output length of one plane
   int64_t cig() const { return ci / groups; }
   int64_t cog() const { return co / groups; }
   int64_t taps() const { return kh * kw; }
@@ -147,7 +146,7 @@ template <class T>
 void correlate(const T* x, const Correlation& cr, const std::vector<T>& apack, const T* bias, T* y) {
   const KernelSet<T>& ks = kernels<T>();
   const int mr = ks.mr, nr = ks.nr;
-  const int64_t hp = cr.hp(), wp = cr.wp(), plane = cr.plane(), q = cr.q();
+  const int64_t hp = cr.hp(), wp = cr.wp(), plane = cr.plane();
   const int64_t cig = cr.cig(), cog = cr.cog(), taps = cr.taps(), ncp = ceil_div(cog, mr);
   T* xp = scratch<T, 0>(cr.n * cr.ci * plane + nr);
   pad_planes(x, cr.n * cr.ci, cr.h, cr.w, cr.ph, cr.pw, hp, wp, xp, nr);
@@ -156,54 +155,84 @@ void correlate(const T* x, const Correlation& cr, const std::vector<T>& apack, c
   for (int64_t i = 0; i < cr.kh; ++i)
     for (int64_t j = 0; j < cr.kw; ++j) offs[i * cr.kw + j] = i * cr.dh * wp + j * cr.dw;
 
-  // Tasks: (image, chunk of nc virtual columns). nc is a multiple of NR from the shapes only.
-  const int64_t nc = std::min<int64_t>(ceil_div(q, nr) * nr, 24 * nr);
-  const int64_t chunks = ceil_div(q, nc);
-  parallel_for(0, cr.n * chunks, 1, [&](int64_t lo, int64_t hi) {
-    T* ybuf = scratch<T, 1>(ncp * mr * nc);
+  // Tasks: chunks of nc output pixels of the whole batch (pixel index nn * howo + p), nc a
+  // multiple of NR from the shapes only. Panels may straddle two images, so small images
+  // (7x7 = 49 pixels) fill whole NR-pixel panels (per-image panels wasted 23% at r18_s4).
+  const int64_t howo = cr.ho * cr.wo, total = cr.n * howo;
+  const int64_t nc = std::min<int64_t>(ceil_div(total, nr) * nr, 24 * nr);
+  const int64_t chunks = ceil_div(total, nc);
+  parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
     T* bbuf = scratch<T, 4>(taps * cig * nr);
+    alignas(64) T tmp[64 * 64];  // an edge tile that straddles two images (MR * NR <= 4096)
+    struct Run {
+      int64_t dst, src, len;  // bbuf column, offset of the pixel in the padded planes, pixels
+    };
+    std::vector<Run> runs;
     MicroTileArgs<T> tile;
     tile.alpha = T(1);
     tile.beta = T(0);
     tile.kc = taps * cig;
     tile.b = bbuf;
     tile.b_k_stride = nr;
-    tile.ldc = nc;
     for (int64_t task = lo; task < hi; ++task) {
-      const int64_t nn = task / chunks, q0 = task % chunks * nc, q1 = std::min(q0 + nc, q);
+      const int64_t p0 = task * nc, p1 = std::min(p0 + nc, total);
       for (int64_t g = 0; g < cr.groups; ++g) {
-        const T* xg = xp + (nn * cr.ci + g * cig) * plane;
-        for (int64_t jr = q0; jr < q1; jr += nr) {
-          // B panel [tap][c][NR]: NR virtual columns of every shifted plane, in L1 for the
-          // co-panels below.
-          // The last tap row meets new lines of every plane: fetch them a few panels ahead
-          // (one stream per channel is more than the hardware prefetcher follows).
-          for (int64_t c = 0; c < cig; ++c) {
-            const T* src = xg + c * plane + jr;
-            __builtin_prefetch(src + offs[taps - 1] + 4 * nr);
-            for (int64_t t = 0; t < taps; ++t) copy_row(bbuf + (t * cig + c) * nr, src + offs[t], nr);
+        const T* xg = xp + g * cig * plane;
+        for (int64_t jr = p0; jr < p1; jr += nr) {
+          // B panel [tap][c][NR]: NR output pixels (runs along output rows) of every shifted
+          // plane, in L1 for the co-panels below.
+          const int n_valid = static_cast<int>(std::min<int64_t>(nr, p1 - jr));
+          runs.clear();
+          for (int64_t v = jr; v < jr + n_valid;) {
+            const int64_t nn = v / howo, p = v % howo, oh = p / cr.wo, ow = p % cr.wo;
+            const int64_t len = std::min(cr.wo - ow, jr + n_valid - v);
+            runs.push_back({v - jr, nn * cr.ci * plane + oh * wp + ow, len});
+            v += len;
           }
-          tile.n_valid = static_cast<int>(std::min<int64_t>(nr, q1 - jr));
+          const bool whole = runs.size() == 1 && n_valid == nr;
+          for (int64_t c = 0; c < cig; ++c) {
+            const T* src = xg + c * plane;
+            // The last tap row meets new lines of every plane: fetch them a few panels ahead
+            // (one stream per channel is more than the hardware prefetcher follows).
+            __builtin_prefetch(src + runs[0].src + offs[taps - 1] + 4 * nr);
+            for (int64_t t = 0; t < taps; ++t) {
+              T* d = bbuf + (t * cig + c) * nr;
+              if (whole) {
+                copy_row(d, src + runs[0].src + offs[t], nr);
+                continue;
+              }
+              for (const Run& r : runs) copy_row(d + r.dst, src + r.src + offs[t], static_cast<int>(r.len));
+              for (int k = n_valid; k < nr; ++k) d[k] = T(0);
+            }
+          }
+          // C: straight into y when the panel lies in one image, else through tmp.
+          const int64_t n_first = jr / howo, n_last = (jr + n_valid - 1) / howo;
+          const bool direct = n_first == n_last;
+          tile.n_valid = direct ? n_valid : nr;
+          tile.ldc = direct ? howo : nr;
           for (int64_t ir = 0; ir < ncp; ++ir) {
+            const int64_t o0 = g * cog + ir * mr;
             tile.a = apack.data() + (g * ncp + ir) * taps * cig * mr;
-            tile.c = ybuf + ir * mr * nc + (jr - q0);
             tile.m_valid = static_cast<int>(std::min<int64_t>(mr, cog - ir * mr));
+            tile.c = direct ? y + (n_first * cr.co + o0) * howo + jr % howo : tmp;
             ks.packed_kernel(tile);
+            if (direct) continue;
+            for (int r = 0; r < tile.m_valid; ++r)
+              for (int k = 0; k < n_valid; ++k) {
+                const int64_t v = jr + k;
+                y[(v / howo * cr.co + o0 + r) * howo + v % howo] = tmp[r * nr + k];
+              }
           }
         }
-        // Crop: virtual column v = oh * wp + ow is output pixel (oh, ow) when ow < wo.
-        for (int64_t o = 0; o < cog; ++o) {
-          const int64_t oc = g * cog + o;
-          const T b = bias ? bias[oc] : T(0);
-          const T* src = ybuf + o * nc - q0;
-          T* dst = y + (nn * cr.co + oc) * cr.ho * cr.wo;
-          for (int64_t v = q0; v < q1;) {
-            const int64_t oh = v / wp, ow = v % wp;
-            const int64_t end = std::min(q1, oh * wp + cr.wo);
-            T* d = dst + oh * cr.wo;
-            for (int64_t u = v; u < end; ++u) d[u - oh * wp] = src[u] + b;
-            v = (oh + 1) * wp;
-            (void)ow;
+        if (bias) {
+          for (int64_t v = p0; v < p1;) {
+            const int64_t nn = v / howo, p = v % howo, end = std::min(p1, (nn + 1) * howo);
+            for (int64_t o = 0; o < cog; ++o) {
+              const T b = bias[g * cog + o];
+              T* row = y + (nn * cr.co + g * cog + o) * howo;
+              for (int64_t u = p; u < p + (end - v); ++u) row[u] += b;
+            }
+            v = end;
           }
         }
       }
