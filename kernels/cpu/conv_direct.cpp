@@ -46,8 +46,9 @@ using detail::MicroTileArgs;
 
 std::atomic<bool> g_direct_enabled{true};
 
-// Below this many channels per group (the reduction of one tap) the micro-kernel calls are too
-// short to pay for themselves and im2col's K = Cin * kh * kw wins.
+// Below this many input or output channels per group im2col wins: few input channels make the
+// per-tap reduction short, few output channels leave most of an MR-row tile empty while the B
+// panel is packed all the same (cnn_l1's backward-data, 32 -> 1 channel, ran 10x slower).
 constexpr int64_t kMinChannels = 8;
 
 template <class T>
@@ -400,6 +401,7 @@ bool conv2d_direct_forward(const Tensor& x, const Tensor& w, const Tensor& bias,
                            const ConvGeometry& g) {
   const int64_t cin = x.size(1), kh = w.size(2), kw = w.size(3);
   if (!usable(x) || !common_ok(g, cin, kh, kw) || cin / g.groups < kMinChannels) return false;
+  if (w.size(0) / g.groups < kMinChannels) return false;
   if (x.dtype() == DType::F64)
     forward_impl<double>(x, w, bias, y, g);
   else
@@ -411,6 +413,7 @@ bool conv2d_direct_backward_data(const Tensor& gy, const Tensor& w, const Tensor
                                  const ConvGeometry& g) {
   const int64_t cin = gx.size(1), cout = gy.size(1), kh = w.size(2), kw = w.size(3);
   if (!usable(gx) || !common_ok(g, cin, kh, kw) || cout / g.groups < kMinChannels) return false;
+  if (cin / g.groups < kMinChannels) return false;
   const int64_t ph = g.dil_h * (kh - 1) - g.pad_h, pw = g.dil_w * (kw - 1) - g.pad_w;
   // The flipped correlation needs non-negative padding and gx exactly the forward's input size
   // (conv_transpose2d's output_padding makes it larger: im2col path).
@@ -427,6 +430,7 @@ bool conv2d_direct_backward_data(const Tensor& gy, const Tensor& w, const Tensor
 bool conv2d_direct_backward_weight(const Tensor& x, const Tensor& gy, const Tensor& gw, const ConvGeometry& g) {
   const int64_t cin = x.size(1), kh = gw.size(2), kw = gw.size(3);
   if (!usable(x) || !common_ok(g, cin, kh, kw) || cin / g.groups < kMinChannels) return false;
+  if (gy.size(1) / g.groups < kMinChannels) return false;
   // The padded image must hold the input: hp = ho + dil * (k - 1) >= pad + h (always so for
   // stride 1 with the forward's output size).
   if (gy.size(2) + g.dil_h * (kh - 1) < g.pad_h + x.size(2) || gy.size(3) + g.dil_w * (kw - 1) < g.pad_w + x.size(3))
