@@ -160,7 +160,10 @@ void correlate(const T* x, const Correlation& cr, const std::vector<T>& apack, c
   // multiple of NR from the shapes only. Panels may straddle two images, so small images
   // (7x7 = 49 pixels) fill whole NR-pixel panels (per-image panels wasted 23% at r18_s4).
   const int64_t howo = cr.ho * cr.wo, total = cr.n * howo;
-  const int64_t nc = std::min<int64_t>(ceil_div(total, nr) * nr, 24 * nr);
+  // (Any chunking gives the same bits: every output element is one tile's full reduction. At
+  // least 4 chunks per thread keep two threads even on small batches of small images.)
+  const int64_t per_thread = ceil_div(total, 4 * static_cast<int64_t>(get_num_threads()));
+  const int64_t nc = std::clamp<int64_t>(ceil_div(per_thread, nr) * nr, nr, 24 * nr);
   const int64_t chunks = ceil_div(total, nc);
   parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
     T* bbuf = scratch<T, 4>(taps * cig * nr);
@@ -316,8 +319,9 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
   for (int64_t n0 = 0; n0 < n; n0 += nb) {
     const int64_t nbc = std::min(nb, n - n0), kb = nbc * howo, span = nbc * plane;
     const int64_t pstride = span * nr;  // elements per channel panel
-    // Phase 1: rows of the padded channel-blocked images, then gy panels.
-    parallel_for(0, nbc * hp + groups * ncp, 1, [&](int64_t lo, int64_t hi) {
+    // Phase 1: rows of the padded channel-blocked images, then gy panels (two loops: one loop
+    // over both kinds of job, of very different sizes, split unevenly between threads).
+    const auto phase1 = [&](int64_t lo, int64_t hi) {
       for (int64_t job = lo; job < hi; ++job) {
         if (job < nbc * hp) {
           const int64_t b = job / hp, r = job % hp, ih = r - g.pad_h;
@@ -350,7 +354,9 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
           }
         }
       }
-    });
+    };
+    parallel_for(0, nbc * hp, 1, phase1);
+    parallel_for(nbc * hp, nbc * hp + groups * ncp, 1, phase1);
     // Phase 2: each task (group, tap, channel panel) accumulates its gw tiles.
     parallel_for(0, ntasks, 1, [&](int64_t lo, int64_t hi) {
       T* bpanel = scratch<T, 5>(kc * nr);
