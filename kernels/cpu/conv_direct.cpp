@@ -144,7 +144,7 @@ std::vector<T> pack_weights(const Correlation& cr, int mr, F&& value) {
 
 // Runs the correlation with pre-packed weights; bias (per output channel) may be null.
 template <class T>
-void correlate(const T* x, const Correlation& cr, const std::vector<T>& apack, const T* bias, T* y) {
+void correlate_images(const T* x, const Correlation& cr, const std::vector<T>& apack, const T* bias, T* y) {
   const KernelSet<T>& ks = kernels<T>();
   const int mr = ks.mr, nr = ks.nr;
   const int64_t hp = cr.hp(), wp = cr.wp(), plane = cr.plane();
@@ -242,6 +242,19 @@ void correlate(const T* x, const Correlation& cr, const std::vector<T>& apack, c
       }
     }
   });
+}
+
+// The correlation in passes over as many images as fit a padded buffer of about 32 MiB (the
+// buffer is per thread and kept for later calls, so it must not grow with the batch).
+template <class T>
+void correlate(const T* x, const Correlation& cr, const std::vector<T>& apack, const T* bias, T* y) {
+  const int64_t per_image = std::max<int64_t>(cr.ci * cr.plane() * static_cast<int64_t>(sizeof(T)), 1);
+  const int64_t step = std::clamp<int64_t>((int64_t{32} << 20) / per_image, 1, cr.n);
+  for (int64_t n0 = 0; n0 < cr.n; n0 += step) {
+    Correlation part = cr;
+    part.n = std::min(step, cr.n - n0);
+    correlate_images(x + n0 * cr.ci * cr.h * cr.w, part, apack, bias, y + n0 * cr.co * cr.ho * cr.wo);
+  }
 }
 
 bool usable(const Tensor& t) { return t.dtype() == DType::F32 || t.dtype() == DType::F64; }
