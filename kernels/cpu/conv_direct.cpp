@@ -1,32 +1,42 @@
 // Direct (implicit-GEMM) stride-1 convolution on the GEMM's micro-kernel (microkernel.h).
 //
-// Why: the im2col path spends a quarter of its time outside the micro-kernel (perf, r18_s1,
-// one thread: forward 74% in the micro-kernel, im2col memcpy + B packing the rest; backward-data
-// 80% + col2im; backward-weight 62%, the rest im2col, a copy of gy, transposing B, page faults),
-// and backward-weight's im2col ran on one thread while the other waited. A stride-1 convolution
-// needs no im2col matrix at all:
+// Why (perf, r18_s1 = batch 32, 64 -> 64, 56x56, 3x3, one thread, Zen 3): the im2col path spent
+// a quarter of its time outside the micro-kernel (forward: 74% micro-kernel, the rest im2col's
+// memcpy and the GEMM's B packing; backward-data 80% + col2im; backward-weight 62%, the rest
+// im2col, a copy of gy, transposing B and page faults), and backward-weight's im2col of one image
+// ran on one thread while the other waited. A stride-1 convolution needs no im2col matrix:
 //
-//  - forward / backward-data ("correlate"): the input is copied once into a zero-padded buffer
-//    (planes of hp x wp). Output pixel (oh, ow) then reads the padded plane at q + off(tap) with
-//    q = oh * wp + ow, so over the "virtual" output row layout q (rows wp long, the last
-//    wp - wo columns of each row are junk that is never stored) every tap is a plain shifted
-//    view of the padded planes: B(c, q) = xp[c * plane + q + off(tap)], read in place by the
-//    micro-kernel (b_k_stride = plane). One micro-kernel call sums all kh * kw taps (the
-//    `segments` of MicroTileArgs) over the input channels, so the accumulators stay in
-//    registers for the whole K = Cin * kh * kw reduction, and nothing is packed but the weights.
-//    Tiles go to a small per-thread buffer and are cropped (junk columns dropped, bias added)
-//    into the output. Backward-data of a stride-1 convolution is the same correlation of gy with
-//    the flipped, transposed weights and padding dil * (k - 1) - pad: no col2im.
-//  - backward-weight: gw[co][c][tap] = sum over images and q of gy[co][q] * xp[c][q + off(tap)].
-//    The reduction runs along pixels, so both operands need pixels as the outer index: gy is
-//    packed once per image into MR-row panels and the image is transposed once into a padded
-//    NHWC buffer, where B(q, c) = xt[(q + off(tap)) * Cin + c] is again read in place
-//    (b_k_stride = Cin). Threads own disjoint (group, tap, channel panel) tiles of gw and every
-//    element sums images and pixel chunks in one fixed order: identical for any thread count.
+//  - forward / backward-data ("correlate"): the input is copied once into zero-padded planes
+//    (hp x wp). Output pixel (oh, ow) of tap (i, j) reads the padded plane at
+//    oh * wp + ow + i * dil_h * wp + j * dil_w, so an NR-pixel B panel [tap][c][NR] is a few
+//    short row copies per (channel, tap), packed straight from the image into L1 and used by
+//    every MR-row weight panel. One micro-kernel call sums all kh * kw taps (the `segments` of
+//    MicroTileArgs; the weights are pre-packed [tap][c][MR]), so the accumulators stay in
+//    registers for the whole K = Cin * kh * kw and tiles go straight into y. Panels run over
+//    the real output pixels of the whole batch and may straddle two images (7x7 images: a
+//    per-image panel grid wasted 23%). Backward-data of a stride-1 convolution is the same
+//    correlation of gy with the flipped, transposed weights and padding dil * (k - 1) - pad:
+//    no col2im. Reading B in place from the padded planes instead of packing it was no faster
+//    (a TLB and L1 miss per k step, 64 planes 13 KiB apart).
+//  - backward-weight: gw[co][c][tap] = sum over images and output pixels of gy * shifted x. The
+//    reduction runs along pixels, so both operands are laid out pixel-major once per block of
+//    images: gy as MR-row panels [pixel][MR], the padded image channel-blocked
+//    [channel panel][pixel][NR]; a task's B panel is then kc contiguous NR-channel rows (copied
+//    in runs along output rows, so junk pixels of the padding are never summed: summing over
+//    the padded planes cost 65% more multiply-adds at 7x7). Blocking as in the GEMM: a pixel
+//    chunk of ~192 KiB of gy panels in L2, the task's B panel in L1. Threads own disjoint
+//    (group, tap, channel panel) tiles of gw and every element sums images and pixel chunks in
+//    one fixed order, so the result is identical for any thread count.
 //
-// Measured (r18_s1, best of several on the shared 2-core Zen 3 box, see bench/bench_conv.cpp):
-// the figures are in the commit message and docs; the im2col path stays for stride > 1, thin
-// channel counts (Cin per group < 8, e.g. a first RGB layer) and depthwise convolutions.
+// Measured, CPU time of one pass on one thread (bench_conv pass_*, best of 2-3 on the shared
+// box; im2col -> direct, ms): r18_s1 forward 102-112 -> 92-97, backward-data 99-103 -> 92-94,
+// backward-weight 118-140 -> 90-93; r18_s2 fwd 101-106 -> 90, bwd-data 98-101 -> 89-91,
+// bwd-weight 98-121 -> 87-88; r18_s3 fwd 115 -> 89-97, bwd-data 113 -> 90-94, bwd-weight
+// 91-108 -> 86; r18_s4 fwd 118-126 -> 95-108, bwd-data 129-138 -> 94-100, bwd-weight 94-102 ->
+// 106. Whole forward+backward on one thread, CPU time against tuned PyTorch (oneDNN) in the
+// same sitting: r18_s1 277 vs 286 ms, s2 267 vs 274, s3 263 vs 267, s4 274 vs 307.
+// The im2col path stays for stride > 1, fewer than 8 input or output channels per group (a
+// first RGB layer, cnn_l1's 1 -> 32), depthwise and unpadded 1x1 convolutions.
 #include "kernels/cpu/conv_direct.h"
 
 #include <algorithm>
