@@ -17,7 +17,9 @@
 //    per-image panel grid wasted 23%). Backward-data of a stride-1 convolution is the same
 //    correlation of gy with the flipped, transposed weights and padding dil * (k - 1) - pad:
 //    no col2im. Reading B in place from the padded planes instead of packing it was no faster
-//    (a TLB and L1 miss per k step, 64 planes 13 KiB apart).
+//    (a TLB and L1 miss per k step, 64 planes 13 KiB apart); packing straight from the
+//    unpadded input with clipping (no padded copy) was 3-5% slower at r18_s1 / r18_s4, so the
+//    padded copy stays, made in passes of at most ~32 MiB.
 //  - backward-weight: gw[co][c][tap] = sum over images and output pixels of gy * shifted x. The
 //    reduction runs along pixels, so both operands are laid out pixel-major once per block of
 //    images: gy as MR-row panels [pixel][MR], the padded image channel-blocked
