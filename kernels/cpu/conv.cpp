@@ -1,4 +1,6 @@
-// CPU convolution: im2col + the project's GEMM (kernels/cpu/gemm.h).
+// CPU convolution: im2col + the project's GEMM (kernels/cpu/gemm.h), for what the direct
+// stride-1 path (kernels/cpu/conv_direct.cpp, tried first, faster on the ResNet stage shapes)
+// leaves to it: strides > 1, thin channel counts, conv_transpose2d's output_padding.
 //
 // Approach (measured on the 2-core Zen 3 dev box with bench/bench_conv.cpp, 2 threads):
 //  - forward and backward-data run over images in parallel (parallel_for, one image per task), each
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include "kernels/conv.h"
+#include "kernels/cpu/conv_direct.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
 
@@ -276,6 +279,7 @@ void forward(const Tensor& xt, const Tensor& wt, const Tensor& bt, const Tensor&
   const T* bias = bt.defined() ? bt.data<T>() : nullptr;
   T* y = yt.data<T>();
   if (is_depthwise(d)) return depthwise_forward(x, w, bias, y, d, g);
+  if (conv2d_direct_forward(xt, wt, bt, yt, g)) return;
   const bool pointwise = is_pointwise(d, g);
   const int64_t K = d.k(), P = d.howo();
   for_each_image(d.n, [&](int64_t n) {
@@ -309,6 +313,7 @@ void backward_data(const Tensor& gyt, const Tensor& wt, const Tensor& bt, const 
   const T* bias = bt.defined() ? bt.data<T>() : nullptr;
   T* gx = gxt.data<T>();
   if (is_depthwise(d)) return depthwise_backward_data(gy, w, bias, gx, d, g);
+  if (conv2d_direct_backward_data(gyt, wt, bt, gxt, g)) return;
   const bool pointwise = is_pointwise(d, g);
   const int64_t K = d.k(), P = d.howo();
   for_each_image(d.n, [&](int64_t n) {
@@ -343,6 +348,7 @@ void backward_weight(const Tensor& xt, const Tensor& gyt, const Tensor& gwt, con
   const T* x = xt.data<T>();
   const T* gy = gyt.data<T>();
   if (is_depthwise(d)) return depthwise_backward_weight(x, gy, gw, d, g);
+  if (conv2d_direct_backward_weight(xt, gyt, gwt, g)) return;
   const int64_t K = d.k(), P = d.howo();
   const bool pointwise = is_pointwise(d, g);
   // Images per block: im2col matrix of about 2M elements, from the shapes only (never the thread count).

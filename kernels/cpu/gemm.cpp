@@ -150,6 +150,13 @@ const KernelSet<T>& kernels_for_isa() {
   }
 }
 
+}  // namespace
+
+const KernelSet<float>& active_kernels_f32() { return kernels_for_isa<float>(); }
+const KernelSet<double>& active_kernels_f64() { return kernels_for_isa<double>(); }
+
+namespace {
+
 // ---- packing buffers ---------------------------------------------------------------------------
 template <class T>
 class PackBuffer {

@@ -40,6 +40,12 @@ struct MicroTileArgs {
   int n_valid = 0;
   T alpha = 1;
   T beta = 0;  // 0: C is written without being read
+  // Packed kernel only: the k loop runs `segments` times over kc steps each, B restarting at
+  // b + b_offsets[s] for segment s while A runs on (the A panel holds segments * kc steps). The
+  // direct convolution (conv_direct.cpp) sums the kh * kw shifted taps this way without
+  // leaving registers. segments == 1 with b_offsets == nullptr is the plain GEMM tile.
+  int segments = 1;
+  const int64_t* b_offsets = nullptr;
 };
 
 // One ISA's kernels for element type T and the cache blocking tuned for them.
@@ -61,6 +67,10 @@ struct KernelSet {
   PackAFn pack_a;
   PackBFn pack_b;
 };
+
+// The kernels the GEMM uses right now (run-time ISA choice, STRATA_GEMM_ISA, gemm_force_isa).
+const KernelSet<float>& active_kernels_f32();
+const KernelSet<double>& active_kernels_f64();
 
 // nullptr when the ISA was not compiled in (non-x86 builds).
 const KernelSet<float>* avx512_kernels_f32();
@@ -100,19 +110,22 @@ inline void micro_tile(const MicroTileArgs<typename V::scalar>& t) {
   const int64_t kc = t.kc;
   const int64_t bs = t.b_k_stride;
   if constexpr (kPackedA) {
+    for (int s = 0; s < t.segments; ++s) {
+      if (t.b_offsets != nullptr) b = t.b + t.b_offsets[s];
 #pragma GCC unroll 4
-    for (int64_t p = 0; p < kc; ++p) {
-      reg bv[NV];
+      for (int64_t p = 0; p < kc; ++p) {
+        reg bv[NV];
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) bv[v] = V::load(b + v * W);
+        for (int v = 0; v < NV; ++v) bv[v] = V::load(b + v * W);
 #pragma GCC unroll 32
-      for (int i = 0; i < MR; ++i) {
-        const reg ai = V::broadcast(a + i);
+        for (int i = 0; i < MR; ++i) {
+          const reg ai = V::broadcast(a + i);
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) acc[i][v] = V::fmadd(ai, bv[v], acc[i][v]);
+          for (int v = 0; v < NV; ++v) acc[i][v] = V::fmadd(ai, bv[v], acc[i][v]);
+        }
+        a += MR;
+        b += bs;
       }
-      a += MR;
-      b += bs;
     }
   } else {
     const int64_t rs = t.a_row_stride;

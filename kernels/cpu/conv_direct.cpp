@@ -1,0 +1,479 @@
+// Direct (implicit-GEMM) stride-1 convolution on the GEMM's micro-kernel (microkernel.h).
+//
+// Why (perf, r18_s1 = batch 32, 64 -> 64, 56x56, 3x3, one thread, Zen 3): the im2col path spent
+// a quarter of its time outside the micro-kernel (forward: 74% micro-kernel, the rest im2col's
+// memcpy and the GEMM's B packing; backward-data 80% + col2im; backward-weight 62%, the rest
+// im2col, a copy of gy, transposing B and page faults), and backward-weight's im2col of one image
+// ran on one thread while the other waited. A stride-1 convolution needs no im2col matrix:
+//
+//  - forward / backward-data ("correlate"): the input is copied once into zero-padded planes
+//    (hp x wp). Output pixel (oh, ow) of tap (i, j) reads the padded plane at
+//    oh * wp + ow + i * dil_h * wp + j * dil_w, so an NR-pixel B panel [tap][c][NR] is a few
+//    short row copies per (channel, tap), packed straight from the image into L1 and used by
+//    every MR-row weight panel. One micro-kernel call sums all kh * kw taps (the `segments` of
+//    MicroTileArgs; the weights are pre-packed [tap][c][MR]), so the accumulators stay in
+//    registers for the whole K = Cin * kh * kw and tiles go straight into y. Panels run over
+//    the real output pixels of the whole batch and may straddle two images (7x7 images: a
+//    per-image panel grid wasted 23%). Backward-data of a stride-1 convolution is the same
+//    correlation of gy with the flipped, transposed weights and padding dil * (k - 1) - pad:
+//    no col2im. Reading B in place from the padded planes instead of packing it was no faster
+//    (a TLB and L1 miss per k step, 64 planes 13 KiB apart); packing straight from the
+//    unpadded input with clipping (no padded copy) was 3-5% slower at r18_s1 / r18_s4, so the
+//    padded copy stays, made in passes of at most ~32 MiB.
+//  - backward-weight: gw[co][c][tap] = sum over images and output pixels of gy * shifted x. The
+//    reduction runs along pixels, so both operands are laid out pixel-major once per block of
+//    images: gy as MR-row panels [pixel][MR], the padded image channel-blocked
+//    [channel panel][pixel][NR]; a task's B panel is then kc contiguous NR-channel rows (copied
+//    in runs along output rows, so junk pixels of the padding are never summed: summing over
+//    the padded planes cost 65% more multiply-adds at 7x7). Blocking as in the GEMM: a pixel
+//    chunk of ~192 KiB of gy panels in L2, the task's B panel in L1. Threads own disjoint
+//    (group, tap, channel panel) tiles of gw and every element sums images and pixel chunks in
+//    one fixed order, so the result is identical for any thread count.
+//
+// Measured, CPU time of one pass on one thread (bench_conv pass_*, best of 2-3 on the shared
+// box; im2col -> direct, ms): r18_s1 forward 102-112 -> 92-97, backward-data 99-103 -> 92-94,
+// backward-weight 118-140 -> 90-93; r18_s2 fwd 101-106 -> 90, bwd-data 98-101 -> 89-91,
+// bwd-weight 98-121 -> 87-88; r18_s3 fwd 115 -> 89-97, bwd-data 113 -> 90-94, bwd-weight
+// 91-108 -> 86; r18_s4 fwd 118-126 -> 95-108, bwd-data 129-138 -> 94-100, bwd-weight 94-102 ->
+// 106. Whole forward+backward on one thread, CPU time against tuned PyTorch (oneDNN) in the
+// same sitting: r18_s1 277 vs 286 ms, s2 267 vs 274, s3 263 vs 267, s4 274 vs 307.
+// The im2col path stays for stride > 1, fewer than 8 input or output channels per group (a
+// first RGB layer, cnn_l1's 1 -> 32), depthwise and unpadded 1x1 convolutions.
+#include "kernels/cpu/conv_direct.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "kernels/cpu/microkernel.h"
+#include "kernels/cpu/parallel.h"
+
+namespace strata::kernels::cpu {
+namespace {
+
+using detail::KernelSet;
+using detail::MicroTileArgs;
+
+std::atomic<bool> g_direct_enabled{true};
+
+// Below this many input or output channels per group im2col wins: few input channels make the
+// per-tap reduction short, few output channels leave most of an MR-row tile empty while the B
+// panel is packed all the same (cnn_l1's backward-data, 32 -> 1 channel, ran 10x slower).
+constexpr int64_t kMinChannels = 8;
+
+template <class T>
+const KernelSet<T>& kernels() {
+  if constexpr (std::is_same_v<T, float>)
+    return detail::active_kernels_f32();
+  else
+    return detail::active_kernels_f64();
+}
+
+// A per-thread, 64-byte aligned scratch buffer that only grows (no page faults after the first
+// call). Tag tells apart the buffers one thread needs at once.
+template <class T, int Tag>
+T* scratch(int64_t elems) {
+  thread_local std::vector<T> buf;
+  const int64_t pad = 64 / sizeof(T);
+  if (static_cast<int64_t>(buf.size()) < elems + pad) buf.resize(static_cast<size_t>(elems + pad));
+  auto addr = reinterpret_cast<uintptr_t>(buf.data());
+  return reinterpret_cast<T*>((addr + 63) & ~uintptr_t{63});
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// dst[0, n) = src[0, n) for the short rows of a B panel (a libc memcpy call per 64-byte row
+// cost 9% of the forward).
+template <class T>
+inline void copy_row(T* __restrict dst, const T* __restrict src, int n) {
+  if (n == 16) {
+#pragma GCC unroll 16
+    for (int k = 0; k < 16; ++k) dst[k] = src[k];
+  } else if (n == 8) {
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; ++k) dst[k] = src[k];
+  } else {
+    for (int k = 0; k < n; ++k) dst[k] = src[k];
+  }
+}
+
+// A stride-1 correlation y[n][o][oh][ow] = sum over c, taps of A_tap(o, c) * x[n][c][...] with
+// zero padding (ph, pw) and dilation (dh, dw).
+struct Correlation {
+  int64_t n, ci, h, w;  // input images
+  int64_t co, ho, wo;   // output images
+  int64_t kh, kw, dh, dw, ph, pw, groups;
+  int64_t hp() const { return ho + dh * (kh - 1); }
+  int64_t wp() const { return wo + dw * (kw - 1); }
+  int64_t plane() const { return hp() * wp(); }
+  int64_t cig() const { return ci / groups; }
+  int64_t cog() const { return co / groups; }
+  int64_t taps() const { return kh * kw; }
+};
+
+// Copies the images [n][c][h][w] into zero-padded planes [n][c][hp][wp] (image at row ph,
+// column pw), followed by `slack` zeros.
+template <class T>
+void pad_planes(const T* x, int64_t planes, int64_t h, int64_t w, int64_t ph, int64_t pw, int64_t hp, int64_t wp,
+                T* xp, int64_t slack) {
+  const int64_t cols = std::max<int64_t>(std::min(w, wp - pw), 0);
+  parallel_for(0, planes, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t pl = lo; pl < hi; ++pl) {
+      const T* src = x + pl * h * w;
+      T* dst = xp + pl * hp * wp;
+      for (int64_t r = 0; r < hp; ++r) {
+        T* row = dst + r * wp;
+        const int64_t ih = r - ph;
+        if (ih < 0 || ih >= h) {
+          std::fill(row, row + wp, T(0));
+          continue;
+        }
+        std::fill(row, row + pw, T(0));
+        std::memcpy(row + pw, src + ih * w, sizeof(T) * cols);
+        std::fill(row + pw + cols, row + wp, T(0));
+      }
+    }
+  });
+  std::fill(xp + planes * hp * wp, xp + planes * hp * wp + slack, T(0));
+}
+
+// Packs the weights of every (group, MR-row panel) as [tap][c][MR], zero-padded rows:
+// value(g, row, tap, c) is A_tap(row, c) of group g.
+template <class T, class F>
+std::vector<T> pack_weights(const Correlation& cr, int mr, F&& value) {
+  const int64_t cog = cr.cog(), cig = cr.cig(), taps = cr.taps(), ncp = ceil_div(cog, mr);
+  std::vector<T> out(static_cast<size_t>(cr.groups * ncp * taps * cig * mr), T(0));
+  T* p = out.data();
+  for (int64_t g = 0; g < cr.groups; ++g)
+    for (int64_t ir = 0; ir < ncp; ++ir)
+      for (int64_t t = 0; t < taps; ++t)
+        for (int64_t c = 0; c < cig; ++c, p += mr)
+          for (int64_t r = 0; r < mr && ir * mr + r < cog; ++r) p[r] = value(g, ir * mr + r, t, c);
+  return out;
+}
+
+// Runs the correlation with pre-packed weights; bias (per output channel) may be null.
+template <class T>
+void correlate_images(const T* x, const Correlation& cr, const std::vector<T>& apack, const T* bias, T* y) {
+  const KernelSet<T>& ks = kernels<T>();
+  const int mr = ks.mr, nr = ks.nr;
+  const int64_t hp = cr.hp(), wp = cr.wp(), plane = cr.plane();
+  const int64_t cig = cr.cig(), cog = cr.cog(), taps = cr.taps(), ncp = ceil_div(cog, mr);
+  T* xp = scratch<T, 0>(cr.n * cr.ci * plane + nr);
+  pad_planes(x, cr.n * cr.ci, cr.h, cr.w, cr.ph, cr.pw, hp, wp, xp, nr);
+
+  std::vector<int64_t> offs(static_cast<size_t>(taps));
+  for (int64_t i = 0; i < cr.kh; ++i)
+    for (int64_t j = 0; j < cr.kw; ++j) offs[i * cr.kw + j] = i * cr.dh * wp + j * cr.dw;
+
+  // Tasks: chunks of nc output pixels of the whole batch (pixel index nn * howo + p), nc a
+  // multiple of NR from the shapes only. Panels may straddle two images, so small images
+  // (7x7 = 49 pixels) fill whole NR-pixel panels (per-image panels wasted 23% at r18_s4).
+  const int64_t howo = cr.ho * cr.wo, total = cr.n * howo;
+  // (Any chunking gives the same bits: every output element is one tile's full reduction. At
+  // least 4 chunks per thread keep two threads even on small batches of small images.)
+  const int64_t per_thread = ceil_div(total, 4 * static_cast<int64_t>(get_num_threads()));
+  const int64_t nc = std::clamp<int64_t>(ceil_div(per_thread, nr) * nr, nr, 24 * nr);
+  const int64_t chunks = ceil_div(total, nc);
+  parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
+    T* bbuf = scratch<T, 4>(taps * cig * nr);
+    alignas(64) T tmp[64 * 64];  // an edge tile that straddles two images (MR * NR <= 4096)
+    struct Run {
+      int64_t dst, src, len;  // bbuf column, offset of the pixel in the padded planes, pixels
+    };
+    std::vector<Run> runs;
+    MicroTileArgs<T> tile;
+    tile.alpha = T(1);
+    tile.beta = T(0);
+    tile.kc = taps * cig;
+    tile.b = bbuf;
+    tile.b_k_stride = nr;
+    for (int64_t task = lo; task < hi; ++task) {
+      const int64_t p0 = task * nc, p1 = std::min(p0 + nc, total);
+      for (int64_t g = 0; g < cr.groups; ++g) {
+        const T* xg = xp + g * cig * plane;
+        for (int64_t jr = p0; jr < p1; jr += nr) {
+          // B panel [tap][c][NR]: NR output pixels (runs along output rows) of every shifted
+          // plane, in L1 for the co-panels below.
+          const int n_valid = static_cast<int>(std::min<int64_t>(nr, p1 - jr));
+          runs.clear();
+          for (int64_t v = jr; v < jr + n_valid;) {
+            const int64_t nn = v / howo, p = v % howo, oh = p / cr.wo, ow = p % cr.wo;
+            const int64_t len = std::min(cr.wo - ow, jr + n_valid - v);
+            runs.push_back({v - jr, nn * cr.ci * plane + oh * wp + ow, len});
+            v += len;
+          }
+          const bool whole = runs.size() == 1 && n_valid == nr;
+          for (int64_t c = 0; c < cig; ++c) {
+            const T* src = xg + c * plane;
+            // The last tap row meets new lines of every plane: fetch them a few panels ahead
+            // (one stream per channel is more than the hardware prefetcher follows).
+            __builtin_prefetch(src + runs[0].src + offs[taps - 1] + 4 * nr);
+            for (int64_t t = 0; t < taps; ++t) {
+              T* d = bbuf + (t * cig + c) * nr;
+              if (whole) {
+                copy_row(d, src + runs[0].src + offs[t], nr);
+                continue;
+              }
+              for (const Run& r : runs) copy_row(d + r.dst, src + r.src + offs[t], static_cast<int>(r.len));
+              for (int k = n_valid; k < nr; ++k) d[k] = T(0);
+            }
+          }
+          // C: straight into y when the panel lies in one image, else through tmp.
+          const int64_t n_first = jr / howo, n_last = (jr + n_valid - 1) / howo;
+          const bool direct = n_first == n_last;
+          tile.n_valid = direct ? n_valid : nr;
+          tile.ldc = direct ? howo : nr;
+          for (int64_t ir = 0; ir < ncp; ++ir) {
+            const int64_t o0 = g * cog + ir * mr;
+            tile.a = apack.data() + (g * ncp + ir) * taps * cig * mr;
+            tile.m_valid = static_cast<int>(std::min<int64_t>(mr, cog - ir * mr));
+            tile.c = direct ? y + (n_first * cr.co + o0) * howo + jr % howo : tmp;
+            ks.packed_kernel(tile);
+            if (direct) continue;
+            for (int r = 0; r < tile.m_valid; ++r)
+              for (int k = 0; k < n_valid; ++k) {
+                const int64_t v = jr + k;
+                y[(v / howo * cr.co + o0 + r) * howo + v % howo] = tmp[r * nr + k];
+              }
+          }
+        }
+        if (bias) {
+          for (int64_t v = p0; v < p1;) {
+            const int64_t nn = v / howo, p = v % howo, end = std::min(p1, (nn + 1) * howo);
+            for (int64_t o = 0; o < cog; ++o) {
+              const T b = bias[g * cog + o];
+              T* row = y + (nn * cr.co + g * cog + o) * howo;
+              for (int64_t u = p; u < p + (end - v); ++u) row[u] += b;
+            }
+            v = end;
+          }
+        }
+      }
+    }
+  });
+}
+
+// The correlation in passes over as many images as fit a padded buffer of about 32 MiB (the
+// buffer is per thread and kept for later calls, so it must not grow with the batch).
+template <class T>
+void correlate(const T* x, const Correlation& cr, const std::vector<T>& apack, const T* bias, T* y) {
+  const int64_t per_image = std::max<int64_t>(cr.ci * cr.plane() * static_cast<int64_t>(sizeof(T)), 1);
+  const int64_t step = std::clamp<int64_t>((int64_t{32} << 20) / per_image, 1, cr.n);
+  for (int64_t n0 = 0; n0 < cr.n; n0 += step) {
+    Correlation part = cr;
+    part.n = std::min(step, cr.n - n0);
+    correlate_images(x + n0 * cr.ci * cr.h * cr.w, part, apack, bias, y + n0 * cr.co * cr.ho * cr.wo);
+  }
+}
+
+bool usable(const Tensor& t) { return t.dtype() == DType::F32 || t.dtype() == DType::F64; }
+
+bool common_ok(const ConvGeometry& g, int64_t cin, int64_t kh, int64_t kw) {
+  if (!g_direct_enabled.load(std::memory_order_relaxed)) return false;
+  if (g.stride_h != 1 || g.stride_w != 1) return false;
+  if (g.groups > 1 && g.groups == cin) return false;  // depthwise: conv.cpp's direct kernels
+  if (kh == 1 && kw == 1 && g.pad_h == 0 && g.pad_w == 0) return false;  // already a plain GEMM
+  return true;
+}
+
+template <class T>
+void forward_impl(const Tensor& xt, const Tensor& wt, const Tensor& bt, const Tensor& yt, const ConvGeometry& g) {
+  const Correlation cr{xt.size(0), xt.size(1), xt.size(2), xt.size(3), wt.size(0), yt.size(2), yt.size(3),
+                       wt.size(2), wt.size(3), g.dil_h, g.dil_w, g.pad_h, g.pad_w, g.groups};
+  const T* w = wt.data<T>();
+  const int64_t cig = cr.cig(), cog = cr.cog(), taps = cr.taps();
+  const auto apack = pack_weights<T>(cr, kernels<T>().mr, [&](int64_t gi, int64_t r, int64_t t, int64_t c) {
+    return w[((gi * cog + r) * cig + c) * taps + t];
+  });
+  correlate<T>(xt.data<T>(), cr, apack, bt.defined() ? bt.data<T>() : nullptr, yt.data<T>());
+}
+
+template <class T>
+void backward_data_impl(const Tensor& gyt, const Tensor& wt, const Tensor& bt, const Tensor& gxt,
+                        const ConvGeometry& g) {
+  const int64_t kh = wt.size(2), kw = wt.size(3);
+  // gx = correlation of gy with w[co][c] flipped, padding dil * (k - 1) - pad.
+  const Correlation cr{gyt.size(0), gyt.size(1), gyt.size(2), gyt.size(3), gxt.size(1), gxt.size(2), gxt.size(3),
+                       kh, kw, g.dil_h, g.dil_w, g.dil_h * (kh - 1) - g.pad_h, g.dil_w * (kw - 1) - g.pad_w, g.groups};
+  const T* w = wt.data<T>();
+  const int64_t cig = cr.cig(), cog = cr.cog(), taps = cr.taps();  // cig: Cout / groups, cog: Cin / groups
+  const auto apack = pack_weights<T>(cr, kernels<T>().mr, [&](int64_t gi, int64_t r, int64_t t, int64_t c) {
+    return w[((gi * cig + c) * cog + r) * taps + (taps - 1 - t)];
+  });
+  correlate<T>(gyt.data<T>(), cr, apack, bt.defined() ? bt.data<T>() : nullptr, gxt.data<T>());
+}
+
+// gw[(g * cog + co) * cig + c][tap] = sum_n sum_q gy[n][g * cog + co][q] * x[n][g * cig + c][q + off(tap)]
+template <class T>
+void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt, const ConvGeometry& g) {
+  const KernelSet<T>& ks = kernels<T>();
+  const int mr = ks.mr, nr = ks.nr;
+  const int64_t n = xt.size(0), cin = xt.size(1), h = xt.size(2), w = xt.size(3);
+  const int64_t cout = gyt.size(1), ho = gyt.size(2), wo = gyt.size(3), kh = gwt.size(2), kw = gwt.size(3);
+  const int64_t groups = g.groups, cig = cin / groups, cog = cout / groups, taps = kh * kw;
+  const int64_t hp = ho + g.dil_h * (kh - 1), wp = wo + g.dil_w * (kw - 1), plane = hp * wp;
+  const int64_t ncp = ceil_div(cog, mr), ncpan = ceil_div(cig, nr);
+  const T* x = xt.data<T>();
+  const T* gy = gyt.data<T>();
+
+  std::vector<int64_t> offs(static_cast<size_t>(taps));
+  for (int64_t i = 0; i < kh; ++i)
+    for (int64_t j = 0; j < kw; ++j) offs[i * kw + j] = i * g.dil_h * wp + j * g.dil_w;
+
+  // Images per block, from the shapes only: the output pixels of a block form one reduction
+  // (kb = nb * ho * wo), so small images (7x7) do not re-read and re-write the whole gw
+  // accumulator once per image. The reduction runs over real output pixels only: summing over
+  // the padded planes (zeros of gy in the junk rows and columns) cost 65% more multiply-adds at
+  // 7x7 (r18_s4 1.6x slower than im2col).
+  const int64_t howo = ho * wo, nb = std::clamp<int64_t>(ceil_div(2048, howo), 1, n);
+  // The images, padded and channel-blocked: [group][channel panel][pixel][NR], so the B panel
+  // of a task (kc pixels x NR channels) is contiguous and read in place. (Pixel-major NHWC rows
+  // Cin apart, read in place or copied out per task, were 1.5x slower at r18_s4: with Cin = 512
+  // the rows fall into a few L1 sets and every row is an L2/L3 miss.)
+  T* xtp = scratch<T, 2>(groups * ncpan * nb * plane * nr);
+  T* gpack = scratch<T, 3>(groups * ncp * nb * howo * mr);  // gy as MR-row panels [pixel][MR]
+  // Accumulator tiles, contiguous MR x NR each: [task = (g, tap, channel panel)][co panel].
+  std::vector<T> acc(static_cast<size_t>(groups * taps * ncpan * ncp * mr * nr), T(0));
+  const int64_t kc = kernels<T>().kc;  // pixel chunk: an A micro-panel stays in L1
+  const int64_t ntasks = groups * taps * ncpan;
+  const int64_t a_block = std::clamp<int64_t>((192 << 10) / static_cast<int64_t>(kc * mr * sizeof(T)), 1, ncp);
+
+  for (int64_t n0 = 0; n0 < n; n0 += nb) {
+    const int64_t nbc = std::min(nb, n - n0), kb = nbc * howo, span = nbc * plane;
+    const int64_t pstride = span * nr;  // elements per channel panel
+    // Phase 1: rows of the padded channel-blocked images, then gy panels (two loops: one loop
+    // over both kinds of job, of very different sizes, split unevenly between threads).
+    const auto phase1 = [&](int64_t lo, int64_t hi) {
+      for (int64_t job = lo; job < hi; ++job) {
+        if (job < nbc * hp) {
+          const int64_t b = job / hp, r = job % hp, ih = r - g.pad_h;
+          const T* xn = x + (n0 + b) * cin * h * w;
+          const int64_t s0 = g.pad_w, s1 = std::min(wp, g.pad_w + w);
+          for (int64_t gp = 0; gp < groups * ncpan; ++gp) {
+            T* row = xtp + gp * pstride + (b * hp + r) * wp * nr;
+            std::fill(row, row + wp * nr, T(0));
+            if (ih < 0 || ih >= h) continue;
+            const int64_t gi = gp / ncpan, c0 = gp % ncpan * nr, cn = std::min<int64_t>(nr, cig - c0);
+            for (int64_t k = 0; k < cn; ++k) {
+              const T* src = xn + ((gi * cig + c0 + k) * h + ih) * w - g.pad_w;
+              for (int64_t s = s0; s < s1; ++s) row[s * nr + k] = src[s];
+            }
+          }
+        } else {
+          const int64_t panel = job - nbc * hp, gi = panel / ncp, ir = panel % ncp;
+          T* dst = gpack + panel * kb * mr;
+          for (int64_t b = 0; b < nbc; ++b) {
+            const T* gyn = gy + (n0 + b) * cout * howo;
+            T* db = dst + b * howo * mr;
+            for (int r = 0; r < mr; ++r) {
+              if (ir * mr + r >= cog) {
+                for (int64_t k = 0; k < howo; ++k) db[k * mr + r] = T(0);
+                continue;
+              }
+              const T* src = gyn + (gi * cog + ir * mr + r) * howo;
+              for (int64_t k = 0; k < howo; ++k) db[k * mr + r] = src[k];
+            }
+          }
+        }
+      }
+    };
+    parallel_for(0, nbc * hp, 1, phase1);
+    parallel_for(nbc * hp, nbc * hp + groups * ncp, 1, phase1);
+    // Phase 2: each task (group, tap, channel panel) accumulates its gw tiles.
+    parallel_for(0, ntasks, 1, [&](int64_t lo, int64_t hi) {
+      T* bpanel = scratch<T, 5>(kc * nr);
+      MicroTileArgs<T> tile;
+      tile.alpha = T(1);
+      tile.beta = T(1);
+      tile.b = bpanel;
+      tile.b_k_stride = nr;
+      tile.ldc = nr;
+      // GEMM-style blocking: a pixel chunk of a block of gy panels (A, ~192 KiB) stays in L2
+      // while every task's B panel (kc rows of NR channels) sits in L1.
+      for (int64_t v0 = 0; v0 < kb; v0 += kc) {
+        tile.kc = std::min(kc, kb - v0);
+        for (int64_t ic = 0; ic < ncp; ic += a_block)
+        for (int64_t task = lo; task < hi; ++task) {
+          const int64_t gi = task / (taps * ncpan), t = task / ncpan % taps, cp = task % ncpan;
+          // B panel: output pixels v0.. of the block, shifted by the tap, in runs along a row.
+          const T* panel = xtp + (gi * ncpan + cp) * pstride + offs[t] * nr;
+          for (int64_t v = v0; v < v0 + tile.kc;) {
+            const int64_t b = v / howo, oh = v % howo / wo, ow = v % wo;
+            const int64_t run = std::min(wo - ow, v0 + tile.kc - v);
+            std::memcpy(bpanel + (v - v0) * nr, panel + (b * plane + oh * wp + ow) * nr, sizeof(T) * run * nr);
+            v += run;
+          }
+          tile.n_valid = static_cast<int>(std::min<int64_t>(nr, cig - cp * nr));
+          for (int64_t ir = ic; ir < std::min(ncp, ic + a_block); ++ir) {
+            tile.a = gpack + ((gi * ncp + ir) * kb + v0) * mr;
+            tile.c = acc.data() + (task * ncp + ir) * mr * nr;
+            tile.m_valid = static_cast<int>(std::min<int64_t>(mr, cog - ir * mr));
+            ks.packed_kernel(tile);
+          }
+        }
+      }
+    });
+  }
+  T* gw = gwt.data<T>();
+  for (int64_t gi = 0; gi < groups; ++gi)
+    for (int64_t t = 0; t < taps; ++t)
+      for (int64_t co = 0; co < cog; ++co)
+        for (int64_t c = 0; c < cig; ++c)
+          gw[((gi * cog + co) * cig + c) * taps + t] =
+              acc[((((gi * taps + t) * ncpan + c / nr) * ncp + co / mr) * mr + co % mr) * nr + c % nr];
+}
+
+}  // namespace
+
+bool conv2d_direct_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
+                           const ConvGeometry& g) {
+  const int64_t cin = x.size(1), kh = w.size(2), kw = w.size(3);
+  if (!usable(x) || !common_ok(g, cin, kh, kw) || cin / g.groups < kMinChannels) return false;
+  if (w.size(0) / g.groups < kMinChannels) return false;
+  if (x.dtype() == DType::F64)
+    forward_impl<double>(x, w, bias, y, g);
+  else
+    forward_impl<float>(x, w, bias, y, g);
+  return true;
+}
+
+bool conv2d_direct_backward_data(const Tensor& gy, const Tensor& w, const Tensor& bias, const Tensor& gx,
+                                 const ConvGeometry& g) {
+  const int64_t cin = gx.size(1), cout = gy.size(1), kh = w.size(2), kw = w.size(3);
+  if (!usable(gx) || !common_ok(g, cin, kh, kw) || cout / g.groups < kMinChannels) return false;
+  if (cin / g.groups < kMinChannels) return false;
+  const int64_t ph = g.dil_h * (kh - 1) - g.pad_h, pw = g.dil_w * (kw - 1) - g.pad_w;
+  // The flipped correlation needs non-negative padding and gx exactly the forward's input size
+  // (conv_transpose2d's output_padding makes it larger: im2col path).
+  if (ph < 0 || pw < 0) return false;
+  if (gx.size(2) != gy.size(2) + 2 * ph - g.dil_h * (kh - 1)) return false;
+  if (gx.size(3) != gy.size(3) + 2 * pw - g.dil_w * (kw - 1)) return false;
+  if (gx.dtype() == DType::F64)
+    backward_data_impl<double>(gy, w, bias, gx, g);
+  else
+    backward_data_impl<float>(gy, w, bias, gx, g);
+  return true;
+}
+
+bool conv2d_direct_backward_weight(const Tensor& x, const Tensor& gy, const Tensor& gw, const ConvGeometry& g) {
+  const int64_t cin = x.size(1), kh = gw.size(2), kw = gw.size(3);
+  if (!usable(x) || !common_ok(g, cin, kh, kw) || cin / g.groups < kMinChannels) return false;
+  if (gy.size(1) / g.groups < kMinChannels) return false;
+  // The padded image must hold the input: hp = ho + dil * (k - 1) >= pad + h (always so for
+  // stride 1 with the forward's output size).
+  if (gy.size(2) + g.dil_h * (kh - 1) < g.pad_h + x.size(2) || gy.size(3) + g.dil_w * (kw - 1) < g.pad_w + x.size(3))
+    return false;
+  if (x.dtype() == DType::F64)
+    backward_weight_impl<double>(x, gy, gw, g);
+  else
+    backward_weight_impl<float>(x, gy, gw, g);
+  return true;
+}
+
+void conv2d_set_direct_enabled(bool enabled) { g_direct_enabled.store(enabled); }
+bool conv2d_direct_enabled() { return g_direct_enabled.load(); }
+
+}  // namespace strata::kernels::cpu
