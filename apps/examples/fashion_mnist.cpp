@@ -9,12 +9,15 @@
 //   5. save the weights, load them into a fresh model and report its test accuracy.
 //
 // Everything it writes goes to --out-dir (default ./fashion_mnist_out):
-//   lr_find.png, loss.png, schedule.png, models/fashion_cnn.safetensors
+//   lr_find.png, loss.png, schedule.png (lr) and schedule_mom.png (momentum),
+//   models/fashion_cnn.safetensors
 //
 //   scripts/demo                                   # = build/apps/fashion_mnist (3 epochs)
 //   build/apps/fashion_mnist --epochs 1 --lr 3e-3  # a quicker look, fixed learning rate
 //
-// Measured: >= 91% test accuracy in 3 epochs, well within 10 minutes on a 2-core machine.
+// Measured on the shared 2-core machine (load average 8-11 from other jobs), default options:
+// 91.34% test accuracy, 4:11 wall in all (lr_find 18 s, 3 epochs of 1:14-1:18), peak RSS 550 MiB;
+// the same run is bitwise reproducible (same seed, same table).
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
