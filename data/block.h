@@ -19,11 +19,11 @@ namespace strata::data {
 
 struct TransformBlock {
   std::string name = "TransformBlock";
-  std::vector<TfmPtr> type_tfms;   // in the sample's pipeline, after the getter
-  std::vector<TfmPtr> item_tfms;   // after_item of the loaders
-  std::vector<TfmPtr> batch_tfms;  // after_batch of the loaders
+  std::vector<TfmPtr> type_tfms{};   // in the sample's pipeline, after the getter
+  std::vector<TfmPtr> item_tfms{};   // after_item of the loaders
+  std::vector<TfmPtr> batch_tfms{};  // after_batch of the loaders
   // The loaders' before_batch (fastai's dls_kwargs): BBoxBlock pads boxes with bb_pad.
-  std::function<std::vector<Item>(std::vector<Item>)> before_batch;
+  std::function<std::vector<Item>(std::vector<Item>)> before_batch{};
 };
 
 // Single-label classification: Categorize (vocab from the training labels unless given).

@@ -29,15 +29,15 @@ namespace strata::data {
 using Getter = std::function<Item(const Item&)>;
 
 struct DataBlockOptions {
-  std::vector<TransformBlock> blocks;
-  std::optional<int> n_inp;
-  std::function<std::vector<Item>(const Item&)> get_items;  // none: the source is a list of items
-  Getter get_x;
-  Getter get_y;
-  std::vector<Getter> getters;  // one per block; overrides get_x / get_y
-  Splitter splitter;            // none: RandomSplitter()
-  std::vector<TfmPtr> item_tfms;
-  std::vector<TfmPtr> batch_tfms;
+  std::vector<TransformBlock> blocks{};
+  std::optional<int> n_inp{};
+  std::function<std::vector<Item>(const Item&)> get_items{};  // none: the source is a list of items
+  Getter get_x{};
+  Getter get_y{};
+  std::vector<Getter> getters{};  // one per block; overrides get_x / get_y
+  Splitter splitter{};            // none: RandomSplitter()
+  std::vector<TfmPtr> item_tfms{};
+  std::vector<TfmPtr> batch_tfms{};
 };
 
 class DataBlock {

@@ -47,34 +47,34 @@ struct DataLoaderOptions {
   int64_t bs = 64;
   bool shuffle = false;
   bool drop_last = false;
-  std::optional<uint64_t> seed;   // none: a random seed chosen at construction
+  std::optional<uint64_t> seed{};   // none: a random seed chosen at construction
   int num_workers = 0;
   int prefetch = 2;               // batches in flight per worker
-  std::optional<Device> device;   // batches are moved there before after_batch
-  std::optional<int64_t> n;       // number of items (default: the dataset's size)
+  std::optional<Device> device{};   // batches are moved there before after_batch
+  std::optional<int64_t> n{};       // number of items (default: the dataset's size)
   // fastai's TfmdDL pipelines, run with the dataset's split_idx. Set up at construction
   // (do_setup): item tfms over the dataset's items, batch tfms over one batch.
-  std::vector<TfmPtr> item_tfms;   // after_item
-  std::vector<TfmPtr> batch_tfms;  // after_batch
+  std::vector<TfmPtr> item_tfms{};   // after_item
+  std::vector<TfmPtr> batch_tfms{};  // after_batch
   bool do_setup = true;
 
   // ---- callables replacing the default of a customization point (see DataLoader) ----
-  std::function<std::vector<int64_t>()> get_idxs;
-  std::function<std::vector<std::vector<int64_t>>(const std::vector<int64_t>&)> sample;
-  std::function<std::vector<int64_t>(std::vector<int64_t>, Rng&)> shuffle_fn;
-  std::function<void()> randomize;
-  std::function<Item(int64_t)> create_item;
-  std::function<Item(Item)> after_item;
-  std::function<std::vector<Item>(std::vector<Item>)> before_batch;
-  std::function<Item(const std::vector<Item>&)> create_batch;
-  std::function<Item(const std::vector<Item>&)> collate;
-  std::function<Item(Item, const std::vector<Item>&)> retain;
-  std::function<Item(Item)> after_batch;
-  std::function<void()> before_iter;
-  std::function<void()> after_iter;
-  std::function<std::optional<Item>(int64_t)> do_item;
-  std::function<Item(std::vector<Item>)> do_batch;
-  std::function<Item(Item, Device)> to_device;
+  std::function<std::vector<int64_t>()> get_idxs{};
+  std::function<std::vector<std::vector<int64_t>>(const std::vector<int64_t>&)> sample{};
+  std::function<std::vector<int64_t>(std::vector<int64_t>, Rng&)> shuffle_fn{};
+  std::function<void()> randomize{};
+  std::function<Item(int64_t)> create_item{};
+  std::function<Item(Item)> after_item{};
+  std::function<std::vector<Item>(std::vector<Item>)> before_batch{};
+  std::function<Item(const std::vector<Item>&)> create_batch{};
+  std::function<Item(const std::vector<Item>&)> collate{};
+  std::function<Item(Item, const std::vector<Item>&)> retain{};
+  std::function<Item(Item)> after_batch{};
+  std::function<void()> before_iter{};
+  std::function<void()> after_iter{};
+  std::function<std::optional<Item>(int64_t)> do_item{};
+  std::function<Item(std::vector<Item>)> do_batch{};
+  std::function<Item(Item, Device)> to_device{};
 };
 
 class DataLoader {

@@ -17,15 +17,15 @@ namespace strata::data {
 
 struct DataLoadersOptions {
   int64_t bs = 64;
-  std::optional<int64_t> val_bs;     // default: bs
+  std::optional<int64_t> val_bs{};     // default: bs
   bool shuffle = true;               // the training loader
-  std::optional<bool> drop_last;     // the training loader (default: shuffle)
-  std::optional<uint64_t> seed;
+  std::optional<bool> drop_last{};     // the training loader (default: shuffle)
+  std::optional<uint64_t> seed{};
   int num_workers = 0;
-  std::optional<Device> device;
-  std::vector<TfmPtr> item_tfms;     // after_item of every loader
-  std::vector<TfmPtr> batch_tfms;    // after_batch of every loader
-  std::function<std::vector<Item>(std::vector<Item>)> before_batch;  // of every loader
+  std::optional<Device> device{};
+  std::vector<TfmPtr> item_tfms{};     // after_item of every loader
+  std::vector<TfmPtr> batch_tfms{};    // after_batch of every loader
+  std::function<std::vector<Item>(std::vector<Item>)> before_batch{};  // of every loader
 };
 
 class DataLoaders {

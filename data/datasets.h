@@ -16,9 +16,9 @@
 namespace strata::data {
 
 struct DatasetsOptions {
-  Splits splits;
-  std::optional<int> n_inp;
-  std::optional<int> split_idx;
+  Splits splits{};
+  std::optional<int> n_inp{};
+  std::optional<int> split_idx{};
   bool do_setup = true;
 };
 

@@ -12,9 +12,9 @@
 namespace strata::data {
 
 struct GetFilesOptions {
-  std::vector<std::string> extensions;  // ".png" (with or without the dot); empty: any
+  std::vector<std::string> extensions{};  // ".png" (with or without the dot); empty: any
   bool recurse = true;
-  std::vector<std::string> folders;     // only these top-level subfolders (empty: all)
+  std::vector<std::string> folders{};     // only these top-level subfolders (empty: all)
 };
 
 // IOError naming the path when it is not a directory.

@@ -64,6 +64,12 @@ std::string tensor_repr(const Tensor& t) {
 
 }  // namespace
 
+Item::Item(const Item&) = default;
+Item::Item(Item&&) noexcept = default;
+Item& Item::operator=(const Item&) = default;
+Item& Item::operator=(Item&&) noexcept = default;
+Item::~Item() = default;
+
 Item::Item(Tensor t) : kind_(Kind::Tensor), v_(std::move(t)) {}
 Item::Item(ImagePtr img) : kind_(Kind::Image), v_(std::move(img)) {}
 

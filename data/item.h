@@ -45,6 +45,13 @@ class Item {
   enum class Kind { None, Tensor, Str, Path, Int, Float, Tuple, List, Image, Object };
 
   Item() = default;                                        // None
+  // Out of line: keeps the variant's copy code in one place (and GCC 12's spurious
+  // -Wmaybe-uninitialized about it out of every caller).
+  Item(const Item&);
+  Item(Item&&) noexcept;
+  Item& operator=(const Item&);
+  Item& operator=(Item&&) noexcept;
+  ~Item();
   Item(Tensor t);                                          // NOLINT: any semantic wrapper converts
   Item(std::string s) : kind_(Kind::Str), v_(std::move(s)) {}  // NOLINT
   Item(const char* s) : Item(std::string(s)) {}            // NOLINT

@@ -31,9 +31,9 @@ class RegexLabeller {
 };
 
 struct ColReaderOptions {
-  std::string pref;                    // prepended to the value
-  std::string suff;                    // appended
-  std::optional<char> label_delim;     // split the value into a List of labels
+  std::string pref{};                    // prepended to the value
+  std::string suff{};                    // appended
+  std::optional<char> label_delim{};     // split the value into a List of labels
   bool as_path = false;                // return Path(pref + value + suff) rather than a str
 };
 

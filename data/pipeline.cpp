@@ -17,13 +17,21 @@ void Pipeline::sort() {
 void Pipeline::setup(const ItemSource* items, bool train_setup, const std::function<void(const Transform&)>& on_step) {
   std::vector<TfmPtr> tfms = std::move(fs_);
   fs_.clear();
-  for (auto& t : tfms) {
-    if (on_step) on_step(*t);
-    if (items) {
-      MappedSource view(items, this);
-      t->setup(&view, train_setup);
-    } else {
-      t->setup(nullptr, train_setup);
+  for (size_t i = 0; i < tfms.size(); ++i) {
+    const TfmPtr& t = tfms[i];
+    try {
+      if (on_step) on_step(*t);
+      if (items) {
+        MappedSource view(items, this);
+        t->setup(&view, train_setup);
+      } else {
+        t->setup(nullptr, train_setup);
+      }
+    } catch (...) {
+      // Leave the pipeline whole (the failed and later transforms not set up) and rethrow.
+      fs_.insert(fs_.end(), tfms.begin() + static_cast<std::ptrdiff_t>(i), tfms.end());
+      sort();
+      throw;
     }
     fs_.push_back(t);
   }

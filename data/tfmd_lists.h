@@ -20,8 +20,8 @@ namespace strata::data {
 using Splits = std::vector<std::vector<int64_t>>;
 
 struct TfmdListsOptions {
-  Splits splits;                   // indices into the items, one list per subset
-  std::optional<int> split_idx;    // the split this list is (subsets set it)
+  Splits splits{};                   // indices into the items, one list per subset
+  std::optional<int> split_idx{};    // the split this list is (subsets set it)
   bool do_setup = true;
   bool train_setup = true;         // set transforms up on the training subset only
 };

@@ -239,3 +239,16 @@ TEST(Transform, MakeTransformWrapsFunctions) {
   TfmPtr it = make_item_transform("First", [](const Item& x) { return x[0]; });
   EXPECT_EQ((*it)(Item::tuple({Item("a"), Item("b")})).str(), "a");
 }
+
+TEST(Pipeline, AFailingSetupLeavesThePipelineWhole) {
+  auto ok = std::make_shared<Transform>("Ok");
+  auto bad = std::make_shared<Transform>("Bad");
+  bad->order = 1;
+  bad->setups([](const ItemSource&) { STRATA_THROW(ValueError, "Bad: cannot learn"); });
+  auto last = std::make_shared<Transform>("Last");
+  last->order = 2;
+  Pipeline p({ok, bad, last});
+  VectorSource src({Item(1)});
+  EXPECT_STRATA_ERROR(p.setup(&src), ValueError, {"Bad: cannot learn"});
+  EXPECT_EQ(p.str(), "Pipeline: Ok -> Bad -- {order: 1} -> Last -- {order: 2}");
+}

@@ -1,0 +1,22 @@
+#pragma once
+// The data layer in one include (fastai's data.all): items, transforms, pipelines, datasets,
+// loaders, splitters, labellers, files, CSV and the DataBlock API with its blocks.
+#include "data/block.h"
+#include "data/block_points.h"
+#include "data/block_vision.h"
+#include "data/categorize.h"
+#include "data/collate.h"
+#include "data/csv.h"
+#include "data/datablock.h"
+#include "data/dataloader.h"
+#include "data/dataloaders.h"
+#include "data/datasets.h"
+#include "data/files.h"
+#include "data/item.h"
+#include "data/labellers.h"
+#include "data/pipeline.h"
+#include "data/rng.h"
+#include "data/source.h"
+#include "data/splitters.h"
+#include "data/tfmd_lists.h"
+#include "data/transform.h"
