@@ -7,6 +7,7 @@
 //                                fastai's defaults, p_affine 0.75): per-sample draws, one matrix
 //                                per sample, ONE warp_batch
 //   aug_affine_p1_64x3x224x224   the same with p_affine 1 (every sample warped, perspective on all)
+//   aug_lighting_64x3x224x224    aug_transforms' LightingTfm alone
 //   aug_transforms_64x3x224x224  the whole list: affine + lighting (brightness, contrast in logit
 //                                space)
 //
@@ -38,6 +39,7 @@ const char* kPeer = "affine_grid+grid_sample_64x3x224x224";
 const char* kAffine = "aug_affine_64x3x224x224";
 const char* kAffineP1 = "aug_affine_p1_64x3x224x224";
 const char* kAll = "aug_transforms_64x3x224x224";
+const char* kLighting = "aug_lighting_64x3x224x224";
 
 const Tensor& images() {
   static const Tensor x = [] {
@@ -74,6 +76,9 @@ int main(int argc, char** argv) {
   auto p1 = aug_transforms({.max_lighting = 0, .p_affine = 1.0, .seed = 2});
   benchmark::RegisterBenchmark(kAffine, BM_Tfms, affine)->UseRealTime()->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark(kAffineP1, BM_Tfms, p1)->UseRealTime()->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark(kLighting, BM_Tfms, std::vector<TfmPtr>{all[1]})
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark(kAll, BM_Tfms, all)->UseRealTime()->Unit(benchmark::kMillisecond);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
@@ -85,7 +90,7 @@ int main(int argc, char** argv) {
               "affine_grid+grid_sample; goal aug_affine >= 2.0)\n");
   auto it = torch.find(kPeer);
   const double peer = it == torch.end() ? 0.0 : it->second;
-  for (const char* name : {kAffine, kAffineP1, kAll}) {
+  for (const char* name : {kAffine, kAffineP1, kLighting, kAll}) {
     const double s = reporter.best(name);
     if (s <= 0) continue;
     if (peer > 0)

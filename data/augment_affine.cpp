@@ -190,7 +190,7 @@ AffineDraw AffineCoordTfm::draw(int64_t n, int64_t h, int64_t w, Device device) 
   bool warps = false;
   for (size_t i = 0; i < x_t.size(); ++i) warps = warps || x_t[i] != 0.0 || y_t[i] != 0.0;
   d.identity = identity && !warps;
-  if (d.identity || n == 0) return d;
+  if (d.identity) return d;
   std::vector<float> flat;
   flat.reserve(mats.size() * 9);
   for (const auto& m : mats)

@@ -3,7 +3,9 @@
 // tensor ops, so it runs wherever the batch lives.
 #include <cmath>
 
+#include "autograd/grad_mode.h"
 #include "data/augment.h"
+#include "kernels/cpu/parallel.h"
 #include "tensor/ops.h"
 
 namespace strata::data {
@@ -48,6 +50,60 @@ std::vector<double> draw_part(Rng& r, const LightingPart& part, int64_t n) {
 
 }  // namespace
 
+// The CPU f32 path: one pass over the batch. Per sample and pixel, the channel logits are
+// computed, every part applied in order, and the sigmoid written (the tensor path's math without
+// its full-size temporaries, which cost a pass over memory each). Up to 4 channels.
+Tensor lighting_cpu_f32(const Tensor& x, const std::vector<LightingPart>& parts,
+                        const std::vector<std::vector<double>>& changes) {
+  Tensor in = cast(x, nullptr).contiguous();
+  const int64_t n = in.size(0), c = in.size(1), hw = in.size(2) * in.size(3);
+  Tensor out = empty(in.shape());
+  const float* src = in.data<float>();
+  float* dst = out.data<float>();
+  const size_t np = parts.size();
+  std::vector<float> coef(np * static_cast<size_t>(n));  // logit(b) for brightness, else the factor
+  for (size_t k = 0; k < np; ++k)
+    for (int64_t s = 0; s < n; ++s) {
+      const double v = changes[k][static_cast<size_t>(s)];
+      coef[k * static_cast<size_t>(n) + static_cast<size_t>(s)] =
+          static_cast<float>(parts[k].kind == LightingPart::Kind::Brightness ? std::log(v / (1 - v)) : v);
+    }
+  parallel_for(0, n * hw, 16384, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi;) {
+      const int64_t s = i / hw, end = std::min(hi, (s + 1) * hw);
+      const float* xs = src + s * c * hw;
+      float* ys = dst + s * c * hw;
+      for (int64_t p = i - s * hw, pe = end - s * hw; p < pe; ++p) {
+        float l[4];
+        for (int64_t ch = 0; ch < c; ++ch) {
+          const float v = std::min(std::max(xs[ch * hw + p], 1e-7f), 1.0f - 1e-7f);
+          l[ch] = std::log(v / (1.0f - v));
+        }
+        for (size_t k = 0; k < np; ++k) {
+          const float a = coef[k * static_cast<size_t>(n) + static_cast<size_t>(s)];
+          switch (parts[k].kind) {
+            case LightingPart::Kind::Brightness:
+              for (int64_t ch = 0; ch < c; ++ch) l[ch] += a;
+              break;
+            case LightingPart::Kind::Contrast:
+              for (int64_t ch = 0; ch < c; ++ch) l[ch] *= a;
+              break;
+            case LightingPart::Kind::Saturation:
+              if (c == 3) {
+                const float gs = 0.2989f * l[0] + 0.5870f * l[1] + 0.1140f * l[2];
+                for (int64_t ch = 0; ch < 3; ++ch) l[ch] = l[ch] * a + gs * (1.0f - a);
+              }
+              break;
+          }
+        }
+        for (int64_t ch = 0; ch < c; ++ch) ys[ch * hw + p] = 1.0f / (1.0f + std::exp(-l[ch]));
+      }
+      i = end;
+    }
+  });
+  return out;
+}
+
 // ---- LightingTfm ----
 LightingTfm::LightingTfm(std::vector<LightingPart> ps, std::optional<uint64_t> seed, std::string n)
     : RandTransform(std::move(n), 1.0), parts(std::move(ps)), src_(seed) {
@@ -59,17 +115,25 @@ LightingTfm::LightingTfm(std::vector<LightingPart> ps, std::optional<uint64_t> s
     const auto& changes = current();
     if (changes.empty()) return Item(x);
     check_batch(name, x, changes[0].size());
+    if (x.device().is_cpu() && x.dtype() == DType::F32 && x.size(1) <= 4)
+      return Item(lighting_cpu_f32(x, parts, changes));
     // fastai's logit: clamp to [1e-7, 1 - 1e-7], then -log(1 / x - 1).
+    // In place where the tensor is ours: each full-size temporary costs a pass over memory.
+    NoGradGuard no_grad;
     Tensor l = clamp(cast(x, nullptr), 1e-7, 1 - 1e-7);
-    l = log(l / (1.0 - l));
+    Tensor odds = neg(l);
+    add_(odds, 1.0);
+    div_(l, odds);
+    odds = Tensor();
+    l = log(l);
     for (size_t k = 0; k < parts.size(); ++k) {
       Tensor c = per_sample(changes[k], l);
       switch (parts[k].kind) {
         case LightingPart::Kind::Brightness:
-          l = l + log(c / (1.0 - c));
+          add_(l, log(c / (1.0 - c)));
           break;
         case LightingPart::Kind::Contrast:
-          l = l * c;
+          mul_(l, c);
           break;
         case LightingPart::Kind::Saturation:
           if (l.size(1) == 3) {

@@ -302,6 +302,9 @@ TEST(AugmentAffine, OtherItemsPassAndBadShapesAreNamed) {
   EXPECT_STRATA_ERROR(Zoom(1.2, 1.1), ValueError, {"Zoom", "1.2"});
   auto w1 = Warp(), w2 = Warp();
   EXPECT_STRATA_ERROR(w1->compose(*w2), ValueError, {"Warp", "one Warp"});
+  // An empty batch passes (and is resized when a size is given).
+  auto sized = Rotate(10, 1.0, {.size = {4, 5}});
+  EXPECT_EQ((*sized)(Item(random_images({0, 3, 8, 8})), 0).tensor().shape(), Shape({0, 3, 4, 5}));
   // u8 images cannot be interpolated bilinearly: warp_batch says so.
   Tensor u8 = cast(zeros({1, 3, 4, 4}, {.dtype = DType::U8}), TensorImage::type());
   EXPECT_STRATA_ERROR((*t)(Item(u8), 0), DTypeError, {"warp_batch", "floating"});

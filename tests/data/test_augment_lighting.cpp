@@ -85,6 +85,33 @@ TEST(AugmentLighting, ContrastAndSaturation) {
   EXPECT_TRUE((*con)(Item::tuple({gray, m}), 0)[1].tensor().is_same(m));
 }
 
+TEST(AugmentLighting, FusedCpuPathMatchesTheTensorPath) {
+  // f32 CPU batches take the one-pass loop; f64 the tensor ops: same draws, same result.
+  auto make = [] {
+    return std::make_shared<LightingTfm>(
+        std::vector<LightingPart>{{LightingPart::Kind::Brightness, 0.4, 0.8, false},
+                                  {LightingPart::Kind::Saturation, 0.5, 0.8, false},
+                                  {LightingPart::Kind::Contrast, 0.4, 0.8, false}},
+        12);
+  };
+  for (int64_t c : {1, 3}) {
+    TensorImage x = random_images({5, c, 9, 7}, 4);
+    Tensor y32 = (*make())(Item(x), 0).tensor();
+    Tensor y64 = (*make())(Item(cast<TensorImage>(x.to(DType::F64))), 0).tensor();
+    EXPECT_EQ(y32.dtype(), DType::F32);
+    EXPECT_EQ(y64.dtype(), DType::F64);
+    EXPECT_TRUE(is_a<TensorImage>(y32));
+    EXPECT_LT(max_abs_diff(y32, y64), 1e-5) << c;
+    EXPECT_GT(max_abs_diff(y32, x), 1e-3) << c;
+  }
+  // Non-contiguous input.
+  TensorImage big = random_images({4, 3, 8, 8}, 6);
+  Tensor strided = cast<TensorImage>(big.slice(0, 0, 4, 2));
+  Tensor a = (*make())(Item(strided), 0).tensor();
+  Tensor b = (*make())(Item(cast<TensorImage>(strided.contiguous().to(DType::F64))), 0).tensor();
+  EXPECT_LT(max_abs_diff(a, b), 1e-5);
+}
+
 TEST(AugmentLighting, HsvRoundTripAndHue) {
   // Known colours: red, green, blue, gray.
   Tensor rgb = tensor(std::vector<float>{1, 0, 0, 0.5f, 0, 1, 0, 0.5f, 0, 0, 1, 0.5f}, {1, 3, 1, 4});
