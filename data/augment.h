@@ -7,6 +7,7 @@
 //                             sample, and the batch is resampled ONCE through warp_batch (images
 //                             bilinear, masks nearest, reflection padding, align_corners);
 //                             points and boxes move through warp_points with the same transform.
+//   order 30  RandomResizedCropGPU  one random window per batch, resized (one warp_batch).
 //   order 40  LightingTfm     Brightness, Contrast, Saturation, composed in logit space.
 //   order 40  Hue             hue rotation in HSV space (fastai's Hue; not a lighting transform).
 //   order 99  Normalize       (x - mean) / std, with decode; stats given or learnt from one batch.
@@ -130,6 +131,35 @@ class AffineCoordTfm : public RandTransform {
 
  private:
   DrawSource src_;
+};
+
+// fastai's RandomResizedCropGPU (order 30, every split): one crop window per batch (area in
+// [min_scale, 1] of the image, aspect ratio in `ratio`, 10 attempts, then the centred fallback;
+// validation: the centred window scaled by valid_scale), resampled to `size` with one warp_batch
+// (align_corners). Beyond fastai (images only), masks, points and boxes move with the crop. An
+// AffineCoordTfm subclass for its encodes; setup_aug_tfms does not compose it with the others.
+class RandomResizedCropGPU : public AffineCoordTfm {
+ public:
+  struct Options {
+    double min_scale = 0.08;
+    std::pair<double, double> ratio = {3.0 / 4.0, 4.0 / 3.0};
+    SampleMode mode = SampleMode::Bilinear;
+    double valid_scale = 1.0;
+    std::optional<uint64_t> seed = {};
+  };
+  RandomResizedCropGPU(Int2 size, Options opts);
+  explicit RandomResizedCropGPU(Int2 size) : RandomResizedCropGPU(size, Options{}) {}
+  Int2 size;
+  Options crop;
+  void before_call(const Item& x, std::optional<int> split_idx) const override;
+  // The window (top, left, height, width) of the last call on this thread.
+  struct Window {
+    int64_t top = 0, left = 0, h = 0, w = 0;
+  };
+  Window window(int64_t h, int64_t w, bool valid) const;
+
+ private:
+  DrawSource crop_src_;
 };
 
 // fastai's Flip, Dihedral, Rotate, Zoom and Warp: an AffineCoordTfm with one part.
@@ -256,7 +286,7 @@ struct AugOptions {
   PaddingMode pad_mode = PaddingMode::Reflection;
   bool align_corners = true;
   bool batch = false;
-  double min_scale = 1.0;  // only 1 is supported (RandomResizedCropGPU is not built)
+  double min_scale = 1.0;  // < 1: a RandomResizedCropGPU(size, min_scale, ratio 1:1) comes first
   std::optional<uint64_t> seed = {};
 };
 
@@ -265,7 +295,8 @@ struct AugOptions {
 // (max_lighting, p_lighting), composed by setup_aug_tfms into [AffineCoordTfm, LightingTfm] +
 // xtra_tfms.
 std::vector<TfmPtr> aug_transforms(const AugOptions& opts = {});
-// fastai's setup_aug_tfms: composes all AffineCoordTfm of tfms into one and all LightingTfm into
+// fastai's setup_aug_tfms: composes all AffineCoordTfm (exactly that class: Flip, Rotate, ...)
+// of tfms into one and all LightingTfm into
 // one (the first of each kind, which is modified), then the others in their order.
 std::vector<TfmPtr> setup_aug_tfms(const std::vector<TfmPtr>& tfms);
 

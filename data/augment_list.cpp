@@ -1,6 +1,8 @@
 // aug_transforms and setup_aug_tfms (fastai's vision/augment.py): the list of batch transforms a
 // vision DataBlock usually gets, with the affine and the lighting parts each merged into one
 // transform so that a batch is interpolated once and goes through logit / sigmoid once.
+#include <typeinfo>
+
 #include "data/augment.h"
 
 namespace strata::data {
@@ -10,7 +12,8 @@ std::vector<TfmPtr> setup_aug_tfms(const std::vector<TfmPtr>& tfms) {
   std::shared_ptr<LightingTfm> lig;
   std::vector<TfmPtr> others;
   for (const auto& t : tfms) {
-    if (auto a = std::dynamic_pointer_cast<AffineCoordTfm>(t)) {
+    auto a = std::dynamic_pointer_cast<AffineCoordTfm>(t);
+    if (a && typeid(*a) == typeid(AffineCoordTfm)) {
       if (aff) {
         aff->compose(*a);
         aff->name = "AffineCoordTfm";
@@ -34,10 +37,10 @@ std::vector<TfmPtr> setup_aug_tfms(const std::vector<TfmPtr>& tfms) {
 }
 
 std::vector<TfmPtr> aug_transforms(const AugOptions& o) {
-  STRATA_CHECK(o.min_scale == 1.0, ValueError,
-               "aug_transforms: min_scale {} needs RandomResizedCropGPU, which is not built; use min_scale 1",
-               o.min_scale);
-  const AffineOptions tkw{.size = o.size,
+  const bool crop = o.min_scale != 1.0;
+  STRATA_CHECK(!crop || (o.size.h > 0 && o.size.w > 0), ValueError,
+               "aug_transforms: min_scale {} crops with RandomResizedCropGPU, which needs a size", o.min_scale);
+  const AffineOptions tkw{.size = crop ? Int2{} : o.size,
                           .mode = o.mode,
                           .pad_mode = o.pad_mode,
                           .align_corners = o.align_corners,
@@ -58,6 +61,9 @@ std::vector<TfmPtr> aug_transforms(const AugOptions& o) {
                                   {LightingPart::Kind::Contrast, max_lighting, o.p_lighting, o.batch}},
         o.seed ? std::optional<uint64_t>(*o.seed + 1) : std::nullopt, "LightingTfm"));
   }
+  if (crop)
+    res.push_back(std::make_shared<RandomResizedCropGPU>(
+        o.size, RandomResizedCropGPU::Options{.min_scale = o.min_scale, .ratio = {1.0, 1.0}, .mode = o.mode, .seed = o.seed}));
   res.insert(res.end(), o.xtra_tfms.begin(), o.xtra_tfms.end());
   return setup_aug_tfms(res);
 }

@@ -322,3 +322,47 @@ TEST(AugmentAffine, RunsInsideADataLoaderBatchPipeline) {
   EXPECT_LE(max(y[0].tensor()).item(), 1.0);
   expect_equal(valid(Item(x)).tensor(), x);
 }
+
+TEST(AugmentCrop, RandomResizedCropGPUIsASliceAndAResize) {
+  const Int2 size{10, 12};
+  RandomResizedCropGPU rrc(size, {.min_scale = 0.3, .seed = 8}), twin(size, {.min_scale = 0.3, .seed = 8});
+  EXPECT_EQ(rrc.order, 30);
+  EXPECT_FALSE(rrc.split_idx.has_value());
+  TensorImage x = random_images({3, 2, 20, 30});
+  Tensor m = cast(randint(0, 4, {3, 20, 30}), TensorMask::type());
+  for (int call = 0; call < 3; ++call) {
+    Item out = rrc(Item::tuple({x, m}), 0);
+    const auto win = twin.window(20, 30, false);
+    EXPECT_GT(win.h * win.w, 0.3 * 600 - 40);
+    // fastai: slice the window, then resample it to size (identity grid, align_corners).
+    Tensor sliced = x.narrow(2, win.top, win.h).narrow(3, win.left, win.w).contiguous();
+    Tensor want = warp_batch(sliced, eye(3).expand({3, 3, 3}).contiguous(), {.size = size});
+    ASSERT_EQ(out[0].tensor().shape(), Shape({3, 2, 10, 12}));
+    EXPECT_LT(max_abs_diff(out[0].tensor(), want), 1e-5) << call;
+    // The mask is cropped the same way (nearest), codes kept.
+    Tensor ym = out[1].tensor();
+    EXPECT_EQ(ym.shape(), Shape({3, 10, 12}));
+    EXPECT_TRUE(is_a<TensorMask>(ym));
+    EXPECT_TRUE(all((ym >= 0.0) && (ym <= 3.0)).item<bool>());
+    EXPECT_EQ(ym[0][0][0].item<int64_t>(), m[0][win.top][win.left].item<int64_t>());
+    EXPECT_EQ(ym[2][9][11].item<int64_t>(), m[2][win.top + win.h - 1][win.left + win.w - 1].item<int64_t>());
+  }
+  // Validation: the centred window (ratio bounds the aspect), scaled by valid_scale.
+  RandomResizedCropGPU v(size, {.ratio = {1.0, 1.0}, .valid_scale = 0.5});
+  const auto win = v.window(20, 30, true);
+  EXPECT_EQ(win.h, 10);
+  EXPECT_EQ(win.w, 10);
+  EXPECT_EQ(win.top, 5);
+  EXPECT_EQ(win.left, 10);
+  EXPECT_EQ(v(Item(x), 1).tensor().shape(), Shape({3, 2, 10, 12}));
+  EXPECT_STRATA_ERROR(RandomResizedCropGPU({0, 3}), ValueError, {"RandomResizedCropGPU", "size"});
+  // aug_transforms with min_scale: the crop comes after the (unsized) affine transform.
+  auto t = aug_transforms({.size = {16, 16}, .min_scale = 0.5});
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[2]->name, "RandomResizedCropGPU");
+  EXPECT_EQ(dynamic_cast<AffineCoordTfm&>(*t[0]).opts.size, Int2{});
+  Item y = x;
+  for (const auto& f : t) y = (*f)(y, 0);
+  EXPECT_EQ(y.tensor().shape(), Shape({3, 2, 16, 16}));
+  EXPECT_STRATA_ERROR(aug_transforms({.min_scale = 0.5}), ValueError, {"aug_transforms", "size"});
+}
