@@ -3,6 +3,7 @@
 // seeds, and the validation split.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <set>
@@ -365,4 +366,39 @@ TEST(AugmentCrop, RandomResizedCropGPUIsASliceAndAResize) {
   for (const auto& f : t) y = (*f)(y, 0);
   EXPECT_EQ(y.tensor().shape(), Shape({3, 2, 16, 16}));
   EXPECT_STRATA_ERROR(aug_transforms({.min_scale = 0.5}), ValueError, {"aug_transforms", "size"});
+}
+
+TEST(AugmentAffine, DihedralPermutesPixelsAndBatchDrawsOnce) {
+  // Every dihedral matrix maps a square image's pixel centres onto pixel centres: the output is a
+  // permutation of the input, and the 8 outputs are distinct.
+  const int64_t s = 5;
+  Tensor x = arange(0.0, s * s, 1.0, {.dtype = DType::F32}).view({1, 1, s, s});
+  auto sorted = [](Tensor t) {
+    auto v = t.to_vector<float>();
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  std::set<std::vector<float>> outs;
+  for (int k = 0; k < 8; ++k) {
+    const Mat3 m = dihedral_of(k);
+    std::vector<float> mf(m.begin(), m.end());
+    Tensor y = warp_batch(x, tensor(mf, {1, 3, 3}));
+    auto v = y.to_vector<float>();
+    for (float& f : v) {
+      EXPECT_NEAR(f, std::round(f), 1e-4) << k;
+      f = std::round(f);
+    }
+    outs.insert(v);
+    EXPECT_EQ(sorted(tensor(v, {s * s})), sorted(x)) << k;
+  }
+  EXPECT_EQ(outs.size(), 8u);
+  // batch = true: one draw for the whole batch.
+  auto rot = Rotate(30, 1.0, {.batch = true, .seed = 4});
+  TensorImage imgs = cast<TensorImage>(random_images({1, 2, 9, 9}).expand({4, 2, 9, 9}).contiguous());
+  Tensor y = (*rot)(Item(imgs), 0).tensor();
+  for (int64_t n = 1; n < 4; ++n) EXPECT_EQ(max_abs_diff(y[n], y[0]), 0.0);
+  EXPECT_GT(max_abs_diff(y, imgs), 1e-3);
+  auto per_sample = Rotate(30, 1.0, {.seed = 4});
+  Tensor z = (*per_sample)(Item(imgs), 0).tensor();
+  EXPECT_GT(max_abs_diff(z[1], z[0]), 1e-3);
 }
