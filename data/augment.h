@@ -30,6 +30,7 @@
 // it draws nothing and only resizes (when `size` is set; otherwise the batch passes unchanged).
 // Lighting, Hue and RandomErasing run on the training set only (split_idx 0).
 #include <array>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>

@@ -259,7 +259,7 @@ RandomErasing::RandomErasing(Options o) : RandTransform("RandomErasing", o.p), o
                "min_aspect {}, max_count {}",
                o.sl, o.sh, o.min_aspect, o.max_count);
   order = 100;
-  encodes<TensorImage>([this](const TensorImage& x) -> Item {
+  auto erase = [this](const Tensor& x) -> Item {
     const auto& areas = current();
     if (areas.empty()) return Item(x);
     STRATA_CHECK(x.dim() == 4 && x.is_floating_point(), ShapeError,
@@ -274,7 +274,9 @@ RandomErasing::RandomErasing(Options o) : RandTransform("RandomErasing", o.p), o
       return 0;
     });
     return Item(out);
-  });
+  };
+  encodes<TensorImage>([erase](const TensorImage& x) { return erase(x); });
+  encodes<TensorImageBW>([erase](const TensorImageBW& x) { return erase(x); });
 }
 
 void RandomErasing::before_call(const Item& x, std::optional<int> caller_split_idx) const {

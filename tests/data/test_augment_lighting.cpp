@@ -156,6 +156,12 @@ TEST(AugmentLighting, RandomErasing) {
   EXPECT_TRUE(none(Item(x), 0).tensor().is_same(x));
   EXPECT_TRUE(re(Item(x), 1).tensor().is_same(x));
   EXPECT_STRATA_ERROR(RandomErasing({.sl = 0.5, .sh = 0.2}), ValueError, {"RandomErasing", "sl"});
+  // One-channel images are erased too; masks are not.
+  Tensor bw = cast(full({2, 1, 8, 8}, 3.0), TensorImageBW::type());
+  Tensor m = cast(ones({2, 8, 8}, {.dtype = DType::I64}), TensorMask::type());
+  Item out = re(Item::tuple({bw, m}), 0);
+  EXPECT_GT(sum((out[0].tensor() != 3.0).to(DType::I64)).item<int64_t>(), 0);
+  EXPECT_TRUE(out[1].tensor().is_same(m));
 }
 
 TEST(AugmentNormalize, EncodeDecodeAndStats) {
