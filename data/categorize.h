@@ -7,7 +7,7 @@
 //   TfmdLists tl(labels, {cat}, {.splits = splits});
 //   tl[0];                 // TensorCategory(1) carrying CategoryMeta{vocab}
 //   tl.decode(tl[0]);      // 'dog'
-//   cat->encode("zebra")   // ValueError: Categorize: label 'zebra' was not included in the training data ...
+//   (*cat)(Item("zebra"));  // ValueError: Categorize: label 'zebra' was not included in the training data ...
 #include <map>
 #include <optional>
 #include <string>

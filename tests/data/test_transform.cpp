@@ -252,3 +252,25 @@ TEST(Pipeline, AFailingSetupLeavesThePipelineWhole) {
   EXPECT_STRATA_ERROR(p.setup(&src), ValueError, {"Bad: cannot learn"});
   EXPECT_EQ(p.str(), "Pipeline: Ok -> Bad -- {order: 1} -> Last -- {order: 2}");
 }
+
+TEST(Transform, MasksDispatchAsImagesUnlessAMaskFunctionIsRegistered) {
+  ImagePtr img = nullptr;
+  Transform t("Which");
+  t.encodes<ImagePtr>([](const ImagePtr&) { return std::string("image"); });
+  EXPECT_EQ(t(Item(img)).str(), "image");
+  EXPECT_EQ(t(Item::mask(img)).str(), "image");  // PILMask -> Image -> Any
+  t.encodes<PILMask>([](const ImagePtr&) { return std::string("mask"); });
+  EXPECT_EQ(t(Item(img)).str(), "image");
+  EXPECT_EQ(t(Item::mask(img)).str(), "mask");
+  EXPECT_EQ(Item::mask(img).type_key().name(), "PILMask");
+}
+
+TEST(Transform, ObjectItemsDispatchOnTheirType) {
+  struct Box {
+    int v;
+  };
+  Transform t("Obj");
+  t.encodes<Box>([](const Box& b) { return int64_t{b.v * 2}; });
+  EXPECT_EQ(t(Item::object(Box{21})).as_int(), 42);
+  EXPECT_EQ(t(Item::object(std::string("not a Box"))).kind(), Item::Kind::Object);  // passes through
+}
