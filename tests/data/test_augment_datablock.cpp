@@ -1,0 +1,106 @@
+// Batch augmentation through the DataBlock API on ../shared/data (skipped when absent): the
+// MNIST block with aug_transforms + Normalize learnt at setup, and CamVid (non-square images with
+// masks) with aug_transforms + imagenet stats.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "data/augment.h"
+#include "data/block_vision.h"
+#include "data/datablock.h"
+#include "data/files.h"
+#include "data/labellers.h"
+#include "strata.h"
+
+using namespace strata;
+using namespace strata::data;
+namespace fs = std::filesystem;
+
+namespace {
+fs::path shared_data(const std::string& name) {
+  for (const char* rel : {"/../shared/data/", "/../../shared/data/"}) {
+    fs::path p = fs::path(STRATA_SOURCE_DIR + std::string(rel) + name);
+    if (fs::exists(p)) return p;
+  }
+  return {};
+}
+}  // namespace
+
+TEST(AugmentDataBlock, MnistTinyWithAugTransformsAndNormalize) {
+  const fs::path root = shared_data("mnist_tiny");
+  if (root.empty()) GTEST_SKIP() << "../shared/data/mnist_tiny not present";
+  auto tfms = aug_transforms();
+  auto nrm = std::make_shared<Normalize>();
+  tfms.push_back(nrm);
+  DataBlock db({.blocks = {ImageBlock(ImageMode::BW), CategoryBlock()},
+                .get_items = [](const Item& p) { return to_items(get_image_files(item_path(p))); },
+                .get_y = parent_label,
+                .splitter = GrandparentSplitter(),
+                .batch_tfms = tfms});
+  DataLoaders dls = db.dataloaders(Item(root), {.bs = 32, .seed = 0, .num_workers = 2});
+  Batch b = dls.one_batch();
+  EXPECT_TRUE(is_a<TensorImageBW>(b[0]));
+  EXPECT_EQ(b[0].shape(), Shape({32, 1, 28, 28}));
+  ASSERT_EQ(nrm->mean.size(), 1u);
+  EXPECT_GT(nrm->mean[0], 0.05);
+  EXPECT_LT(nrm->mean[0], 0.3);
+  // Normalized: roughly zero mean; Normalize's decode gives images in [0, 1] again, and the
+  // loader's full decode goes on through IntToFloatTensor to u8.
+  EXPECT_LT(std::abs(mean(b[0]).item()), 0.3);
+  Tensor un = nrm->decode(Item(b[0])).tensor();
+  EXPECT_GE(min(un).item(), -1e-5);
+  EXPECT_LE(max(un).item(), 1 + 1e-5);
+  Item dec = dls.train().decode(b);
+  EXPECT_EQ(dec[0].tensor().dtype(), DType::U8);
+  EXPECT_GT(max(dec[0].tensor()).item(), 200.0);
+  // The same seed, the same augmented batches.
+  DataLoaders again = db.dataloaders(Item(root), {.bs = 32, .seed = 0, .num_workers = 0});
+  Batch b2 = again.one_batch();
+  EXPECT_EQ(max(abs(b[0] - b2[0])).item(), 0.0);
+}
+
+TEST(AugmentDataBlock, CamvidTinyMasksFollowTheAugmentation) {
+  const fs::path root = shared_data("camvid_tiny");
+  if (root.empty()) GTEST_SKIP() << "../shared/data/camvid_tiny not present";
+  std::vector<std::string> codes;
+  {
+    std::ifstream f(root / "codes.txt");
+    for (std::string line; std::getline(f, line);)
+      if (!line.empty()) codes.push_back(line);
+  }
+  auto tfms = aug_transforms({.max_rotate = 20, .p_affine = 1.0});
+  tfms.push_back(Normalize::from_stats(imagenet_stats.mean, imagenet_stats.std));
+  DataBlock db({.blocks = {ImageBlock(), MaskBlock(codes)},
+                .get_items = [](const Item& p) { return to_items(get_image_files(item_path(p) / "images")); },
+                .get_y = [root](const Item& p) {
+                  const fs::path f = item_path(p);
+                  return Item(root / "labels" / (f.stem().string() + "_P" + f.extension().string()));
+                },
+                .splitter = RandomSplitter(0.2, 0),
+                .batch_tfms = tfms});
+  DataLoaders dls = db.dataloaders(Item(root), {.bs = 4, .seed = 0});
+  Batch b = dls.one_batch();
+  EXPECT_EQ(b[0].shape(), Shape({4, 3, 96, 128}));
+  EXPECT_TRUE(is_a<TensorMask>(b[1]));
+  EXPECT_EQ(b[1].shape(), Shape({4, 96, 128}));
+  EXPECT_EQ(b[1].dtype(), DType::I64);
+  EXPECT_GE(min(b[1]).item(), 0.0);
+  EXPECT_LT(max(b[1]).item(), 32.0);
+  // Validation: masks exactly as loaded (no augmentation on split 1).
+  Batch v = dls.valid().one_batch();
+  DataLoaders plain = DataBlock({.blocks = {ImageBlock(), MaskBlock(codes)},
+                                 .get_items = [](const Item& p) { return to_items(get_image_files(item_path(p) / "images")); },
+                                 .get_y = [root](const Item& p) {
+                                   const fs::path f = item_path(p);
+                                   return Item(root / "labels" / (f.stem().string() + "_P" + f.extension().string()));
+                                 },
+                                 .splitter = RandomSplitter(0.2, 0)})
+                          .dataloaders(Item(root), {.bs = 4, .seed = 0});
+  Batch pv = plain.valid().one_batch();
+  EXPECT_EQ(max(abs(v[1] - pv[1])).item(), 0.0);
+  // ... and images only normalized.
+  Tensor want = (pv[0] - tensor(std::vector<float>{0.485f, 0.456f, 0.406f}, {1, 3, 1, 1})) /
+                tensor(std::vector<float>{0.229f, 0.224f, 0.225f}, {1, 3, 1, 1});
+  EXPECT_LT(max(abs(v[0] - want)).item(), 1e-4);
+}
