@@ -1,6 +1,7 @@
 #pragma once
 // The data layer in one include (fastai's data.all): items, transforms, pipelines, datasets,
 // loaders, splitters, labellers, files, CSV and the DataBlock API with its blocks.
+#include "data/augment.h"
 #include "data/block.h"
 #include "data/block_points.h"
 #include "data/block_vision.h"

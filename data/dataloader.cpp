@@ -188,6 +188,9 @@ void DataLoader::setup_pipelines() {
         return *cached;
       }
     } one(this);
+    // Setup runs earlier batch transforms over the setup batch (random ones included): a fixed
+    // random scope makes what later transforms learn from it reproducible for the seed.
+    RngScope scope(Rng(mix_seed({seed_, 0, 0, 2})));
     batch_tfms_.setup(&one, false);
   }
   (void)any_batch_setup;
