@@ -167,7 +167,7 @@ std::vector<BinaryLayout> binary_layouts(DType dt) {
   auto col = [&](const Tensor& t) { return t.expand(s); };             // [23, 1] -> [23, 70]
   auto tr = [](const Tensor& t) { return t.t(); };                     // [70, 23] -> [23, 70]
   // Values with ties, so that eq/le/ge and maximum/minimum see equal pairs.
-  auto ties = [&](const Shape& shape, uint64_t seed) { return (values(shape, DType::F32, seed) * 4).round().to(dt); };
+  auto ties = [&](const Shape& shape, uint64_t seed) { return round(values(shape, DType::F32, seed) * 4.0).to(dt); };
   add("contiguous", ties(s, 1), ties(s, 2), same, same);
   add("broadcast_row", ties(s, 3), ties({70}, 4), same, row);
   add("broadcast_col", ties({23, 1}, 5), ties(s, 6), col, same);
