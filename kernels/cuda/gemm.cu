@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernels/cuda/loops.cuh"
+#include "kernels/elementwise.h"
 #include "kernels/matmul.h"
 
 namespace strata::cuda {
@@ -86,11 +87,14 @@ void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& out, double alph
   DeviceGuard g(out.device().index);
   const cublasOperation_t opa = la.trans ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t opb = lb.trans ? CUBLAS_OP_T : CUBLAS_OP_N;
+  if (k == 0) {  // out = beta * out (beta == 0 ignores out's contents, NaN included)
+    if (beta_d == 0) return kernels::fill(out, 0.0);
+    return kernels::unary(kernels::UnaryOp::mul_scalar, out, out, beta_d, 0);
+  }
   const T alpha = static_cast<T>(alpha_d), beta = static_cast<T>(beta_d);
   const T* pa = static_cast<const T*>(a.raw_data());
   const T* pb = static_cast<const T*>(b.raw_data());
   T* pc = static_cast<T*>(out.raw_data());
-  // k == 0: cuBLAS scales C by beta (and beta == 0 writes zeros).
   const int ik = static_cast<int>(k);
   const int lda = static_cast<int>(la.ld), ldb = static_cast<int>(lb.ld), ldc = static_cast<int>(n);
   if (batch == 1) {

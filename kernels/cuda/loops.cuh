@@ -8,8 +8,8 @@
 //     VEC = 16 bytes / the widest element: one 128-bit (or narrower for bool/u8 inputs next to
 //     wider ones) load per operand and thread, grid-stride over vectors, then a scalar tail;
 //   - strided: everything else (broadcast stride-0 operands, transposes, slices): a grid-stride
-//     loop whose byte offsets come from an OffsetCalculator over the (coalesced) dims, at most
-//     kMaxDims = 8 after merging dims that are contiguous in every operand.
+//     loop whose byte offsets come from an OffsetCalculator (offset_calculator.h) over the
+//     merged dims, at most kMaxDims = 8.
 #include <array>
 #include <cstdint>
 #include <tuple>
@@ -18,83 +18,14 @@
 
 #include "kernels/cuda/cuda_api.h"
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/offset_calculator.h"
 #include "kernels/cuda_table.h"
 #include "kernels/cuda/stream_internal.h"
 #include "tensor/tensor.h"
 
 namespace strata::cuda {
 
-constexpr int kMaxDims = 8;
 constexpr int kThreads = 256;
-
-template <class T, int N>
-struct Array {
-  T v[N > 0 ? N : 1];
-  __host__ __device__ T& operator[](int i) { return v[i]; }
-  __host__ __device__ const T& operator[](int i) const { return v[i]; }
-};
-
-// Byte offsets of element i (in row-major order of the output) in each of NARGS operands.
-// Dims are stored innermost first; division by the sizes uses 32-bit math when it fits... kept
-// simple here (64-bit divmod), a later optimization is fast integer division by magic numbers.
-template <int NARGS>
-struct OffsetCalculator {
-  int ndim = 0;
-  int64_t sizes[kMaxDims];
-  int64_t strides[kMaxDims][NARGS];  // bytes
-
-  __device__ Array<int64_t, NARGS> get(int64_t linear) const {
-    Array<int64_t, NARGS> off;
-#pragma unroll
-    for (int a = 0; a < NARGS; ++a) off[a] = 0;
-#pragma unroll
-    for (int d = 0; d < kMaxDims; ++d) {
-      if (d == ndim) break;
-      const int64_t i = linear % sizes[d];
-      linear /= sizes[d];
-#pragma unroll
-      for (int a = 0; a < NARGS; ++a) off[a] += i * strides[d][a];
-    }
-    return off;
-  }
-};
-
-// Builds the calculator for `ops` (all of ops[0]'s shape): drops size-1 dims, merges dims that
-// are contiguous with their inner neighbour in every operand; throws DeviceError beyond kMaxDims.
-template <int NARGS>
-OffsetCalculator<NARGS> make_offset_calculator(const Tensor* const (&ops)[NARGS]) {
-  const Tensor& out = *ops[0];
-  STRATA_CHECK(out.dim() <= 64, DeviceError, "CUDA elementwise kernel: {} dims are too many (shape {})", out.dim(),
-               out.shape());
-  OffsetCalculator<NARGS> oc;
-  int64_t sizes[64];
-  int64_t strides[64][NARGS];
-  int n = 0;
-  for (int64_t d = out.dim() - 1; d >= 0; --d) {  // innermost first
-    const int64_t size = out.shape()[d];
-    if (size == 1) continue;
-    bool merge = n > 0;
-    for (int a = 0; a < NARGS && merge; ++a)
-      merge = ops[a]->strides()[d] * ops[a]->itemsize() == strides[n - 1][a] * sizes[n - 1];
-    if (merge) {
-      sizes[n - 1] *= size;
-      continue;
-    }
-    sizes[n] = size;
-    for (int a = 0; a < NARGS; ++a) strides[n][a] = ops[a]->strides()[d] * ops[a]->itemsize();
-    ++n;
-  }
-  STRATA_CHECK(n <= kMaxDims, DeviceError,
-               "CUDA elementwise kernel: {} dims remain after merging contiguous ones (shape {}); at most {} are "
-               "supported",
-               n, out.shape(), kMaxDims);
-  oc.ndim = n;
-  for (int d = 0; d < n; ++d) {
-    oc.sizes[d] = sizes[d];
-    for (int a = 0; a < NARGS; ++a) oc.strides[d][a] = strides[d][a];
-  }
-  return oc;
-}
 
 template <class T, int VEC>
 struct alignas(sizeof(T) * VEC) Vec {

@@ -13,7 +13,6 @@
 // case is the next optimization.
 #include <cmath>
 #include <limits>
-#include <vector>
 
 #include "kernels/cuda/loops.cuh"
 #include "kernels/elementwise.h"
@@ -165,51 +164,35 @@ __global__ void reduce_kernel(int64_t m, int64_t r, OffsetCalculator<2> outer, O
   }
 }
 
-// An OffsetCalculator over the given dims (innermost first), merging dims contiguous in every
-// operand.
-template <int N>
-OffsetCalculator<N> calculator(const std::vector<int64_t>& sizes, const std::vector<std::array<int64_t, N>>& strides) {
-  OffsetCalculator<N> oc;
-  int n = 0;
-  for (size_t d = 0; d < sizes.size(); ++d) {
-    bool merge = n > 0;
-    for (int a = 0; a < N && merge; ++a) merge = strides[d][a] == oc.strides[n - 1][a] * oc.sizes[n - 1];
-    if (merge) {
-      oc.sizes[n - 1] *= sizes[d];
-      continue;
-    }
-    STRATA_CHECK(n < kMaxDims, DeviceError, "CUDA reduction: more than {} non-mergeable dims", kMaxDims);
-    oc.sizes[n] = sizes[d];
-    for (int a = 0; a < N; ++a) oc.strides[n][a] = strides[d][a];
-    ++n;
-  }
-  oc.ndim = n;
-  return oc;
-}
-
 template <class T, class Total, class Out>
 void launch(const Tensor& x, const Tensor& out, const Spec& s) {
-  std::vector<int64_t> kept_sizes, red_sizes;
-  std::vector<std::array<int64_t, 2>> kept_strides;
-  std::vector<std::array<int64_t, 1>> red_strides;
+  // Kept dims (x and out offsets) and reduced dims (x offsets), innermost first.
+  constexpr int kMaxRank = 64;
+  STRATA_CHECK(x.dim() <= kMaxRank, DeviceError, "CUDA reduction: {} dims are too many", x.dim());
+  int64_t kept_sizes[kMaxRank], red_sizes[kMaxRank];
+  int64_t kept_strides[kMaxRank][2], red_strides[kMaxRank][1];
+  int nk = 0, nr = 0;
+  int64_t r = 1;
   for (int64_t d = x.dim() - 1; d >= 0; --d) {
     const int64_t size = x.shape()[d];
     if (size == 1) continue;
     const int64_t xs = x.strides()[d] * x.itemsize();
     if (out.shape()[d] == 1) {
-      red_sizes.push_back(size);
-      red_strides.push_back({xs});
+      red_sizes[nr] = size;
+      red_strides[nr][0] = xs;
+      ++nr;
+      r *= size;
     } else {
-      kept_sizes.push_back(size);
-      kept_strides.push_back({xs, out.strides()[d] * out.itemsize()});
+      kept_sizes[nk] = size;
+      kept_strides[nk][0] = xs;
+      kept_strides[nk][1] = out.strides()[d] * out.itemsize();
+      ++nk;
     }
   }
   const int64_t m = out.numel();
-  int64_t r = 1;
-  for (int64_t v : red_sizes) r *= v;
   if (m == 0) return;
-  const OffsetCalculator<2> outer = calculator<2>(kept_sizes, kept_strides);
-  const OffsetCalculator<1> inner = calculator<1>(red_sizes, red_strides);
+  const auto outer = offset_calculator_from_dims<2>(nk, kept_sizes, kept_strides);
+  const auto inner = offset_calculator_from_dims<1>(nr, red_sizes, red_strides);
   DeviceGuard g(out.device().index);
   const cudaStream_t stream = stream_for(out.device());
   const char* xp = static_cast<const char*>(x.raw_data());

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "kernels/cuda_table.h"
 #include "strata.h"
@@ -51,10 +52,22 @@ TEST(CudaRuntime, KernelTableAndAllocatorAreRegisteredInEveryCudaBuild) {  // no
   EXPECT_NE(t.copy, nullptr);
   EXPECT_NE(t.fill, nullptr);
   EXPECT_NE(t.unary_backward, nullptr);
+  EXPECT_NE(t.reduce, nullptr);
+  EXPECT_NE(t.gemm, nullptr);
   if (!cuda_is_available()) {
     // The allocator is registered, but allocator_for refuses a missing device with the reason.
     EXPECT_STRATA_ERROR(allocator_for(Device::cuda()), DeviceError, {"cannot allocate on cuda:0", "no CUDA device"});
   }
+}
+
+TEST(CudaRuntime, AKernelForAMissingDeviceIsRefusedBeforeTheRuntime) {  // no GPU needed
+  // A tensor that claims to live on a CUDA device that does not exist (from_blob) must get a
+  // DeviceError naming the op and the reason, not reach the runtime.
+  const int n = cuda_device_count();
+  std::vector<float> host(4, 0.0f);
+  Tensor fake = from_blob(host.data(), {4}, DType::F32, {}, Device::cuda(n));
+  EXPECT_STRATA_ERROR(fake.fill_(1.0), DeviceError, {"fill: cannot run on", fmt::format("cuda:{}", n)});
+  EXPECT_STRATA_ERROR(fake.to(DType::F64), DeviceError, {"cuda:"});
 }
 
 TEST(CudaRuntime, AFailingRuntimeCallBecomesDeviceErrorWithCallFileAndLine) {  // no GPU needed
