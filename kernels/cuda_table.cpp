@@ -13,4 +13,8 @@ void throw_no_cuda_kernel(const char* op, Device device) {
                "the CUDA backend, or it has not registered this kernel)", op, device);
 }
 
+void throw_cuda_device_unusable(const char* op, Device device) {
+  STRATA_THROW(DeviceError, "{}: cannot run on {}: {}", op, device, detail::cuda_unavailable_reason(device));
+}
+
 }  // namespace strata::kernels

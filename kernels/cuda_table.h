@@ -16,6 +16,7 @@
 #include "kernels/reduce.h"
 #include "kernels/resample.h"
 #include "kernels/rnn.h"
+#include "tensor/device_detail.h"
 
 namespace strata::kernels {
 
@@ -111,12 +112,21 @@ const CudaTable& cuda_table();
 void register_cuda_table(const CudaTable& table);
 
 [[noreturn]] void throw_no_cuda_kernel(const char* op, Device device);
+[[noreturn]] void throw_cuda_device_unusable(const char* op, Device device);
 
-// The registered CUDA kernel `member`, or a DeviceError for `op` on `device`.
+// True when `device` is a CUDA device that the runtime reports (the count is queried once).
+inline bool cuda_device_usable(Device device) {
+  return detail::g_cuda_device_count != nullptr && device.index < detail::g_cuda_device_count();
+}
+
+// The registered CUDA kernel `member`, or a DeviceError for `op` on `device`: no kernel
+// registered, or no such device (a tensor that only claims to live there, e.g. from_blob with a
+// CUDA device on a machine without one, must not reach the runtime).
 template <class Fn>
 Fn cuda_kernel(Fn CudaTable::*member, const char* op, Device device) {
   Fn fn = cuda_table().*member;
   if (!fn) throw_no_cuda_kernel(op, device);
+  if (!cuda_device_usable(device)) throw_cuda_device_unusable(op, device);
   return fn;
 }
 

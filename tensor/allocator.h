@@ -18,6 +18,10 @@ class Allocator {
   virtual ~Allocator() = default;
   virtual void* allocate(size_t nbytes) = 0;
   virtual void deallocate(void* ptr, size_t nbytes) = 0;
+  // Device-aware entry points, what Storage calls: the CUDA caching allocator (kernels/cuda/
+  // allocator.cu) keeps one pool per device and needs the index. Default: the plain calls.
+  virtual void* allocate_on(Device device, size_t nbytes) { return allocate(nbytes); }
+  virtual void deallocate_on(Device device, void* ptr, size_t nbytes) { deallocate(ptr, nbytes); }
 };
 
 struct CpuAllocatorStats {

@@ -6,7 +6,7 @@
 namespace strata {
 
 StorageImpl::StorageImpl(size_t n, Device dev) : nbytes(n), device(dev) {
-  data = allocator_for(dev).allocate(n);
+  data = allocator_for(dev).allocate_on(dev, n);
 }
 
 StorageImpl::StorageImpl(void* d, size_t n, Device dev, std::function<void(void*)> del)
@@ -22,7 +22,7 @@ StorageImpl::~StorageImpl() {
   if (deleter) {
     deleter(data);
   } else if (data) {
-    allocator_for(device).deallocate(data, nbytes);
+    allocator_for(device).deallocate_on(device, data, nbytes);
   }
 }
 

@@ -1,5 +1,7 @@
 // The CUDA backend's device query: the first piece of kernels/cuda, and the one every other
-// piece relies on (the allocator and kernel table register only when a device answers).
+// piece relies on. The allocator (allocator.cu) and the kernel table entries (elementwise_*.cu,
+// copy.cu) register unconditionally at start-up without touching the runtime; allocator_for()
+// refuses CUDA devices when this query reports none, so no kernel is reached without a device.
 //
 // It installs strata::detail::g_cuda_device_count at static-initialization time. That works only
 // if this object file reaches the final link: strata_kernels_cuda is a static library whose
