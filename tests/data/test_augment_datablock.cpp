@@ -12,20 +12,12 @@
 #include "data/files.h"
 #include "data/labellers.h"
 #include "strata.h"
+#include "support/test_files.h"
 
 using namespace strata;
 using namespace strata::data;
 namespace fs = std::filesystem;
-
-namespace {
-fs::path shared_data(const std::string& name) {
-  for (const char* rel : {"/../shared/data/", "/../../shared/data/"}) {
-    fs::path p = fs::path(STRATA_SOURCE_DIR + std::string(rel) + name);
-    if (fs::exists(p)) return p;
-  }
-  return {};
-}
-}  // namespace
+using strata::testing::shared_data;
 
 TEST(AugmentDataBlock, MnistTinyWithAugTransformsAndNormalize) {
   const fs::path root = shared_data("mnist_tiny");

@@ -18,27 +18,16 @@
 #include "data/labellers.h"
 #include "strata.h"
 #include "support/expect_error.h"
+#include "support/test_files.h"
 
 using namespace strata;
 using namespace strata::data;
 namespace fs = std::filesystem;
+using strata::testing::TempDir;
+using strata::testing::shared_data;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("strata_datablock_" + std::to_string(::getpid()) + "_" +
-                                        std::to_string(reinterpret_cast<uintptr_t>(this)));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  void write(const fs::path& rel, const std::string& text) const {
-    fs::create_directories((path / rel).parent_path());
-    std::ofstream(path / rel) << text;
-  }
-};
 
 // Reads a file of whitespace-separated numbers into an f32 tensor.
 TransformBlock NumbersBlock() {
@@ -66,13 +55,6 @@ std::function<std::vector<Item>(const Item&)> get_files_fn(std::vector<std::stri
   return [exts](const Item& src) { return to_items(get_files(item_path(src), {.extensions = exts})); };
 }
 
-fs::path shared_data(const std::string& name) {
-  for (const char* rel : {"/../shared/data/", "/../../shared/data/"}) {
-    fs::path p = fs::path(STRATA_SOURCE_DIR + std::string(rel) + name);
-    if (fs::exists(p)) return p;
-  }
-  return {};
-}
 
 }  // namespace
 

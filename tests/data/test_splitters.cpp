@@ -14,10 +14,12 @@
 #include "data/rng.h"
 #include "data/splitters.h"
 #include "support/expect_error.h"
+#include "support/test_files.h"
 
 using namespace strata;
 using namespace strata::data;
 namespace fs = std::filesystem;
+using strata::testing::TempDir;
 
 namespace {
 using Idx = std::vector<int64_t>;
@@ -31,21 +33,6 @@ std::vector<Item> paths(std::initializer_list<const char*> ps) {
   for (const char* p : ps) v.emplace_back(fs::path(p));
   return v;
 }
-// A fresh temporary directory, removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("strata_data_test_" + std::to_string(::getpid()) + "_" +
-                                        std::to_string(reinterpret_cast<uintptr_t>(this)));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  void write(const fs::path& rel, const std::string& text) const {
-    fs::create_directories((path / rel).parent_path());
-    std::ofstream(path / rel) << text;
-  }
-};
 }  // namespace
 
 TEST(Splitters, RandomSplitterCutsAPermutation) {

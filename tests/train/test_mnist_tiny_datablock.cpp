@@ -16,19 +16,13 @@
 #include "train/from_data.h"
 #include "train/learner.h"
 #include "train/metrics.h"
+#include "support/test_files.h"
 
 using namespace strata;
 namespace fs = std::filesystem;
+using strata::testing::shared_data;
 
 namespace {
-
-fs::path shared_data(const std::string& name) {
-  for (const char* rel : {"/../shared/data/", "/../../shared/data/"}) {
-    fs::path p = fs::path(STRATA_SOURCE_DIR + std::string(rel) + name);
-    if (fs::exists(p)) return p;
-  }
-  return {};
-}
 
 // 28x28 -> 14 -> 7 -> 4 -> 2, then global pooling and a linear head (fastai's simple_cnn shape).
 nn::ModulePtr small_cnn() {
