@@ -1,5 +1,7 @@
-// DataLoaders: train/valid loaders from Datasets, test_dl, new_, show_batch as text.
+// DataLoaders: train/valid loaders from Datasets, test_dl, new_, show_batch as text or PNG.
 #include "data/dataloaders.h"
+
+#include "data/show_items.h"
 
 namespace strata::data {
 
@@ -69,6 +71,11 @@ std::string DataLoaders::show_batch(int64_t max_n) const {
     s += "\n";
   }
   return s;
+}
+
+void DataLoaders::show_batch(const std::filesystem::path& png, const GridOptions& opts) const {
+  DataLoader& dl = train();
+  show_samples(dl.decode_batch(dl.one_batch(), opts.max_n), png, opts);
 }
 
 }  // namespace strata::data

@@ -12,6 +12,7 @@
 
 #include "data/dataloader.h"
 #include "data/datasets.h"
+#include "data/show.h"
 
 namespace strata::data {
 
@@ -53,6 +54,9 @@ class DataLoaders {
   DataLoaders new_(const std::function<void(DataLoaderOptions&)>& change) const;
   // A text listing of one decoded batch (up to max_n items): fastai's show_batch, as text.
   std::string show_batch(int64_t max_n = 9) const;
+  // fastai's show_batch as a picture: one training batch, decoded (Normalize undone, categories
+  // as their labels), drawn as a PNG grid at `png` with titles, mask overlays and labelled boxes.
+  void show_batch(const std::filesystem::path& png, const GridOptions& opts = {}) const;
 
  private:
   DataLoader& at(size_t i) const;

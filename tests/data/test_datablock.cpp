@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -240,6 +241,26 @@ TEST(DataBlock, MnistTinyImageBlockBW) {
   int64_t n = 0;
   for (const Batch& vb : dls.valid()) n += vb[0].size(0);
   EXPECT_EQ(n, 699);
+}
+
+TEST(DataBlock, MnistTinyShowBatchWritesAPngGrid) {
+  const fs::path root = shared_data("mnist_tiny");
+  if (root.empty()) GTEST_SKIP() << "../shared/data/mnist_tiny not present";
+  DataBlock db({.blocks = {ImageBlock(ImageMode::BW), CategoryBlock()},
+                .get_items = [](const Item& p) { return to_items(get_image_files(item_path(p))); },
+                .get_y = parent_label,
+                .splitter = GrandparentSplitter()});
+  DataLoaders dls = db.dataloaders(Item(root), {.bs = 16, .seed = 0});
+  TempDir d;
+  const fs::path png = d.path / "batch.png";
+  dls.show_batch(png, {.max_n = 4});
+  Image img = load_image(png);
+  // Four 28x28 digits in a 2x2 grid, each cell scaled up to at least min_cell pixels, titled.
+  EXPECT_GE(img.w, 2 * 96);
+  EXPECT_GE(img.h, 2 * 96);
+  const std::vector<uint8_t>& px = img.data;
+  EXPECT_GT(std::count(px.begin(), px.end(), uint8_t{255}), 0);  // white background
+  EXPECT_GT(std::count(px.begin(), px.end(), uint8_t{0}), 0);    // dark digit pixels and titles
 }
 
 TEST(DataBlock, CamvidTinyMaskBlock) {
