@@ -90,14 +90,9 @@ int main(int argc, char** argv) {
               "affine_grid+grid_sample; goal aug_affine >= 2.0)\n");
   auto it = torch.find(kPeer);
   const double peer = it == torch.end() ? 0.0 : it->second;
-  for (const char* name : {kAffine, kAffineP1, kLighting, kAll}) {
-    const double s = reporter.best(name);
-    if (s <= 0) continue;
-    if (peer > 0)
-      std::printf("  %-38s strata %7.3f  pytorch %7.3f  ratio %.2f\n", name, s, peer, s / peer);
-    else
-      std::printf("  %-38s strata %7.3f  pytorch     n/a\n", name, s);
-  }
+  std::vector<std::pair<std::string, double>> rows;
+  for (const char* name : {kAffine, kAffineP1, kLighting, kAll}) rows.emplace_back(name, reporter.best(name));
+  bench::print_ratio_rows(rows, peer);
   benchmark::Shutdown();
   return 0;
 }

@@ -15,6 +15,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace bench {
@@ -51,6 +52,19 @@ inline std::map<std::string, double> torch_figures(const std::vector<std::string
   }
   if (out.empty()) std::printf("pytorch peer: no figures (is python3-torch installed?); ratios skipped\n");
   return out;
+}
+
+// One summary row per case against a single peer figure (benches whose cases all compare with
+// the same PyTorch case): "name  strata X  pytorch Y  ratio X/Y", or "n/a" without the peer.
+// Cases with no figure of their own (best <= 0, e.g. filtered out) are skipped.
+inline void print_ratio_rows(const std::vector<std::pair<std::string, double>>& strata_figures, double peer) {
+  for (const auto& [name, s] : strata_figures) {
+    if (s <= 0) continue;
+    if (peer > 0)
+      std::printf("  %-38s strata %7.3f  pytorch %7.3f  ratio %.2f\n", name.c_str(), s, peer, s / peer);
+    else
+      std::printf("  %-38s strata %7.3f  pytorch     n/a\n", name.c_str(), s);
+  }
 }
 
 }  // namespace bench

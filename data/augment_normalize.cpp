@@ -50,9 +50,9 @@ Tensor Normalize::shaped(const std::vector<double>& v, const Tensor& like) const
 void Normalize::setups_impl(const ItemSource& items) {
   if (!mean.empty() && !std.empty()) return;
   STRATA_CHECK(items.size() > 0, ValueError, "Normalize: no batch to learn the stats from");
-  // The view applies the transforms before this one (augmentation draws among them): a fixed
-  // generator makes the learnt stats, and so every later batch, reproducible.
-  RngScope scope(Rng(mix_seed({0x4e6f726d616c697aULL})));
+  // The view applies the transforms before this one (augmentation draws among them); the
+  // DataLoader runs batch-transform setup inside a random scope fixed by its seed, so the learnt
+  // stats are reproducible without a scope of our own.
   Item b = items.get(0);
   while (b.is_tuple() && b.size() > 0) b = Item(b[0]);
   STRATA_CHECK(b.is_tensor() && b.tensor().dim() == 4, ShapeError,

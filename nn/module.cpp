@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "autograd/grad_mode.h"
 #include "tensor/error.h"
@@ -137,23 +138,21 @@ bool Module::has_child(const std::string& name) const {
   return std::any_of(children_.begin(), children_.end(), [&](const auto& c) { return c.first == name; });
 }
 
-void Module::collect_named(const std::string& prefix, bool params, bool recurse,
+void Module::collect_named(const std::string& prefix, bool params, bool recurse, bool persistent_only,
                            std::vector<std::pair<std::string, Tensor>>& out) const {
   for (const auto& e : params ? params_ : buffers_)
-    if (e.tensor.defined()) out.emplace_back(prefix + e.name, e.tensor);
+    if (e.tensor.defined() && (e.persistent || !persistent_only)) out.emplace_back(prefix + e.name, e.tensor);
   if (!recurse) return;
-  for (const auto& [n, m] : children_) m->collect_named(prefix + n + ".", params, true, out);
+  for (const auto& [n, m] : children_) m->collect_named(prefix + n + ".", params, true, persistent_only, out);
 }
 
 std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse) const {
   std::vector<std::pair<std::string, Tensor>> out;
-  collect_named("", true, recurse, out);
+  collect_named("", true, recurse, false, out);
   // A tensor shared by two modules (tied weights) is listed once, under its first name.
-  std::vector<std::pair<std::string, Tensor>> unique;
-  for (auto& p : out)
-    if (std::none_of(unique.begin(), unique.end(), [&](const auto& u) { return u.second.is_same(p.second); }))
-      unique.push_back(std::move(p));
-  return unique;
+  std::unordered_set<const TensorImpl*> seen;
+  std::erase_if(out, [&](const auto& p) { return !seen.insert(p.second.impl_ptr().get()).second; });
+  return out;
 }
 
 std::vector<Tensor> Module::parameters(bool recurse) const {
@@ -164,7 +163,7 @@ std::vector<Tensor> Module::parameters(bool recurse) const {
 
 std::vector<std::pair<std::string, Tensor>> Module::named_buffers(bool recurse) const {
   std::vector<std::pair<std::string, Tensor>> out;
-  collect_named("", false, recurse, out);
+  collect_named("", false, recurse, false, out);
   return out;
 }
 
@@ -237,18 +236,10 @@ void Module::requires_grad_(bool on) {
 // ---- state ----
 
 StateDict Module::state_dict() const {
-  StateDict dict;
   std::vector<std::pair<std::string, Tensor>> all;
-  collect_named("", true, true, all);
-  for (auto& [n, t] : all) dict.emplace(n, t);
-  // Persistent buffers only: walk again with the flag.
-  std::function<void(const Module&, const std::string&)> walk = [&](const Module& m, const std::string& prefix) {
-    for (const auto& e : m.buffers_)
-      if (e.persistent && e.tensor.defined()) dict.emplace(prefix + e.name, e.tensor);
-    for (const auto& [n, c] : m.children_) walk(*c, prefix + n + ".");
-  };
-  walk(*this, "");
-  return dict;
+  collect_named("", true, true, false, all);
+  collect_named("", false, true, /*persistent_only=*/true, all);
+  return StateDict(all.begin(), all.end());
 }
 
 LoadReport Module::load_state_dict(const StateDict& dict, bool strict) {

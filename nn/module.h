@@ -145,7 +145,8 @@ class Module {
     Tensor tensor;
     bool persistent = true;
   };
-  void collect_named(const std::string& prefix, bool params, bool recurse,
+  // Parameters (params) or buffers, depth first; persistent_only skips non-persistent buffers.
+  void collect_named(const std::string& prefix, bool params, bool recurse, bool persistent_only,
                      std::vector<std::pair<std::string, Tensor>>& out) const;
   void collect_modules(const std::string& prefix, std::vector<std::pair<std::string, Module*>>& out);
   void check_new_name(const std::string& name, const char* what) const;
