@@ -17,6 +17,7 @@
 #include "kernels/elementwise.h"
 #include "strata.h"
 #include "tensor/device_detail.h"
+#include "support/cuda_parity.h"
 
 namespace strata {
 namespace {
@@ -24,62 +25,14 @@ namespace {
 using kernels::BinaryOp;
 using kernels::UnaryOp;
 
-#define SKIP_WITHOUT_CUDA()                                                                  \
-  if (!cuda_is_available())                                                                  \
-  GTEST_SKIP() << "no CUDA device: " << detail::cuda_unavailable_reason(Device::cuda(0))
-
-struct Tol {
-  double rtol, atol;
-};
-Tol tol_for(DType dt) {
-  if (dt == DType::BF16 || dt == DType::F16) return {1e-2, 1e-2};
-  if (dt == DType::F32) return {2e-5, 1e-6};
-  return {0, 0};
-}
-
-// Every element of `gpu` (brought to the CPU) matches `cpu` (NaN matches NaN).
-::testing::AssertionResult all_close(const Tensor& cpu, const Tensor& gpu, Tol tol, const std::string& what) {
-  if (cpu.shape() != gpu.shape())
-    return ::testing::AssertionFailure() << what << ": shapes " << cpu.shape().str() << " vs " << gpu.shape().str();
-  if (cpu.dtype() != gpu.dtype()) return ::testing::AssertionFailure() << what << ": dtypes differ";
-  const Tensor a = cpu.to(DType::F64).contiguous();
-  const Tensor b = gpu.to(Device::cpu()).to(DType::F64).contiguous();
-  const double* pa = a.data<double>();
-  const double* pb = b.data<double>();
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    const double x = pa[i], y = pb[i];
-    if (std::isnan(x) && std::isnan(y)) continue;
-    if (std::isinf(x) && x == y) continue;
-    if (!(std::abs(x - y) <= tol.atol + tol.rtol * std::abs(x)))
-      return ::testing::AssertionFailure() << what << ": element " << i << " cpu " << x << " cuda " << y;
-  }
-  return ::testing::AssertionSuccess();
-}
-
-// Values in [lo, hi) of dtype `dt`, deterministic.
+using testing::all_close;
+using Tol = testing::Tol;
+Tol tol_for(DType dt) { return dt == DType::F64 ? Tol{0, 0} : testing::parity_tol(dt); }
 Tensor values(const Shape& shape, DType dt, uint64_t seed, double lo = -2.0, double hi = 2.0) {
-  Generator gen(seed);
-  return (rand(shape, {}, &gen) * (hi - lo) + lo).to(dt);
+  return testing::parity_values(shape, dt, seed, lo, hi);
 }
-
-// The layouts each op runs on: (name, CPU input, the same values as a CUDA view of that layout).
-struct Layout {
-  std::string name;
-  Tensor cpu, cuda;
-};
-std::vector<Layout> layouts(DType dt, uint64_t seed) {
-  std::vector<Layout> out;
-  const Tensor c = values({37, 65}, dt, seed);  // 2405 elements: not a multiple of any vector width
-  out.push_back({"contiguous", c, c.to(Device::cuda())});
-  const Tensor base = values({65, 37}, dt, seed + 1);
-  out.push_back({"transposed", base.t(), base.to(Device::cuda()).t()});
-  const Tensor wide = values({37, 130}, dt, seed + 2);
-  out.push_back({"stepped_slice", wide.slice(1, 0, 130, 2), wide.to(Device::cuda()).slice(1, 0, 130, 2)});
-  const Tensor offset = values({2406}, dt, seed + 3);  // element 1 on: misaligned for 128-bit loads
-  out.push_back({"misaligned", offset.slice(0, 1, 2406).reshape({37, 65}),
-                 offset.to(Device::cuda()).slice(0, 1, 2406).reshape({37, 65})});
-  return out;
-}
+using Layout = testing::ParityLayout;
+std::vector<Layout> layouts(DType dt, uint64_t seed) { return testing::parity_layouts(dt, seed); }
 
 struct UnaryCase {
   UnaryOp op;

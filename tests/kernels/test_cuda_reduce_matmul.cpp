@@ -15,33 +15,19 @@
 #include "kernels/reduce.h"
 #include "strata.h"
 #include "tensor/device_detail.h"
+#include "support/cuda_parity.h"
 
 namespace strata {
 namespace {
 
 using kernels::ReduceOp;
 
-#define SKIP_WITHOUT_CUDA()                                                                  \
-  if (!cuda_is_available())                                                                  \
-  GTEST_SKIP() << "no CUDA device: " << detail::cuda_unavailable_reason(Device::cuda(0))
-
 ::testing::AssertionResult all_close(const Tensor& cpu, const Tensor& gpu, double rtol, double atol,
                                      const std::string& what) {
-  if (cpu.shape() != gpu.shape()) return ::testing::AssertionFailure() << what << ": shapes differ";
-  const Tensor a = cpu.to(DType::F64).contiguous();
-  const Tensor b = gpu.to(Device::cpu()).to(DType::F64).contiguous();
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    const double x = a.data<double>()[i], y = b.data<double>()[i];
-    if ((std::isnan(x) && std::isnan(y)) || (std::isinf(x) && x == y)) continue;
-    if (!(std::abs(x - y) <= atol + rtol * std::abs(x)))
-      return ::testing::AssertionFailure() << what << ": element " << i << " cpu " << x << " cuda " << y;
-  }
-  return ::testing::AssertionSuccess();
+  return testing::all_close(cpu, gpu.dtype() == cpu.dtype() ? gpu : gpu.to(cpu.dtype()), {rtol, atol}, what);
 }
-
 Tensor values(const Shape& shape, DType dt, uint64_t seed, double lo = -2.0, double hi = 2.0) {
-  Generator gen(seed);
-  return (rand(shape, {}, &gen) * (hi - lo) + lo).to(dt);
+  return testing::parity_values(shape, dt, seed, lo, hi);
 }
 
 // out's keepdim shape for reducing `dims` of `shape`.
