@@ -1,23 +1,20 @@
 // The demo: a small CNN (apps/examples/fashion_cnn.h) trained on Fashion-MNIST (Debian's
 // dataset-fashion-mnist) with train::Learner, the way fastai's lesson notebooks do it:
 //
-//   1. load the images into tensors and wrap them in TensorLoaders (train: shuffled; valid: the
-//      10000 test images),
+//   1. a DataBlock over the images: ImageBlock(BW) + CategoryBlock with the class names, the
+//      test images as the validation set, aug_transforms + Normalize on each batch, and a
+//      show_batch picture of the first (augmented, decoded) training batch,
 //   2. lr_find: sweep the learning rate, plot loss against it, pick the "valley" suggestion,
 //   3. fit_one_cycle with accuracy and error rate in the progress table,
 //   4. plot the training / validation loss and the lr / momentum schedule,
 //   5. save the weights, load them into a fresh model and report its test accuracy.
 //
 // Everything it writes goes to --out-dir (default ./fashion_mnist_out):
-//   lr_find.png, loss.png, schedule.png (lr) and schedule_mom.png (momentum),
+//   show_batch.png, lr_find.png, loss.png, schedule.png (lr) and schedule_mom.png (momentum),
 //   models/fashion_cnn.safetensors
 //
-//   scripts/demo                                   # = build/apps/fashion_mnist (3 epochs)
+//   scripts/demo                                   # = build/apps/fashion_mnist
 //   build/apps/fashion_mnist --epochs 1 --lr 3e-3  # a quicker look, fixed learning rate
-//
-// Measured on the shared 2-core machine (load average 8-11 from other jobs), default options:
-// 91.34% test accuracy, 4:11 wall in all (lr_find 18 s, 3 epochs of 1:14-1:18), peak RSS 550 MiB;
-// the same run is bitwise reproducible (same seed, same table).
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
@@ -26,9 +23,13 @@
 #include <filesystem>
 
 #include "apps/examples/fashion_cnn.h"
-#include "data/mnist.h"
+#include "data/augment.h"
+#include "data/block_vision.h"
+#include "data/datablock.h"
+#include "data/mnist_items.h"
 #include "kernels/cpu/parallel.h"
 #include "train/callbacks/recorder.h"
+#include "train/from_data.h"
 #include "train/learner.h"
 
 namespace {
@@ -52,7 +53,8 @@ train::Learner make_learner(const train::DataLoaders& dls, nn::ModulePtr model, 
 
 int main(int argc, char** argv) {
   CLI::App app{"Fashion-MNIST: a small CNN trained with Strata's Learner and fit_one_cycle"};
-  int epochs = 3, threads = 0;
+  int epochs = 4, threads = 0, workers = 1;
+  bool augment = true;
   int64_t batch_size = 128;
   double lr = 0;
   uint64_t seed = 42;
@@ -63,6 +65,9 @@ int main(int argc, char** argv) {
   app.add_option("--batch-size", batch_size, "images per step")->check(CLI::Range(1, 60000));
   app.add_option("--seed", seed, "seed of the initialization and the shuffling");
   app.add_option("--threads", threads, "CPU threads (default: all cores)")->check(CLI::Range(0, 1024));
+  app.add_option("--workers", workers, "loader worker threads (0: load in the training thread)")
+      ->check(CLI::Range(0, 64));
+  app.add_flag("--augment,!--no-augment", augment, "aug_transforms on the training batches (default on)");
   app.add_option("--data-dir", data_dir, "directory with the four Fashion-MNIST IDX files");
   app.add_option("--out-dir", out_dir, "where the plots and the saved model go");
   CLI11_PARSE(app, argc, argv);
@@ -77,21 +82,33 @@ int main(int argc, char** argv) {
     }
     const std::filesystem::path out = out_dir;
     std::filesystem::create_directories(out);
+    // Clothes are upright and centred: flips and small rotations/zooms help, perspective warp
+    // does not (fastai's defaults otherwise).
+    const data::AugOptions aug{.do_flip = augment, .max_rotate = augment ? 10.0 : 0.0,
+                               .max_zoom = augment ? 1.1 : 1.0, .max_lighting = augment ? 0.2 : 0.0,
+                               .max_warp = 0.0};
 
-    // 1. Data: u8 pixels -> normalized f32 [N, 1, 28, 28]; labels i64 [N].
-    const data::MnistSplit train_set = data::load_mnist(data_dir, "train");
-    const data::MnistSplit test_set = data::load_mnist(data_dir, "t10k");
-    const auto stats = examples::pixel_mean_std(train_set.images);
-    const Tensor x_train = examples::to_model_input(train_set.images, stats);
-    const Tensor x_test = examples::to_model_input(test_set.images, stats);
-    const train::DataLoaders dls{
-        std::make_shared<train::TensorLoader>(
-            std::vector<Tensor>{x_train, train_set.labels},
-            train::TensorLoaderOptions{.bs = batch_size, .shuffle = true, .drop_last = true, .seed = seed}),
-        std::make_shared<train::TensorLoader>(std::vector<Tensor>{x_test, test_set.labels},
-                                              train::TensorLoaderOptions{.bs = 512})};
-    fmt::print("Fashion-MNIST: {} train / {} test images, pixel mean {:.4f} std {:.4f}; batch {}, {} thread(s)\n",
-               x_train.size(0), x_test.size(0), stats.first, stats.second, batch_size, get_num_threads());
+    // 1. Data: the IDX files as a DataBlock source (items are row numbers; the getters make a
+    //    28x28 BW image and its class name per row), the 10000 test images as the validation set.
+    const data::MnistItems fashion(data::load_mnist(data_dir, "train"), data::load_mnist(data_dir, "t10k"),
+                                   data::fashion_mnist_classes());
+    std::vector<data::TfmPtr> batch_tfms = data::aug_transforms(aug);
+    batch_tfms.push_back(std::make_shared<data::Normalize>());  // stats learnt from one batch
+    const data::DataBlock block({.blocks = {data::ImageBlock(data::ImageMode::BW),
+                                            data::CategoryBlock(fashion.vocab(), /*sort=*/false)},
+                                 .get_x = fashion.image_getter(),
+                                 .get_y = fashion.label_getter(),
+                                 .splitter = fashion.test_splitter(),
+                                 .batch_tfms = batch_tfms});
+    const data::DataLoaders data_dls = block.dataloaders(
+        data::Item::list(fashion.items()),
+        {.bs = batch_size, .val_bs = 512, .seed = seed, .num_workers = workers});
+    data_dls.show_batch(out / "show_batch.png", {.max_n = 16, .min_cell = 112});
+    const train::DataLoaders dls = train::from_data(data_dls);
+    fmt::print("Fashion-MNIST: {} train / {} test images; batch {}, {} thread(s), {} loader worker(s); "
+               "show_batch: {}\n",
+               fashion.n_train(), fashion.n_test(), batch_size, get_num_threads(), workers,
+               (out / "show_batch.png").string());
 
     manual_seed(seed);
     auto model = examples::fashion_cnn();

@@ -1,10 +1,11 @@
-// The direct (implicit-GEMM) stride-1 convolution of kernels/cpu/conv_direct.cpp: its three
-// kernels called straight (so a test fails if the path silently stops applying) against a naive
+// The direct (implicit-GEMM) convolution of kernels/cpu/conv_direct.cpp: its three kernels
+// called straight (so a test fails if the path silently stops applying) against a naive
 // double-precision convolution on odd shapes (channel counts that are not multiples of the
 // micro-tile, padding 0/1/2, dilation 2, groups, non-square kernels, batch 1, images wider than
-// one column chunk); against the im2col path through conv2d + backward; on every micro-kernel
-// ISA this CPU runs; bitwise the same for any thread count; and the shapes it must leave to
-// im2col (stride 2, e.g. a 7x7 stem, thin inputs, transposed convolutions with output_padding).
+// one column chunk, strides 2 and 3 with input rows and columns no output reads); against the
+// im2col path through conv2d + backward; on every micro-kernel ISA this CPU runs; bitwise the
+// same for any thread count; and the shapes it must leave to im2col (thin inputs, strided
+// backward-data, transposed convolutions with output_padding).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -31,19 +32,23 @@ Tensor random(const Shape& shape, DType dt, uint64_t seed) {
 
 struct Case {
   int64_t n, cin, h, w, cout, kh, kw, ph, pw, dh, dw, groups;
+  int64_t sh = 1, sw = 1;
   std::string name() const {
     return "n" + std::to_string(n) + " cin" + std::to_string(cin) + " " + std::to_string(h) + "x" +
            std::to_string(w) + " cout" + std::to_string(cout) + " k" + std::to_string(kh) + "x" + std::to_string(kw) +
            " pad" + std::to_string(ph) + "," + std::to_string(pw) + " dil" + std::to_string(dh) + "," +
-           std::to_string(dw) + " g" + std::to_string(groups);
+           std::to_string(dw) + " g" + std::to_string(groups) + " stride" + std::to_string(sh) + "," +
+           std::to_string(sw);
   }
   // The direct path takes >= 8 input and output channels per group; backward-data also needs
-  // the flipped correlation's padding dil * (k - 1) - pad to be non-negative.
+  // the flipped correlation's padding dil * (k - 1) - pad to be non-negative and stride 1.
   bool direct() const { return cin / groups >= 8 && cout / groups >= 8; }
-  bool direct_backward_data() const { return direct() && ph <= dh * (kh - 1) && pw <= dw * (kw - 1); }
-  int64_t ho() const { return h + 2 * ph - dh * (kh - 1); }
-  int64_t wo() const { return w + 2 * pw - dw * (kw - 1); }
-  ConvGeometry geometry() const { return {1, 1, ph, pw, dh, dw, groups}; }
+  bool direct_backward_data() const {
+    return direct() && sh == 1 && sw == 1 && ph <= dh * (kh - 1) && pw <= dw * (kw - 1);
+  }
+  int64_t ho() const { return (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1; }
+  int64_t wo() const { return (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1; }
+  ConvGeometry geometry() const { return {sh, sw, ph, pw, dh, dw, groups}; }
 };
 
 std::vector<Case> cases() {
@@ -61,6 +66,13 @@ std::vector<Case> cases() {
       {3, 20, 3, 3, 17, 3, 3, 1, 1, 1, 1, 1},   // tiny image
       {2, 16, 6, 7, 6, 3, 3, 1, 1, 1, 1, 1},    // 6 output channels: im2col
       {4, 8, 7, 7, 8, 3, 3, 1, 1, 1, 1, 1},     // 49-pixel images: panels straddle images
+      {2, 32, 28, 28, 64, 3, 3, 1, 1, 1, 1, 1, 2, 2},  // the reference CNN's second layer, batch 2
+      {3, 9, 9, 8, 11, 3, 3, 1, 1, 1, 1, 1, 2, 2},     // stride 2, odd sizes, panels straddle images
+      {1, 8, 10, 10, 9, 3, 3, 0, 0, 1, 1, 1, 2, 2},    // stride 2, pad 0: the last row and column unread
+      {1, 10, 11, 13, 8, 3, 3, 1, 1, 1, 1, 1, 3, 3},   // stride 3
+      {2, 16, 9, 10, 16, 3, 3, 1, 1, 1, 1, 2, 2, 1},   // stride (2, 1), groups 2
+      {1, 8, 12, 12, 8, 3, 3, 2, 2, 2, 2, 1, 2, 2},    // stride 2 with dilation 2
+      {1, 8, 9, 9, 10, 1, 1, 1, 1, 1, 1, 1, 2, 2},     // 1x1 stride 2 with padding
   };
 }
 
@@ -82,7 +94,7 @@ Naive naive(const Case& c, const std::vector<double>& x, const std::vector<doubl
           for (int64_t ci = 0; ci < cig; ++ci)
             for (int64_t i = 0; i < c.kh; ++i)
               for (int64_t j = 0; j < c.kw; ++j) {
-                const int64_t ih = oh - c.ph + i * c.dh, iw = ow - c.pw + j * c.dw;
+                const int64_t ih = oh * c.sh - c.ph + i * c.dh, iw = ow * c.sw - c.pw + j * c.dw;
                 if (ih < 0 || ih >= c.h || iw < 0 || iw >= c.w) continue;
                 const int64_t xi = ((n * c.cin + (co / cog) * cig + ci) * c.h + ih) * c.w + iw;
                 const int64_t wi = ((co * cig + ci) * c.kh + i) * c.kw + j;
@@ -198,7 +210,10 @@ TEST(ConvDirect, LeavesOtherShapesToIm2col) {
   Tensor x = random({1, 16, 9, 9}, DType::F32, 1);
   Tensor w = random({8, 16, 3, 3}, DType::F32, 2);
   Tensor y2 = empty({1, 8, 5, 5});
-  EXPECT_FALSE(kernels::cpu::conv2d_direct_forward(x, w, Tensor(), y2, {2, 2, 1, 1, 1, 1, 1}));  // stride 2
+  EXPECT_TRUE(kernels::cpu::conv2d_direct_forward(x, w, Tensor(), y2, {2, 2, 1, 1, 1, 1, 1}));  // stride 2
+  Tensor gx2 = empty({1, 16, 9, 9});  // ... but its backward-data scatters: im2col
+  EXPECT_FALSE(kernels::cpu::conv2d_direct_backward_data(random({1, 8, 5, 5}, DType::F32, 8), w, Tensor(), gx2,
+                                                         {2, 2, 1, 1, 1, 1, 1}));
   Tensor thin = random({1, 3, 9, 9}, DType::F32, 3);
   Tensor wthin = random({8, 3, 3, 3}, DType::F32, 4);
   Tensor y = empty({1, 8, 9, 9});
