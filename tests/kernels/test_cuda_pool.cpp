@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cuda_table.h"
 #include "kernels/pool.h"
 #include "kernels/pool_functors.h"
 #include "strata.h"
@@ -315,7 +316,24 @@ TEST(CudaPoolBodies, GatherRangesAreExactlyTheOutputsThatSampleAnInput) {
       }
 }
 
-// ---- errors (no GPU needed) ----------------------------------------------------------------------
+// ---- registration and errors (no GPU needed) -----------------------------------------------------
+
+#ifdef STRATA_WITH_CUDA
+TEST(CudaPool, EveryPoolingAndUpsamplingKernelIsRegisteredInCudaBuilds) {
+  const kernels::CudaTable& t = kernels::cuda_table();
+  EXPECT_NE(t.max_pool2d, nullptr);
+  EXPECT_NE(t.max_pool2d_backward, nullptr);
+  EXPECT_NE(t.avg_pool2d, nullptr);
+  EXPECT_NE(t.avg_pool2d_backward, nullptr);
+  EXPECT_NE(t.adaptive_avg_pool2d, nullptr);
+  EXPECT_NE(t.adaptive_avg_pool2d_backward, nullptr);
+  EXPECT_NE(t.adaptive_max_pool2d, nullptr);
+  EXPECT_NE(t.upsample_nearest2d, nullptr);
+  EXPECT_NE(t.upsample_nearest2d_backward, nullptr);
+  EXPECT_NE(t.upsample_bilinear2d, nullptr);
+  EXPECT_NE(t.upsample_bilinear2d_backward, nullptr);
+}
+#endif
 
 TEST(CudaPool, BadCallsOnCudaTensorsThrowTheFrontEndsErrors) {
   // Tensors that claim a CUDA device: the argument checks run before any allocation or kernel.

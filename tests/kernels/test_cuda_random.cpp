@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cuda_table.h"
 #include "kernels/dropout.h"
 #include "kernels/philox.h"
 #include "kernels/random.h"
@@ -103,6 +104,13 @@ TEST(CudaRandomBodies, TheDropoutPerBlockLoopEqualsTheCpuKernelsGroupedPhilox) {
         EXPECT_TRUE(all_close(want, got, {0, 0}, fmt::format("dropout p={} x={} {}", p, with_x, dt)));
       }
 }
+
+#ifdef STRATA_WITH_CUDA
+TEST(CudaRandom, RandomAndDropoutKernelsAreRegisteredInCudaBuilds) {  // no GPU needed
+  EXPECT_NE(kernels::cuda_table().random_fill, nullptr);
+  EXPECT_NE(kernels::cuda_table().dropout_fill, nullptr);
+}
+#endif
 
 TEST(CudaRandom, BadCallsForCudaThrowTheFrontEndsErrors) {  // no GPU needed
   std::vector<float> host(16, 0.5f);
