@@ -48,7 +48,9 @@ Tensor gpu_loop_random(const Shape& shape, DType dt, Distribution dist, double a
                              kernels::uniform_bits<T>(), a, b, v);
       for (int k = 0; k < 4; ++k) {
         const int64_t i = blk * 4 + k;
-        if (i < n) o[i] = kernels::store_draw(store, v[k], pp ? static_cast<double>(static_cast<compute_t<T>>(pp[i])) : 0.0);
+        if (i >= n) break;
+        const double prob = pp ? static_cast<double>(static_cast<compute_t<T>>(pp[i])) : 0.0;
+        o[i] = kernels::store_draw(store, v[k], prob);
       }
     }
   });
@@ -70,7 +72,8 @@ TEST(CudaRandomBodies, ThePerBlockLoopEqualsTheCpuKernelForEveryDistributionAndD
       Tensor want = empty(shape, {.dtype = dt});
       kernels::cpu::random_fill(want, c.dist, c.a, c.b, 1234, 77, p);
       const Tensor got = gpu_loop_random(shape, dt, c.dist, c.a, c.b, 1234, 77, p);
-      EXPECT_TRUE(all_close(want, got, {0, 0}, fmt::format("dist {} [{}, {}] {}", static_cast<int>(c.dist), c.a, c.b, dt)));
+      const std::string what = fmt::format("dist {} [{}, {}] {}", static_cast<int>(c.dist), c.a, c.b, dt);
+      EXPECT_TRUE(all_close(want, got, {0, 0}, what));
     }
 }
 
@@ -164,8 +167,9 @@ TEST(CudaRandom, BernoulliRandintAndInPlaceFillsAreIdentical) {
                       fmt::format("bernoulli {}", dt));
   }
   for (DType dt : {DType::I64, DType::I32})
-    expect_same_draws([&](Device dev, Generator* gen) { return randint(-7, 300, {11, 17}, {.dtype = dt, .device = dev}, gen); },
-                      {0, 0}, fmt::format("randint {}", dt));
+    expect_same_draws(
+        [&](Device dev, Generator* gen) { return randint(-7, 300, {11, 17}, {.dtype = dt, .device = dev}, gen); },
+        {0, 0}, fmt::format("randint {}", dt));
   // uniform_ / normal_ into a transposed view (drawn contiguous, then copied).
   expect_same_draws(
       [&](Device dev, Generator* gen) {
