@@ -1,11 +1,13 @@
 // CPU dropout kernel: each thread computes the Philox blocks of its own index range, so the mask
-// of element i depends only on (seed, offset, i), never on the thread count.
+// of element i depends only on (seed, offset, i), never on the thread count. The keep test and
+// the scaling are DropoutFn (kernels/random_functors.h), shared with the CUDA kernel.
 #include <algorithm>
 #include <cmath>
 
 #include "kernels/cpu/parallel.h"
 #include "kernels/dropout.h"
 #include "kernels/philox.h"
+#include "kernels/random_functors.h"
 
 namespace strata::kernels::cpu {
 namespace {
@@ -52,13 +54,9 @@ void philox_group(uint64_t counter, uint64_t key, uint32_t* out) {
 void dropout_fill(const Tensor& out, const Tensor& x, double p, uint64_t seed, uint64_t offset) {
   const int64_t n = out.numel();
   const int64_t blocks = (n + 3) / 4;
-  const double keep_prob = 1.0 - p;
-  // keep <=> uint_to_unit_float(r) < keep_prob <=> (r >> 8) < keep_prob * 2^24 <=> (r >> 8) <
-  // ceil(keep_prob * 2^24): the same test in integers (the scaling by 2^24 is exact).
-  const uint32_t threshold = static_cast<uint32_t>(std::ceil(keep_prob * 16777216.0));
   visit_floating(out.dtype(), "dropout", [&]<class T>() {
     using C = compute_t<T>;
-    const C scale = static_cast<C>(1.0 / keep_prob);
+    const DropoutFn<T> fn = make_dropout_fn<T>(p);
     T* o = static_cast<T*>(out.raw_data());
     const T* xs = x.defined() ? static_cast<const T*>(x.raw_data()) : nullptr;
     parallel_for(0, blocks, 2048, [&](int64_t lo, int64_t hi) {
@@ -68,10 +66,7 @@ void dropout_fill(const Tensor& out, const Tensor& x, double p, uint64_t seed, u
         philox_group(offset + static_cast<uint64_t>(g), seed, bits);
         const int64_t base = g * 4;
         const int64_t elems = std::min<int64_t>(count * 4, n - base);
-        for (int64_t k = 0; k < elems; ++k) {
-          const bool keep = (bits[k] >> 8) < threshold;
-          o[base + k] = keep ? T((xs ? static_cast<C>(xs[base + k]) : C(1)) * scale) : T(C(0));
-        }
+        for (int64_t k = 0; k < elems; ++k) o[base + k] = fn(bits[k], xs ? static_cast<C>(xs[base + k]) : C(1));
       }
     });
   });

@@ -5,7 +5,8 @@
 // kernels accumulate into the input gradient, so they split over whole planes and walk each
 // plane's outputs in row-major order: the sums are formed in the same order for any thread count.
 // Arithmetic is in compute_t<T> (float for f16 / bf16); window bounds are clamped before the
-// inner loops so those carry no bounds checks.
+// inner loops so those carry no bounds checks. The window and sampling geometry lives in
+// kernels/pool_functors.h, shared with the CUDA kernels.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -13,14 +14,13 @@
 
 #include "kernels/cpu/parallel.h"
 #include "kernels/pool.h"
+#include "kernels/pool_functors.h"
 #include "tensor/dtype.h"
 
 namespace strata::kernels::cpu {
 namespace {
 
-struct Dims {
-  int64_t planes, ih, iw, oh, ow;
-};
+using Dims = PoolDims;
 
 // x [planes, ih, iw] and out [planes, oh, ow].
 Dims dims_of(const Tensor& in, const Tensor& out) {
@@ -30,27 +30,6 @@ Dims dims_of(const Tensor& in, const Tensor& out) {
 // Work items of at least ~16k touched elements per chunk.
 int64_t grain_for(int64_t work_per_item) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, work_per_item)); }
 
-// First and one-past-last window tap t with 0 <= start + t * step < size, t in [0, taps).
-struct TapRange {
-  int64_t lo, hi;
-};
-TapRange taps_inside(int64_t start, int64_t step, int64_t taps, int64_t size) {
-  int64_t lo = start < 0 ? (-start + step - 1) / step : 0;
-  int64_t hi = start >= size ? 0 : std::min(taps, (size - 1 - start) / step + 1);
-  return {lo, std::max(lo, hi)};
-}
-
-int64_t adaptive_start(int64_t i, int64_t in, int64_t out) { return (i * in) / out; }
-int64_t adaptive_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
-
-template <class A>
-bool takes_max(A v, A best) {
-  return (v > best) | (v != v);  // a NaN always takes over (as in PyTorch)
-}
-
-}  // namespace
-
-namespace {
 // The maximum of one window and its position, taps (i, j) in [th) x [tw). The common path is
 // branch-free (on real data the winner's position is unpredictable): maxss for the value and a
 // masked select for the position. A NaN anywhere sends the window through the exact scalar rule
@@ -137,23 +116,6 @@ void max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Te
   });
 }
 
-namespace {
-// The clamped window of output (oy, ox) and its divisor (PyTorch's avg_pool2d rule).
-struct AvgWindow {
-  int64_t h0, h1, w0, w1, divisor;
-};
-AvgWindow avg_window(const Pool2dParams& p, const Dims& d, int64_t oy, int64_t ox) {
-  int64_t h0 = oy * p.sh - p.ph, w0 = ox * p.sw - p.pw;
-  int64_t h1 = std::min(h0 + p.kh, d.ih + p.ph), w1 = std::min(w0 + p.kw, d.iw + p.pw);
-  const int64_t padded = (h1 - h0) * (w1 - w0);
-  h0 = std::max<int64_t>(h0, 0);
-  w0 = std::max<int64_t>(w0, 0);
-  h1 = std::min(h1, d.ih);
-  w1 = std::min(w1, d.iw);
-  const int64_t inside = std::max<int64_t>(0, h1 - h0) * std::max<int64_t>(0, w1 - w0);
-  return {h0, h1, w0, w1, p.count_include_pad ? padded : inside};
-}
-}  // namespace
 
 void avg_pool2d(const Tensor& x, const Pool2dParams& p, const Tensor& out) {
   const Dims d = dims_of(x, out);
@@ -287,39 +249,6 @@ void adaptive_max_pool2d(const Tensor& x, const Tensor& out, const Tensor& indic
   });
 }
 
-namespace {
-// PyTorch's nearest rule, in float like PyTorch's CPU kernel.
-int64_t nearest_source(int64_t dst, int64_t in, int64_t out, double scale_factor) {
-  if (out == in) return dst;
-  if (out == 2 * in) return dst >> 1;
-  const float scale = scale_factor > 0 ? static_cast<float>(1.0 / scale_factor)
-                                       : static_cast<float>(in) / static_cast<float>(out);
-  return std::min(static_cast<int64_t>(std::floor(static_cast<float>(dst) * scale)), in - 1);
-}
-
-// The two source taps of a linear interpolation and their weights.
-template <class A>
-struct LinearTaps {
-  int64_t i0, i1;
-  A l0, l1;
-};
-
-template <class A>
-A linear_scale(int64_t in, int64_t out, bool align_corners, double scale_factor) {
-  if (align_corners) return out > 1 ? static_cast<A>(in - 1) / static_cast<A>(out - 1) : A(0);
-  return scale_factor > 0 ? static_cast<A>(1.0 / scale_factor) : static_cast<A>(in) / static_cast<A>(out);
-}
-
-template <class A>
-LinearTaps<A> linear_taps(int64_t dst, int64_t in, A scale, bool align_corners) {
-  const A real = align_corners ? scale * static_cast<A>(dst)
-                               : std::max(scale * (static_cast<A>(dst) + A(0.5)) - A(0.5), A(0));
-  const int64_t i0 = std::min(static_cast<int64_t>(real), in - 1);
-  const int64_t i1 = i0 + (i0 < in - 1 ? 1 : 0);
-  const A l1 = std::min(std::max(real - static_cast<A>(i0), A(0)), A(1));
-  return {i0, i1, A(1) - l1, l1};
-}
-}  // namespace
 
 void upsample_nearest2d(const Tensor& x, double scale_h, double scale_w, const Tensor& out) {
   const Dims d = dims_of(x, out);
