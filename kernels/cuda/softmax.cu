@@ -77,7 +77,7 @@ __global__ void __launch_bounds__(kBlock) softmax_backward_rows_kernel(const T* 
     if (log) {
       row_visit<G>(gr, C, vec, lane, [&](int64_t, T v) { acc += static_cast<CT>(v); });
     } else {
-      row_visit<G>(gr, C, vec, lane, [&](int64_t c, T v) { acc += static_cast<CT>(v) * static_cast<CT>(yr[c]); });
+      row_visit2<G>(gr, yr, C, vec, lane, [&](int64_t, T gv, T yv) { acc += static_cast<CT>(gv) * static_cast<CT>(yv); });
     }
     const CT s = group_sum<G>(acc, smem);
     row_map<G>(gr, yr, gi + r * C, C, vec, lane, [&](int64_t, T gv, T yv) {

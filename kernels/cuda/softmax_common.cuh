@@ -113,6 +113,23 @@ __device__ __forceinline__ void row_visit(const T* row, int64_t C, bool vec, int
   }
 }
 
+// f(c, a[c], b[c]) for both rows at once (same vector loads as row_visit).
+template <int G, class T, class F>
+__device__ __forceinline__ void row_visit2(const T* a, const T* b, int64_t C, bool vec, int lane, F&& f) {
+  constexpr int V = 16 / sizeof(T);
+  if (vec) {
+    const auto* av = reinterpret_cast<const Vec<T, V>*>(a);
+    const auto* bv = reinterpret_cast<const Vec<T, V>*>(b);
+    for (int64_t v = lane; v < C / V; v += G) {
+      const Vec<T, V> x = av[v], y = bv[v];
+#pragma unroll
+      for (int j = 0; j < V; ++j) f(v * V + j, x.v[j], y.v[j]);
+    }
+  } else {
+    for (int64_t c = lane; c < C; c += G) f(c, a[c], b[c]);
+  }
+}
+
 // out[c] = f(c, a[c], b[c]) (b may be null: f gets T(0)).
 template <int G, class T, class F>
 __device__ __forceinline__ void row_map(const T* a, const T* b, T* out, int64_t C, bool vec, int lane, F&& f) {

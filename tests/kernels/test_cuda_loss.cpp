@@ -6,17 +6,20 @@
 // on both devices, in f32, bf16 and f64. Each GPU test skips itself with the reason when no CUDA
 // device is usable; the front-end error tests at the end need no GPU.
 //
-// Tolerances: f32 outputs rtol 2e-5 / atol 1e-6 (the GPU's expf and the CPU's polynomial exp
-// differ by a couple of ulp; sums run in different orders); f32 losses and gradients rtol 1e-4 /
+// Tolerances: f32 outputs rtol 5e-5 / atol 1e-6 (the GPU's expf and the CPU's polynomial exp
+// differ by a couple of ulp; sums over up to 5000 values run in different orders); f32 losses and gradients rtol 1e-4 /
 // atol 1e-6 (reductions over up to 5000 classes and 24 * 16 items); bf16 rtol 1e-2 / atol 1e-2
 // (both compute in f32 and round once to bf16: a few-ulp f32 difference can flip a rounding);
 // f64 rtol 1e-12 / atol 1e-14.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
+#include "kernels/loss_functors.h"
 #include "strata.h"
 #include "support/cuda_parity.h"
 #include "support/expect_error.h"
@@ -27,7 +30,7 @@ namespace {
 using testing::all_close;
 using testing::Tol;
 
-Tol output_tol(DType dt) { return testing::parity_tol(dt); }
+Tol output_tol(DType dt) { return dt == DType::F32 ? Tol{5e-5, 1e-6} : testing::parity_tol(dt); }
 Tol grad_tol(DType dt) { return dt == DType::F32 ? Tol{1e-4, 1e-6} : testing::parity_tol(dt); }
 
 // f(x) and d(sum(f(x) * u))/dx with the same upstream gradient u on the CPU and on CUDA. `view`
@@ -287,6 +290,71 @@ TEST(CudaLoss, AnOutOfRangeTargetOnCudaThrowsTheFrontEndsIndexError) {
   // ignore_index values are valid.
   const Tensor ignored = tensor(std::vector<int64_t>{0, -100, 4, 1}).to(Device::cuda());
   EXPECT_NO_THROW(cross_entropy(x, ignored));
+}
+
+// ---- the GPU's per-row math on the CPU (kernels/loss_functors.h; no GPU needed) ----
+
+// The running (max, sum of exp) of online_softmax_add over a row, split into `parts` partial rows
+// merged pairwise like the GPU's butterfly, against the two-pass max-then-sum.
+TEST(CudaLossMath, OnlineSoftmaxAddAndMergeGiveTheTwoPassResult) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::vector<std::vector<double>> rows = {
+      {0.5, -1.0, 3.0, 2.5, -7.0, 3.0, 0.0, 1.25},
+      {-inf, -inf, 2.0, -inf, 1.0, -inf, -inf, 0.5},  // masked entries first and last
+      {-80.0, 80.0, 79.0, -80.0, 0.0, 80.0, 1.0, 2.0},  // exp of a raw value would overflow f32
+  };
+  for (const auto& row : rows) {
+    double m2 = -inf;
+    for (double v : row) m2 = std::max(m2, v);
+    double s2 = 0;
+    for (double v : row) s2 += std::exp(v - m2);
+    for (int parts : {1, 2, 4, 8}) {
+      std::vector<float> m(parts, -std::numeric_limits<float>::infinity()), s(parts, 0.0f);
+      for (size_t i = 0; i < row.size(); ++i) kernels::online_softmax_add(m[i % parts], s[i % parts], static_cast<float>(row[i]));
+      // Butterfly: after each round, partial p holds merge(p, p ^ o), computed from both sides.
+      for (int o = parts / 2; o > 0; o /= 2) {
+        std::vector<float> nm = m, ns = s;
+        for (int p = 0; p < parts; ++p) {
+          float a = m[p], b = s[p];
+          kernels::online_softmax_merge(a, b, m[p ^ o], s[p ^ o]);
+          nm[p] = a, ns[p] = b;
+        }
+        m = nm, s = ns;
+      }
+      for (int p = 1; p < parts; ++p) {  // every thread ends with bit-identical results
+        EXPECT_EQ(m[p], m[0]);
+        EXPECT_EQ(s[p], s[0]);
+      }
+      EXPECT_EQ(m[0], static_cast<float>(m2)) << parts;
+      EXPECT_NEAR(s[0], s2, 1e-6 * s2) << parts;
+    }
+  }
+  // A NaN makes the sum NaN (the row's results are NaN); the max stays a number.
+  float m = -std::numeric_limits<float>::infinity(), s = 0;
+  for (float v : {1.0f, std::nanf(""), 2.0f}) kernels::online_softmax_add(m, s, v);
+  EXPECT_TRUE(std::isnan(s));
+  EXPECT_EQ(m, 2.0f);
+}
+
+TEST(CudaLossMath, CrossEntropyItemLossAndGradientCoefficientsMatchTheDefinitions) {
+  // C = 3, weights w, smoothing e = 0.3, target 1: loss = sum_c q_c w_c (lse - x_c) with
+  // q = (1 - e) onehot + e / C; gradient = sum_c q_c w_c (p - onehot_c).
+  const double x[3] = {0.2, -1.0, 2.0}, w[3] = {0.5, 2.0, 1.5}, e = 0.3;
+  const int t = 1;
+  const double lse = std::log(std::exp(x[0]) + std::exp(x[1]) + std::exp(x[2]));
+  double W = 0, dot = 0, loss = 0;
+  for (int c = 0; c < 3; ++c) W += w[c], dot += w[c] * x[c];
+  for (int c = 0; c < 3; ++c) loss += ((c == t ? 1 - e : 0) + e / 3) * w[c] * (lse - x[c]);
+  const auto k = kernels::CrossEntropyCoeffs<double>::make(e, 3, W);
+  EXPECT_NEAR(kernels::cross_entropy_item_loss(k, w[t], lse, x[t], dot), loss, 1e-12);
+  const double g = 0.7;
+  const auto q = kernels::cross_entropy_grad_coef(k, g, w[t]);
+  for (int c = 0; c < 3; ++c) {
+    const double p = std::exp(x[c] - lse);
+    double expected = 0;
+    for (int i = 0; i < 3; ++i) expected += ((i == t ? 1 - e : 0) + e / 3) * w[i] * (p - (i == c ? 1 : 0));
+    EXPECT_NEAR(q.a * p - q.b * w[c] - (c == t ? q.d : 0), g * expected, 1e-12) << c;
+  }
 }
 
 // ---- front-end errors on CUDA tensors (no GPU needed: the checks run before any kernel) ----

@@ -13,9 +13,11 @@
 
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/reduce.h"
+#include "kernels/reduce_index_functors.h"
 #include "strata.h"
 #include "support/cuda_parity.h"
 #include "support/expect_error.h"
@@ -164,6 +166,35 @@ TEST(CudaCumsum, ReverseAndBackwardMatchTheCpu) {
   EXPECT_EQ(c.select(0, 3).select(0, 2999).item<int64_t>(), 3000);
   EXPECT_EQ(c.select(0, 0).select(0, 1023).item<int64_t>(), 1024);  // the last value of the first tile
   EXPECT_EQ(cumsum(empty({0, 4}, {.device = Device::cuda()}), 1).shape(), Shape({0, 4}));
+}
+
+// ---- the GPU's combine on the CPU (kernels/reduce_index_functors.h; no GPU needed) ----
+// Folding (value, index) pairs in any tree order with arg_wins gives the sequential scan's answer.
+TEST(CudaArgReduceMath, ArgWinsCombinesPartialResultsInAnyOrderLikeTheSequentialScan) {
+  const float nan = std::nanf("");
+  const std::vector<std::vector<float>> rows = {
+      {1, 3, 3, 2, 3, 0, -1, 3}, {2, nan, 5, nan, 5, 1, 0, 0}, {0, 0, 0, 0, 0, 0, 0, 0}, {-0.0f, 0.0f, -1, -1, 4, 4, 2, 1}};
+  for (const auto& row : rows) {
+    auto scan = [&](auto is_max) {
+      constexpr bool kMax = decltype(is_max)::value;
+      int64_t bi = 0;
+      for (int64_t i = 1; i < static_cast<int64_t>(row.size()); ++i)
+        if (kernels::arg_better<kMax>(row[i], row[bi])) bi = i;
+      // Butterfly over 8 partials, each starting as its own element: merge from both sides.
+      std::vector<int64_t> part = {0, 1, 2, 3, 4, 5, 6, 7};
+      for (int o = 4; o > 0; o /= 2) {
+        std::vector<int64_t> next = part;
+        for (int p = 0; p < 8; ++p) {
+          const int64_t a = part[p], b = part[p ^ o];
+          next[p] = kernels::arg_wins<kMax>(row[b], b, row[a], a) ? b : a;
+        }
+        part = next;
+      }
+      for (int p = 0; p < 8; ++p) EXPECT_EQ(part[p], bi) << (kMax ? "max" : "min") << " partial " << p;
+    };
+    scan(std::true_type{});
+    scan(std::false_type{});
+  }
 }
 
 // ---- front-end errors on CUDA tensors (no GPU needed) ----
