@@ -139,7 +139,7 @@ void arg_reduce(bool is_max, const Tensor& x, int64_t dim, const Tensor& values,
   if (indices.numel() == 0) return;
   DeviceGuard guard(x.device().index);
   const cudaStream_t stream = stream_for(x.device());
-  const Tensor xc = x.contiguous();
+  const Tensor xc = x.detach().contiguous();  // a kernel-internal copy: no autograd history
   const Lines l = x.dim() == 0 ? Lines{} : lines_of(xc, dim);
   // Contiguous outputs (the front end allocates them so; anything else goes through a buffer).
   const Tensor idx = indices.is_contiguous() ? indices : empty(indices.shape(), {.dtype = DType::I64, .device = x.device()});

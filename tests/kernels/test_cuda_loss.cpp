@@ -43,7 +43,7 @@ Parity run_both(const Tensor& leaf, const std::function<Tensor(const Tensor&)>& 
                 const std::function<Tensor(const Tensor&)>& f, uint64_t seed) {
   Parity p;
   Tensor a = leaf.detach().clone().requires_grad_();
-  Tensor b = leaf.detach().to(Device::cuda()).requires_grad_();
+  Tensor b = leaf.detach().clone().to(Device::cuda()).requires_grad_();
   p.out_cpu = f(view(a));
   p.out_cuda = f(view(b));
   const Tensor u = testing::parity_values(p.out_cpu.shape(), p.out_cpu.dtype(), seed, 0.5, 1.5);
@@ -181,7 +181,7 @@ TEST(CudaLoss, CrossEntropyMatchesTheCpuForEveryOptionReductionAndDtype) {
           };
         };
         Tensor a = x.detach().clone().requires_grad_();
-        Tensor b = x.to(Device::cuda()).requires_grad_();
+        Tensor b = x.detach().clone().to(Device::cuda()).requires_grad_();
         const Tensor la = loss(false)(a), lb = loss(true)(b);
         const std::string what = fmt::format("cross_entropy {} reduction {} {}", c.name, static_cast<int>(r), dt);
         EXPECT_TRUE(all_close(la, lb, grad_tol(dt), what + " forward"));
@@ -216,7 +216,7 @@ TEST(CudaLoss, NllLossMatchesTheCpuForEveryOptionReductionAndDtype) {
           return nll_loss(in, cuda ? t.to(Device::cuda()) : t, o);
         };
         Tensor a = x.detach().clone().requires_grad_();
-        Tensor b = x.to(Device::cuda()).requires_grad_();
+        Tensor b = x.detach().clone().to(Device::cuda()).requires_grad_();
         const Tensor la = loss(a, false), lb = loss(b, true);
         const std::string what = fmt::format("nll_loss {} reduction {} {}", c.name, static_cast<int>(r), dt);
         EXPECT_TRUE(all_close(la, lb, grad_tol(dt), what + " forward"));

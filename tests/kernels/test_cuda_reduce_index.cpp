@@ -152,7 +152,7 @@ TEST(CudaCumsum, ReverseAndBackwardMatchTheCpu) {
       kernels::cumsum(x, dim, ref, /*reverse=*/true);
       kernels::cumsum(x.to(Device::cuda()), dim, got, /*reverse=*/true);
       EXPECT_TRUE(all_close(ref, got, cumsum_tol(DType::F32), fmt::format("reverse {} dim {}", s.str(), dim)));
-      Tensor a = x.clone().requires_grad_(), b = x.to(Device::cuda()).requires_grad_();
+      Tensor a = x.detach().clone().requires_grad_(), b = x.detach().clone().to(Device::cuda()).requires_grad_();
       const Tensor u = testing::parity_values(s, DType::F32, 231);
       sum(cumsum(a, dim) * u).backward();
       sum(cumsum(b, dim) * u.to(Device::cuda())).backward();
