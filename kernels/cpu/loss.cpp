@@ -6,7 +6,8 @@
 // cache instead of materializing log_softmax: cross-entropy forward reads the logits once from
 // memory (max, then sum of exp) and writes 3 numbers per row; its backward reads them once and
 // writes the gradient once. The arithmetic lives in the vector primitives of softmax_rows.h,
-// picked at run time for the CPU (AVX-512, AVX2, portable C++ here).
+// picked at run time for the CPU (AVX-512, AVX2, portable C++ here); each item's loss and
+// gradient coefficients come from kernels/loss_functors.h, which the CUDA kernels share.
 //
 // Two walks share those primitives: contiguous rows (class dim innermost) parallel over rows, and
 // strided tiles of C x J lanes (class dim outer, e.g. [N, C, H, W]) parallel over tiles, walking
