@@ -6,7 +6,8 @@
 // cache instead of materializing log_softmax: cross-entropy forward reads the logits once from
 // memory (max, then sum of exp) and writes 3 numbers per row; its backward reads them once and
 // writes the gradient once. The arithmetic lives in the vector primitives of softmax_rows.h,
-// picked at run time for the CPU (AVX-512, AVX2, portable C++ here).
+// picked at run time for the CPU (AVX-512, AVX2, portable C++ here); each item's loss and
+// gradient coefficients come from kernels/loss_functors.h, which the CUDA kernels share.
 //
 // Two walks share those primitives: contiguous rows (class dim innermost) parallel over rows, and
 // strided tiles of C x J lanes (class dim outer, e.g. [N, C, H, W]) parallel over tiles, walking
@@ -26,6 +27,7 @@
 
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/softmax_simd.h"
+#include "kernels/loss_functors.h"
 
 namespace strata::kernels::cpu {
 namespace {
@@ -261,20 +263,18 @@ decltype(auto) visit_index(DType dt, F&& f) {
   return f.template operator()<int64_t>();
 }
 
-// The weights and label smoothing of one class-index loss, in the compute type.
+// The targets and weights of one class-index loss, in the compute type.
 template <class CT, class TI>
 struct ClassLossParams {
   const TI* target;
   const CT* weight;  // null: all 1
   int64_t ignore_index;
-  CT smoothing;      // e
   CT total_weight;   // W = sum of the class weights (C without weights)
 
   ClassLossParams(const ClassTargets& t, int64_t classes)
       : target(t.target.data<TI>()),
         weight(t.weight.defined() ? t.weight.data<CT>() : nullptr),
         ignore_index(t.ignore_index),
-        smoothing(static_cast<CT>(t.label_smoothing)),
         total_weight(static_cast<CT>(classes)) {
     if (weight) {
       total_weight = 0;
@@ -294,7 +294,7 @@ void cross_entropy_forward_typed(const Tensor& x, int64_t dim, const ClassTarget
   if (g.items() == 0) return;
   const int64_t C = g.classes;
   const ClassLossParams<CT, TI> prm(t, C);
-  const CT e = prm.smoothing, on_target = CT(1) - e, per_class = e / CT(C);
+  const auto k = CrossEntropyCoeffs<CT>::make(t.label_smoothing, C, prm.total_weight);
   T* xp = x.data<T>();
   CT* lp = loss.data<CT>();
   CT* wp = item_weight.data<CT>();
@@ -307,9 +307,7 @@ void cross_entropy_forward_typed(const Tensor& x, int64_t dim, const ClassTarget
       return;
     }
     const CT wt = prm.class_weight(static_cast<int64_t>(prm.target[item]));
-    CT l = on_target * wt * (lse_v - x_target);
-    if (e != CT(0)) l += per_class * (prm.total_weight * lse_v - weighted_sum);
-    lp[item] = l, wp[item] = wt;
+    lp[item] = cross_entropy_item_loss(k, wt, lse_v, x_target, weighted_sum), wp[item] = wt;
   };
   for_each_unit(g, [&](int64_t off, int64_t item0, int64_t n, int64_t stride) {
     thread_local Staged<T> in;
@@ -324,7 +322,7 @@ void cross_entropy_forward_typed(const Tensor& x, int64_t dim, const ClassTarget
       if (C == 0) return finish(item0, -std::numeric_limits<CT>::infinity(), CT(0), CT(0));
       const CT m = P.row_max(xv, C);
       CT dot = 0;
-      const CT s = e != CT(0) ? P.row_sum_exp_dot(xv, C, m, prm.weight, &dot) : P.row_sum_exp(xv, C, m);
+      const CT s = k.smoothing ? P.row_sum_exp_dot(xv, C, m, prm.weight, &dot) : P.row_sum_exp(xv, C, m);
       finish(item0, m + std::log(s), target_logit(0), dot);
       return;
     }
@@ -334,7 +332,7 @@ void cross_entropy_forward_typed(const Tensor& x, int64_t dim, const ClassTarget
     std::fill(dot, dot + n, CT(0));
     for (int64_t c = 0; c < C; ++c) P.col_max(m, xv + c * xs, n);
     for (int64_t c = 0; c < C; ++c) P.col_sum_exp(s, xv + c * xs, m, n);
-    if (e != CT(0))
+    if (k.smoothing)
       for (int64_t c = 0; c < C; ++c) P.col_fma(dot, xv + c * xs, nullptr, prm.class_weight(c), n);
     for (int64_t j = 0; j < n; ++j) finish(item0 + j, m[j] + std::log(s[j]), target_logit(j), dot[j]);
   });
@@ -349,21 +347,18 @@ void cross_entropy_backward_typed(const Tensor& grad_item, const Tensor& x, int6
   if (g.items() == 0 || g.classes == 0) return;
   const int64_t C = g.classes;
   const ClassLossParams<CT, TI> prm(t, C);
-  const CT e = prm.smoothing, on_target = CT(1) - e, per_class = e / CT(C);
+  const auto k = CrossEntropyCoeffs<CT>::make(t.label_smoothing, C, prm.total_weight);
   const CT* gp = grad_item.data<CT>();
   const bool per_item = grad_item.numel() != 1;
   const CT* sp = lse.data<CT>();
   T* xp = x.data<T>();
   T* op = grad_x.data<T>();
-  // grad = a * p - b * w[c], then -d at the target class.
-  struct Coef {
-    CT a, b, d;
-  };
+  // grad = a * p - b * w[c], then -d at the target class (kernels/loss_functors.h).
+  using Coef = CrossEntropyGradCoef<CT>;
   auto coef = [&](int64_t item) -> Coef {
     if (prm.ignored(item)) return {0, 0, 0};
     const CT gi = gp[per_item ? item : 0];
-    const CT wt = prm.class_weight(static_cast<int64_t>(prm.target[item]));
-    return {gi * (on_target * wt + per_class * prm.total_weight), gi * per_class, gi * on_target * wt};
+    return cross_entropy_grad_coef(k, gi, prm.class_weight(static_cast<int64_t>(prm.target[item])));
   };
   for_each_unit(g, [&](int64_t off, int64_t item0, int64_t n, int64_t stride) {
     thread_local Staged<T> in, res;
@@ -375,9 +370,9 @@ void cross_entropy_backward_typed(const Tensor& grad_item, const Tensor& x, int6
       if (prm.ignored(item0)) {
         std::fill(ov, ov + C, CT(0));
       } else {
-        const Coef k = coef(item0);
-        P.row_exp_affine(in.load(), C, sp[item0], k.a, k.b, prm.weight, ov);
-        ov[static_cast<int64_t>(prm.target[item0])] -= k.d;
+        const Coef q = coef(item0);
+        P.row_exp_affine(in.load(), C, sp[item0], q.a, q.b, prm.weight, ov);
+        ov[static_cast<int64_t>(prm.target[item0])] -= q.d;
       }
       res.flush();
       return;
@@ -387,8 +382,8 @@ void cross_entropy_backward_typed(const Tensor& grad_item, const Tensor& x, int6
     CT a[kLanes], b[kLanes];
     bool any_ignored = false;
     for (int64_t j = 0; j < n; ++j) {
-      const Coef k = coef(item0 + j);
-      a[j] = k.a, b[j] = k.b;
+      const Coef q = coef(item0 + j);
+      a[j] = q.a, b[j] = q.b;
       any_ignored = any_ignored || prm.ignored(item0 + j);
     }
     for (int64_t c = 0; c < C; ++c) P.col_exp_affine(xv + c * xs, sp + item0, a, b, prm.class_weight(c), n, ov + c * os);

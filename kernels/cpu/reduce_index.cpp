@@ -19,6 +19,7 @@
 #include "kernels/cpu/reduce_plan.h"
 #include "kernels/elementwise.h"
 #include "kernels/reduce.h"
+#include "kernels/reduce_index_functors.h"
 
 namespace strata::kernels::cpu {
 namespace {
@@ -26,14 +27,10 @@ namespace {
 constexpr int64_t kArgChunk = 65536;  // elements per arg-reduction work unit
 constexpr int64_t kArgTile = 256;     // columns per column-mode unit
 
-// Is v strictly better than best? NaN beats everything and, once found, is never replaced.
+// Is v strictly better than best? NaN beats everything (kernels/reduce_index_functors.h).
 template <bool IsMax, class T>
 inline bool better(T v, T best) {
-  if constexpr (std::is_floating_point_v<T>) {
-    if (best != best) return false;
-    if (v != v) return true;
-  }
-  return IsMax ? v > best : v < best;
+  return arg_better<IsMax>(v, best);
 }
 
 // The max (min) reduction as an engine policy (reduce_engine.h), NaN winning: the vectorized
