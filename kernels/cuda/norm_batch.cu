@@ -94,14 +94,14 @@ __global__ void __launch_bounds__(kBlockTeam) bn_stats_kernel(const T* x, Ncs sh
       }
       d = norm::team_sum<kBlockTeam>(d, smem);
       q = norm::team_sum<kBlockTeam>(q, smem);
-      mu = m0 + d / count;
-      const double m2 = q - d * d / count;
-      v = m2 > 0 ? m2 / count : 0.0;
+      const kernels::NormMoments mo = kernels::norm_two_pass_moments(m0, d, q, count);
+      mu = mo.mean;
+      v = mo.var;
     }
     if (threadIdx.x == 0) {
       mean[c] = static_cast<A>(mu);
       var[c] = static_cast<A>(v);
-      invstd[c] = static_cast<A>(1.0 / sqrt(v + eps));
+      invstd[c] = static_cast<A>(kernels::norm_inv_std(v, eps));
     }
   }
 }
@@ -122,7 +122,7 @@ __global__ void bn_normalize_kernel(const T* x, T* y, Ncs sh, const Acc<T>* mean
 
 // One block per channel: Σ g and Σ g (x - mean) (g_per_run: g holds one value per (n, c) run),
 // then dweight, dbias and the channel's dx coefficients kg, kx, c0 (coef[c], coef[C + c],
-// coef[2C + c]) as the CPU computes them (grad_coeffs in norm_batch.cpp).
+// coef[2C + c]) by the CPU's formula (kernels/norm_functors.h).
 template <class T>
 __global__ void __launch_bounds__(kBlockTeam) bn_grad_sums_kernel(const T* g, bool g_per_run, const T* x, Ncs sh,
                                                                   bool need_sums, bool training,
@@ -149,15 +149,11 @@ __global__ void __launch_bounds__(kBlockTeam) bn_grad_sums_kernel(const T* g, bo
       const double is = static_cast<double>(invstd[c]);
       if (dw) dw[c] = static_cast<A>(sgx * is);
       if (db) db[c] = static_cast<A>(sg);
-      const double kg = (w ? static_cast<double>(w[c]) : 1.0) * is;
-      double kx = 0, c0 = 0;
-      if (training && m > 0) {
-        kx = -kg * is * is * sgx / static_cast<double>(m);
-        c0 = -kg * sg / static_cast<double>(m);
-      }
-      coef[c] = static_cast<A>(kg);
-      coef[sh.c + c] = static_cast<A>(kx);
-      coef[2 * sh.c + c] = static_cast<A>(c0);
+      const kernels::BatchNormGradCoeffs k = kernels::batch_norm_grad_coeffs(
+          w ? static_cast<double>(w[c]) : 1.0, is, sg, sgx, static_cast<double>(m), training);
+      coef[c] = static_cast<A>(k.kg);
+      coef[sh.c + c] = static_cast<A>(k.kx);
+      coef[2 * sh.c + c] = static_cast<A>(k.c0);
     }
   }
 }

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "kernels/norm_functors.h"
 #include "tensor/half.h"
 
 namespace strata::cuda::norm {
@@ -70,8 +71,8 @@ __device__ __forceinline__ RowStats row_stats(const T* x, int64_t n, int lane, d
   }
   d = team_sum<kTeam>(d, smem);
   q = team_sum<kTeam>(q, smem);
-  const double m2 = q - d * d / count;
-  return {m + d / count, m2 > 0 ? m2 / count : 0.0};
+  const kernels::NormMoments mo = kernels::norm_two_pass_moments(m, d, q, count);
+  return {mo.mean, mo.var};
 }
 
 // Σ a(i) and Σ b(i) over i < n for the team, a and b computed together per element.

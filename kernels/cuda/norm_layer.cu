@@ -81,7 +81,7 @@ __global__ void layer_forward_kernel(const T* x, T* y, int64_t rows, int64_t d, 
     const T* xr = x + r * d;
     T* yr = y + r * d;
     const norm::RowStats st = norm::row_stats<kTeam>(xr, d, ti.lane, smem);
-    const A m = static_cast<A>(st.mean), rs = static_cast<A>(1.0 / sqrt(st.var + eps));
+    const A m = static_cast<A>(st.mean), rs = static_cast<A>(kernels::norm_inv_std(st.var, eps));
     if (ti.lane == 0) {
       mean[r] = m;
       rstd[r] = rs;
@@ -116,9 +116,8 @@ __global__ void layer_backward_dx_kernel(const T* g, const T* x, T* dx, int64_t 
           bb += static_cast<double>(gw) * (static_cast<double>(static_cast<A>(xr[i])) - static_cast<double>(m));
         },
         &sa, &sb);
-    const double rd = rs, count = static_cast<double>(d);
-    const A kx = static_cast<A>(d > 0 ? -rd * rd * rd * sb / count : 0.0);
-    const A c = static_cast<A>(d > 0 ? -rd * sa / count : 0.0);
+    const kernels::RowNormGradCoeffs k = kernels::row_norm_grad_coeffs(rs, sa, sb, static_cast<double>(d));
+    const A kx = static_cast<A>(k.kx), c = static_cast<A>(k.c);
     T* dr = dx + r * d;
     for (int64_t i = ti.lane; i < d; i += kTeam) {
       const A gv = w ? static_cast<A>(gr[i]) * w[i] : static_cast<A>(gr[i]);
@@ -245,7 +244,7 @@ __global__ void group_forward_kernel(const T* x, T* y, GroupShape gs, const Acc<
     const T* xr = x + r * gs.row;
     T* yr = y + r * gs.row;
     const norm::RowStats st = norm::row_stats<kTeam>(xr, gs.row, ti.lane, smem);
-    const A m = static_cast<A>(st.mean), rs = static_cast<A>(1.0 / sqrt(st.var + eps));
+    const A m = static_cast<A>(st.mean), rs = static_cast<A>(kernels::norm_inv_std(st.var, eps));
     if (ti.lane == 0) {
       mean[r] = m;
       rstd[r] = rs;
@@ -312,9 +311,8 @@ __global__ void group_backward_dx_kernel(const T* g, const T* x, T* dx, GroupSha
         },
         &a, &b);
     const A m = mean[r], rs = rstd[r];
-    const double rd = rs, count = static_cast<double>(gs.row);
-    const A kx = static_cast<A>(count > 0 ? -rd * rd * rd * b / count : 0.0);
-    const A cst = static_cast<A>(count > 0 ? -rd * a / count : 0.0);
+    const kernels::RowNormGradCoeffs k = kernels::row_norm_grad_coeffs(rs, a, b, static_cast<double>(gs.row));
+    const A kx = static_cast<A>(k.kx), cst = static_cast<A>(k.c);
     const T* gr = g + r * gs.row;
     const T* xr = x + r * gs.row;
     T* dr = dx + r * gs.row;
