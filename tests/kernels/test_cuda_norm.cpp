@@ -1,10 +1,10 @@
 // CPU/CUDA parity of the normalization kernels (kernels/cuda/norm_batch.cu, norm_layer.cu):
 // batch norm in training (running statistics updated identically) and evaluation, 2-d and 4-d
-// inputs, affine or not (the 4-d affine f32/bf16 training calls take cuDNN, the rest our
+// inputs, affine or not (the 4-d affine f32/f16 training calls take cuDNN, the rest our
 // kernels); layer norm over the last 1 and 2 dims, short rows (warp per row) and long rows
 // (block per row); group and instance norm. Each forward and its backward through autograd
-// (dx, dweight, dbias), in f32, bf16 and f64, with non-contiguous inputs and a gradient that is
-// constant over the spatial dims (batch norm's per-run path). Skips itself without a CUDA device;
+// (dx, dweight, dbias), in f32, bf16 and f64 (batch norm training also f16), with non-contiguous
+// inputs and a gradient that is constant over the spatial dims (batch norm's per-run path). Skips itself without a CUDA device;
 // the error test at the end needs none.
 //
 // Tolerances: f32 rtol/atol 1e-4 (both devices reduce in double, but cuDNN accumulates in float
@@ -75,8 +75,9 @@ Params params(int64_t c, DType dt, bool affine, uint64_t seed) {
 
 TEST(CudaBatchNorm, TrainingMatchesTheCpuIncludingRunningStatistics) {
   SKIP_WITHOUT_CUDA();
-  const std::vector<Shape> shapes = {{4, 3, 5, 7}, {16, 5}, {8, 64, 16, 16}, {3, 4, 1, 1}, {2, 6, 33}};
-  for (DType dt : {DType::F32, DType::BF16, DType::F64}) {
+  // {16, 2, 64, 64}: few channels of many values, split into several chunks per channel.
+  const std::vector<Shape> shapes = {{4, 3, 5, 7}, {16, 5}, {8, 64, 16, 16}, {3, 4, 1, 1}, {2, 6, 33}, {16, 2, 64, 64}};
+  for (DType dt : {DType::F32, DType::F16, DType::BF16, DType::F64}) {
     for (const Shape& shape : shapes) {
       for (bool affine : {true, false}) {
         const std::string what = fmt::format("batch_norm train {} {} affine={}", shape, dt, affine);
