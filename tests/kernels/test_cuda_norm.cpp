@@ -60,8 +60,12 @@ void expect_parity(const NormFn& f, const Tensor& x, const Tensor& w, const Tens
   EXPECT_TRUE(testing::all_close(cpu.out, gpu.out, tol, what + " out"));
   ASSERT_TRUE(cpu.dx.defined() && gpu.dx.defined()) << what;
   EXPECT_TRUE(testing::all_close(cpu.dx, gpu.dx, tol, what + " dx"));
-  if (w.defined()) EXPECT_TRUE(testing::all_close(cpu.dw, gpu.dw, tol, what + " dweight"));
-  if (b.defined()) EXPECT_TRUE(testing::all_close(cpu.db, gpu.db, tol, what + " dbias"));
+  if (w.defined()) {
+    EXPECT_TRUE(testing::all_close(cpu.dw, gpu.dw, tol, what + " dweight"));
+  }
+  if (b.defined()) {
+    EXPECT_TRUE(testing::all_close(cpu.db, gpu.db, tol, what + " dbias"));
+  }
 }
 
 struct Params {

@@ -84,10 +84,12 @@ TEST(CudaOptim, FusedStepsMatchTheCpuOverManyTensors) {
       for (size_t i = 0; i < cpu.p.size(); ++i) {
         ASSERT_TRUE(testing::all_close(cpu.p[i], gpu.p[i], tol, fmt::format("{} p[{}]", what, i)));
         ASSERT_TRUE(testing::all_close(cpu.g[i], gpu.g[i], tol, fmt::format("{} g[{}]", what, i)));
-        if (kind != OptimKind::kSgd)
+        if (kind != OptimKind::kSgd) {
           ASSERT_TRUE(testing::all_close(cpu.m[i], gpu.m[i], tol, fmt::format("{} m[{}]", what, i)));
-        if (kind == OptimKind::kAdam)
+        }
+        if (kind == OptimKind::kAdam) {
           ASSERT_TRUE(testing::all_close(cpu.v[i], gpu.v[i], tol, fmt::format("{} v[{}]", what, i)));
+        }
       }
       // The step changed something (a test that cannot fail is a defect).
       EXPECT_FALSE(testing::all_close(make_group(Device::cpu()).p.back(), gpu.p.back(), tol, "moved"));
