@@ -12,6 +12,7 @@
 #include "kernels/cpu/norm_common.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/norm.h"
+#include "kernels/norm_functors.h"
 
 namespace strata::kernels::cpu {
 namespace {
@@ -40,7 +41,7 @@ template <class A, class T>
 void row_stats(const T* row, int64_t n, double eps, A* mean, A* rstd) {
   const Moments mo = norm::row_moments(row, n);
   *mean = static_cast<A>(mo.mean);
-  *rstd = static_cast<A>(1.0 / std::sqrt(mo.biased_var() + eps));
+  *rstd = static_cast<A>(norm_inv_std(mo.biased_var(), eps));
 }
 
 // ---- layer norm ----
@@ -65,10 +66,8 @@ void layer_backward_row(const T* g, const T* x, T* dx, int64_t d, const Acc<T>* 
     double a = 0, bsum = 0;
     if (w) norm::weighted_grad_sums(g, x, w, d, mean, &a, &bsum);
     else norm::grad_sums(g, x, d, mean, &a, &bsum);
-    const double r = rstd;
-    const double kx = d > 0 ? -r * r * r * bsum / static_cast<double>(d) : 0.0;
-    const double c = d > 0 ? -r * a / static_cast<double>(d) : 0.0;
-    norm::grad_input_elementwise(g, x, w, dx, d, mean, rstd, static_cast<A>(kx), static_cast<A>(c));
+    const RowNormGradCoeffs k = row_norm_grad_coeffs(rstd, a, bsum, static_cast<double>(d));
+    norm::grad_input_elementwise(g, x, w, dx, d, mean, rstd, static_cast<A>(k.kx), static_cast<A>(k.c));
   }
   if (pdw) {
     const double m = mean, r = rstd;
@@ -166,9 +165,8 @@ void group_backward(const T* g, const T* x, T* dx, const GroupShape& gs, const A
         bsum += wc * sgx[first + ci];
       }
       if (!dx) continue;
-      const double rs = rstd[r], count = static_cast<double>(gs.row);
-      const A kx = static_cast<A>(count > 0 ? -rs * rs * rs * bsum / count : 0.0);
-      const A cst = static_cast<A>(count > 0 ? -rs * a / count : 0.0);
+      const RowNormGradCoeffs k = row_norm_grad_coeffs(rstd[r], a, bsum, static_cast<double>(gs.row));
+      const A kx = static_cast<A>(k.kx), cst = static_cast<A>(k.c);
       for (int64_t ci = 0; ci < gs.cg; ++ci) {
         const int64_t off = r * gs.row + ci * gs.s;
         const A kg = w ? rstd[r] * w[(r % gs.groups) * gs.cg + ci] : rstd[r];

@@ -17,6 +17,7 @@
 #include "kernels/cpu/norm_common.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/norm.h"
+#include "kernels/norm_functors.h"
 
 namespace strata::kernels::cpu {
 namespace {
@@ -38,18 +39,10 @@ A* mut_ptr_or_null(const Tensor& t) {
   return t.defined() ? t.data<A>() : nullptr;
 }
 
-// Gradient coefficients of one channel: dx = g * kg + (x - mean) * kx + c0.
-struct GradCoeffs {
-  double kg = 0, kx = 0, c0 = 0;
-};
+// Gradient coefficients of one channel: dx = g * kg + (x - mean) * kx + c0 (kernels/norm_functors.h).
+using GradCoeffs = BatchNormGradCoeffs;
 GradCoeffs grad_coeffs(double w, double invstd, double sg, double sgx, double count, bool training) {
-  GradCoeffs k;
-  k.kg = w * invstd;
-  if (training && count > 0) {
-    k.kx = -k.kg * invstd * invstd * sgx / count;
-    k.c0 = -k.kg * sg / count;
-  }
-  return k;
+  return batch_norm_grad_coeffs(w, invstd, sg, sgx, count, training);
 }
 
 // ---- run path ----
@@ -94,7 +87,7 @@ void forward_runs(const T* x, T* y, const ChannelChunks& ch, bool compute_stats,
     const double v = mo.biased_var();
     mean[c] = static_cast<A>(mo.mean);
     var[c] = static_cast<A>(v);
-    invstd[c] = static_cast<A>(1.0 / std::sqrt(v + eps));
+    invstd[c] = static_cast<A>(norm_inv_std(v, eps));
   };
   const bool stream = ch.stream<T>();
   auto normalize_range = [&](int64_t c, int64_t lo, int64_t hi) {
@@ -285,7 +278,7 @@ void forward_columns(const T* x, T* y, const RowChunks& rc, bool compute_stats, 
       const double v = total.biased_var();
       mean[c] = static_cast<A>(total.mean);
       var[c] = static_cast<A>(v);
-      invstd[c] = static_cast<A>(1.0 / std::sqrt(v + eps));
+      invstd[c] = static_cast<A>(norm_inv_std(v, eps));
     }
   }
   std::vector<A> mj(rc.width), aj(rc.width), bj(rc.width);
