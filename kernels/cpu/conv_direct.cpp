@@ -272,7 +272,15 @@ void correlate_images(const T* x, const Correlation& cr, const std::vector<T>& a
                 copy_row(d, src + runs[0].src + offs[t], nr);
                 continue;
               }
-              for (const Run& r : runs) copy_row(d + r.dst, src + r.src + offs[t], static_cast<int>(r.len));
+              if (c + 1 < cig) {
+                // Runs copied NR wide (one unrolled vector copy instead of a short scalar loop:
+                // panels of small images, 14 or 7 pixels wide, are all runs). What spills past a
+                // run is overwritten by the next run, zeroed below, or lands in the row of tap t,
+                // channel c + 1, which is written after this one. The source has NR of slack.
+                for (const Run& r : runs) copy_row(d + r.dst, src + r.src + offs[t], nr);
+              } else {  // the spill would reach row (t + 1, 0), already written
+                for (const Run& r : runs) copy_row(d + r.dst, src + r.src + offs[t], static_cast<int>(r.len));
+              }
               for (int k = n_valid; k < nr; ++k) d[k] = T(0);
             }
           }
