@@ -5,9 +5,11 @@
 // affine matrices (small rotations, zooms and shifts, like fastai's aug_transforms).
 // Counters: ms, GB/s (warp: input read + output written, 2 x numel; the two-kernel path moves
 // the grid twice more) and, in the headline, the speed-up two_kernels time / warp_batch time.
-// Target: >= 3x. Validated first: warp_batch on the GPU against warp_batch on the CPU, and the
-// two-kernel path on the GPU against warp_batch's GPU result (they compute the same function for
-// affine matrices): relative error <= 1e-5 (f32) / 1e-2 (bf16).
+// Target: >= 3x. Validated first, each path on the GPU against the same path on the CPU (in bf16
+// the two paths differ by design: affine_grid's grid is rounded to bf16, warp_batch keeps its
+// coordinates in f32): relative error <= 1e-4 (f32: a coordinate rounded differently moves a
+// sample by ~1e-5 pixel, and neighbouring pixels of random images differ by up to 1) / 1e-2
+// (bf16).
 #include "cuda_bench.h"
 
 namespace {
@@ -19,7 +21,7 @@ using strata::Tensor;
 constexpr int64_t N = 64, C = 3, H = 224, W = 224;
 
 struct Inputs {
-  Tensor x_cpu, m_cpu, x, m, theta;
+  Tensor x_cpu, m_cpu, theta_cpu, x, m, theta;
 };
 const Inputs& inputs(DType dt) {
   static std::map<DType, Inputs> cache;
@@ -31,30 +33,29 @@ const Inputs& inputs(DType dt) {
   in.m_cpu = (eye + gpu::random_cpu({N, 3, 3}, dt, 52, -0.2, 0.2)).contiguous();
   in.x = gpu::on_gpu(in.x_cpu);
   in.m = gpu::on_gpu(in.m_cpu);
-  in.theta = in.m.slice(1, 0, 2).contiguous();  // [N, 2, 3]: the affine part
+  in.theta_cpu = in.m_cpu.slice(1, 0, 2).contiguous();  // [N, 2, 3]: the affine part
+  in.theta = gpu::on_gpu(in.theta_cpu);
   return cache.emplace(dt, std::move(in)).first->second;
 }
 
 const strata::WarpOptions kWarp{.padding_mode = strata::PaddingMode::Reflection, .align_corners = true};
 const strata::GridSampleOptions kSample{.padding_mode = strata::PaddingMode::Reflection, .align_corners = true};
 
-Tensor two_kernels(const Inputs& in) {
-  return strata::grid_sample(in.x, strata::affine_grid(in.theta, {N, C, H, W}, true), kSample);
+Tensor two_kernels(const Tensor& x, const Tensor& theta) {
+  return strata::grid_sample(x, strata::affine_grid(theta, {N, C, H, W}, true), kSample);
 }
 
 void run_case(benchmark::State& st, const std::string& name, DType dt, bool fused) {
   const Inputs& in = inputs(dt);
-  const double tol = dt == DType::F32 ? 1e-5 : 1e-2;
-  const Tensor fused_gpu = strata::warp_batch(in.x, in.m, kWarp);
-  Tensor out;
-  if (fused) {
-    if (!gpu::check_close(st, name, strata::warp_batch(in.x_cpu, in.m_cpu, kWarp), fused_gpu, tol)) return;
-    out = fused_gpu;
-  } else {
-    out = two_kernels(in);
-    if (!gpu::check_close(st, name, fused_gpu, out, tol)) return;
-  }
-  const double s = gpu::time_calls(st, [&] { out = fused ? strata::warp_batch(in.x, in.m, kWarp) : two_kernels(in); });
+  const double tol = dt == DType::F32 ? 1e-4 : 1e-2;
+  auto run = [&](bool on_gpu) {
+    const Tensor& x = on_gpu ? in.x : in.x_cpu;
+    return fused ? strata::warp_batch(x, on_gpu ? in.m : in.m_cpu, kWarp)
+                 : two_kernels(x, on_gpu ? in.theta : in.theta_cpu);
+  };
+  Tensor out = run(true);
+  if (!gpu::check_close(st, name, run(false), out, tol)) return;
+  const double s = gpu::time_calls(st, [&] { out = run(true); });
   const double grid_bytes = fused ? 0.0 : 2.0 * N * H * W * 2 * strata::dtype_size(dt);
   gpu::report_bandwidth(st, name, 2.0 * static_cast<double>(in.x.nbytes()) + grid_bytes, s);
 }
