@@ -1,10 +1,12 @@
 // CPU/CUDA parity over the whole op list (kernels/ops.def), with the samples that
 // tests/autograd/test_op_list.cpp gradchecks (tests/support/samples_*.cpp). For every op and
 // sample: the CPU result is the reference; the same inputs are copied to CUDA twice, once
-// contiguous and once strided (each input of rank >= 2 stored with its last two dims swapped and
+// contiguous, once strided (each input of rank >= 2 stored with its last two dims swapped and
 // viewed back, rank 1 as every other element of a buffer twice as long, so every kernel's strided
-// path runs; the broadcast layouts come from the samples' own broadcast cases), the sample runs on
-// each copy and its output must be a CUDA tensor matching the CPU's. For differentiable ops the
+// path runs) and once misaligned (contiguous, one element into its buffer, so vectorized kernels
+// take their unaligned fallback); the broadcast layouts come from the samples' own broadcast
+// cases (stride-0 operands of the elementwise ops, where, lerp, losses, matmul batches, expand,
+// masked_select). The sample runs on each copy and its output must be a CUDA tensor matching the CPU's. For differentiable ops the
 // same upstream gradient then flows back on both devices and every input gradient must match. All
 // of it in f32, and in bf16 where the CPU op accepts bf16 (where it does not, the CUDA op must
 // refuse it too). Random ops draw from the same seed on both devices (Philox counters: the same
@@ -69,8 +71,10 @@ std::vector<const OpSample*> samples_for(const std::string& op) {
 
 // ---- layouts ----
 
-enum class Layout { Contiguous, Strided };
-const char* layout_name(Layout l) { return l == Layout::Contiguous ? "contiguous" : "strided"; }
+enum class Layout { Contiguous, Strided, Misaligned };
+const char* layout_name(Layout l) {
+  return l == Layout::Contiguous ? "contiguous" : l == Layout::Strided ? "strided" : "misaligned";
+}
 
 // `t`'s values on `device` in `layout`: a fresh leaf (requiring grad when `t` does) whose storage
 // is its own, so gradients accumulate on it and not on the CPU input.
@@ -84,6 +88,10 @@ Tensor copy_to(const Tensor& t, Device device, Layout layout) {
   } else if (layout == Layout::Strided && base.dim() == 1 && base.numel() > 0) {
     // Every other element of [n, 2]: stride 2.
     out = base.unsqueeze(1).expand({base.size(0), 2}).contiguous().to(device).select(1, 0);
+  } else if (layout == Layout::Misaligned && base.numel() > 0) {
+    // Contiguous, but one element into its buffer: no 16-byte alignment for vectorized loads.
+    const Tensor flat = cat({zeros({1}, {.dtype = base.dtype()}), base.contiguous().reshape({base.numel()})}, 0);
+    out = flat.to(device).slice(0, 1, base.numel() + 1).view(base.shape());
   } else {
     out = base.contiguous().to(device).clone();
   }
@@ -219,7 +227,7 @@ Counts check_op(const DeclaredOp& op, Device device, const std::vector<DType>& d
         ADD_FAILURE() << s->op << "/" << s->case_name << " " << dtype_name(dt) << ": the CPU reference threw: " << e.what();
         continue;
       }
-      for (Layout layout : {Layout::Contiguous, Layout::Strided}) {
+      for (Layout layout : {Layout::Contiguous, Layout::Strided, Layout::Misaligned}) {
         if (layout == Layout::Strided && needs_contiguous_inputs(op.name)) continue;
         check_on_device(*s, ref, dt, layout, device, differentiable, counts);
       }
@@ -305,6 +313,11 @@ TEST(OpListHarnessLayouts, StridedCopiesAreNonContiguousLeavesWithTheSameValues)
   EXPECT_TRUE(all_close(v, vs, {0, 0}, "vector"));
   const Tensor vc = copy_to(v, Device::cpu(), Layout::Contiguous);
   EXPECT_NE(vc.raw_data(), v.raw_data()) << "the contiguous copy must own its storage";
+  const Tensor mm = copy_to(m, Device::cpu(), Layout::Misaligned);
+  EXPECT_TRUE(mm.is_contiguous());
+  EXPECT_EQ(mm.offset(), 1);
+  EXPECT_TRUE(mm.requires_grad());
+  EXPECT_TRUE(all_close(m.detach(), mm, {0, 0}, "misaligned matrix"));
 }
 
 // Without a GPU, moving a sample's input to CUDA fails with the front end's DeviceError (the
