@@ -182,6 +182,7 @@ inline double time_calls(benchmark::State& st, const std::function<void()>& call
 struct Results {
   std::map<std::string, std::map<std::string, double>> figures;  // case -> counter -> value
   std::vector<std::string> failures;                             // cases whose validation failed
+  std::vector<std::string> unsupported;                          // cases refused with a DTypeError
 };
 inline Results& results() {
   static Results r;
@@ -251,11 +252,15 @@ inline bool check_close(benchmark::State& st, const std::string& name, const Ten
   return false;
 }
 
-// Runs a case's body; an exception (a kernel missing on CUDA, an op refusing a dtype) skips the
-// case with its message and counts as a failure instead of ending the program.
+// Runs a case's body; an exception skips the case with its message instead of ending the program.
+// An op refusing the dtype (DTypeError: e.g. no bf16 GEMM yet) is listed as unsupported; anything
+// else (a kernel missing on CUDA, a runtime error) counts as a failure.
 inline void guarded(benchmark::State& st, const std::string& name, const std::function<void()>& body) {
   try {
     body();
+  } catch (const strata::DTypeError& e) {
+    results().unsupported.push_back(name + ": " + e.what());
+    st.SkipWithError((std::string("unsupported: ") + e.what()).c_str());
   } catch (const std::exception& e) {
     results().failures.push_back(name + ": threw: " + e.what());
     st.SkipWithError((std::string("threw: ") + e.what()).c_str());
@@ -275,7 +280,8 @@ inline std::string dtype_str(DType dt) { return std::string(strata::dtype_name(d
 // ---- main ----
 
 // Prints the device, runs the registered benchmarks, then `headline` (one or more lines starting
-// with "headline:", which scripts/gpu-verify collects). Returns 1 when a validation failed.
+// with "headline:", which scripts/gpu-verify collects), the unsupported cases and the failures.
+// Returns 1 when a case failed (validation, or an error other than an unsupported dtype).
 inline int main(int argc, char** argv, const char* program, const std::function<void()>& headline) {
   if (!strata::cuda_is_available()) {
     std::printf("%s: skipped: no CUDA device: %s\n", program,
@@ -292,7 +298,8 @@ inline int main(int argc, char** argv, const char* program, const std::function<
   benchmark::Shutdown();
   std::fflush(stdout);
   headline();
-  for (const std::string& f : results().failures) std::printf("headline: VALIDATION FAILED %s\n", f.c_str());
+  for (const std::string& u : results().unsupported) std::printf("headline: UNSUPPORTED %s\n", u.c_str());
+  for (const std::string& f : results().failures) std::printf("headline: FAILED %s\n", f.c_str());
   std::fflush(stdout);
   return results().failures.empty() ? 0 : 1;
 }
