@@ -2,8 +2,36 @@
 #include "kernels/conv.h"
 
 #include "kernels/cuda_table.h"
+#include "tensor/error.h"
 
 namespace strata::kernels {
+
+ConvGeometry conv_geometry(const Conv2dOptions& o) {
+  return {o.stride[0], o.stride[1], o.padding[0], o.padding[1], o.dilation[0], o.dilation[1], o.groups, o.algorithm};
+}
+
+ConvGeometry conv_geometry(const ConvTranspose2dOptions& o) {
+  return {o.stride[0], o.stride[1], o.padding[0], o.padding[1], o.dilation[0], o.dilation[1], o.groups, o.algorithm};
+}
+
+const char* conv_algorithm_name(ConvAlgorithm a) {
+  switch (a) {
+    case ConvAlgorithm::automatic: return "automatic";
+    case ConvAlgorithm::cudnn: return "cudnn";
+    case ConvAlgorithm::implicit_gemm: return "implicit_gemm";
+  }
+  return "unknown";
+}
+
+ConvAlgorithm resolve_conv_algorithm(ConvAlgorithm requested, bool cudnn_built, const char* op) {
+  if (requested == ConvAlgorithm::automatic)
+    return cudnn_built ? ConvAlgorithm::cudnn : ConvAlgorithm::implicit_gemm;
+  STRATA_CHECK(requested != ConvAlgorithm::cudnn || cudnn_built, DeviceError,
+               "{}: ConvAlgorithm::cudnn was requested but this build has no cuDNN (STRATA_WITH_CUDNN is off); "
+               "use ConvAlgorithm::automatic or ConvAlgorithm::implicit_gemm",
+               op);
+  return requested;
+}
 
 void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvGeometry& g) {
   if (y.device().is_cuda()) return cuda_kernel(&CudaTable::conv2d_forward, "conv2d", y.device())(x, w, bias, y, g);

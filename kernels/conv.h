@@ -10,6 +10,7 @@
 // with x [N, Cin, H, W], w [Cout, Cin / groups, kh, kw], y / gy [N, Cout, Ho, Wo].
 #include <cstdint>
 
+#include "tensor/ops/conv.h"
 #include "tensor/tensor.h"
 
 namespace strata::kernels {
@@ -19,7 +20,19 @@ struct ConvGeometry {
   int64_t pad_h = 0, pad_w = 0;
   int64_t dil_h = 1, dil_w = 1;
   int64_t groups = 1;
+  // Which implementation a CUDA kernel runs (tensor/ops/conv.h); the CPU kernels ignore it.
+  ConvAlgorithm algorithm = ConvAlgorithm::automatic;
 };
+
+// The geometry of a conv2d / conv_transpose2d call (conv_transpose2d's output_padding is not part
+// of it: it lives in the output's size).
+ConvGeometry conv_geometry(const Conv2dOptions& o);
+ConvGeometry conv_geometry(const ConvTranspose2dOptions& o);
+
+// The algorithm a CUDA conv kernel runs for `requested`: automatic becomes cudnn when the build
+// has cuDNN (`cudnn_built`), else implicit_gemm; cudnn without cuDNN is a DeviceError naming `op`.
+ConvAlgorithm resolve_conv_algorithm(ConvAlgorithm requested, bool cudnn_built, const char* op);
+const char* conv_algorithm_name(ConvAlgorithm a);
 
 void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvGeometry& g);
 // gx's spatial size is given by the tensor (conv_transpose2d's output_padding lives there).

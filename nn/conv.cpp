@@ -75,7 +75,7 @@ Tensor Conv2d::forward(const Tensor& x) {
   const auto& o = options;
   return conv2d(x, weight, bias,
                 {.stride = {o.stride, o.stride}, .padding = {o.padding, o.padding},
-                 .dilation = {o.dilation, o.dilation}, .groups = o.groups});
+                 .dilation = {o.dilation, o.dilation}, .groups = o.groups, .algorithm = o.algorithm});
 }
 
 std::string Conv2d::extra_repr() const {
@@ -99,7 +99,8 @@ Tensor Conv1d::forward(const Tensor& x) {
   check_input("Conv1d", x, 1, in_channels);
   const auto& o = options;
   return conv1d(x, weight, bias,
-                {.stride = o.stride, .padding = o.padding, .dilation = o.dilation, .groups = o.groups});
+                {.stride = o.stride, .padding = o.padding, .dilation = o.dilation, .groups = o.groups,
+                 .algorithm = o.algorithm});
 }
 
 std::string Conv1d::extra_repr() const {
@@ -128,7 +129,7 @@ Tensor ConvTranspose2d::forward(const Tensor& x) {
   return conv_transpose2d(x, weight, bias,
                           {.stride = {o.stride, o.stride}, .padding = {o.padding, o.padding},
                            .output_padding = {o.output_padding, o.output_padding},
-                           .dilation = {o.dilation, o.dilation}, .groups = o.groups});
+                           .dilation = {o.dilation, o.dilation}, .groups = o.groups, .algorithm = o.algorithm});
 }
 
 std::string ConvTranspose2d::extra_repr() const {

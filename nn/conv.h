@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "nn/module.h"
+#include "tensor/ops/conv.h"
 
 namespace strata::nn {
 
@@ -18,6 +19,7 @@ struct ConvOptions {
   int64_t dilation = 1;
   int64_t groups = 1;
   bool bias = true;
+  ConvAlgorithm algorithm = ConvAlgorithm::automatic;  // CUDA only (tensor/ops/conv.h)
 };
 
 struct ConvTransposeOptions {
@@ -27,6 +29,7 @@ struct ConvTransposeOptions {
   int64_t groups = 1;
   bool bias = true;
   int64_t dilation = 1;
+  ConvAlgorithm algorithm = ConvAlgorithm::automatic;  // CUDA only (tensor/ops/conv.h)
 };
 
 class Conv2d : public Module {

@@ -3,7 +3,8 @@
 // size back), dw = conv2d_weight_grad(x, dy), db = dy summed over N, H, W.
 // For y = conv_transpose2d(x, w) + b the roles swap: dx = conv2d(dy, w), dw =
 // conv2d_weight_grad(dy, x). conv2d_weight_grad is not recorded: no double backward through the
-// weight gradient yet.
+// weight gradient yet. The nodes keep the options whole, so backward runs the forward's
+// ConvAlgorithm.
 #include "autograd/formulas/conv.h"
 
 #include "autograd/record.h"
@@ -13,7 +14,8 @@ namespace strata::autograd {
 namespace {
 
 Conv2dOptions as_conv(const ConvTranspose2dOptions& o) {
-  return {.stride = o.stride, .padding = o.padding, .dilation = o.dilation, .groups = o.groups};
+  return {.stride = o.stride, .padding = o.padding, .dilation = o.dilation, .groups = o.groups,
+          .algorithm = o.algorithm};
 }
 
 struct Conv2dBackward final : Node {
@@ -30,7 +32,7 @@ struct Conv2dBackward final : Node {
     Tensor dx, dw, db;
     if (needs_input_grad(0)) {
       ConvTranspose2dOptions t{.stride = opts.stride, .padding = opts.padding, .dilation = opts.dilation,
-                               .groups = opts.groups};
+                               .groups = opts.groups, .algorithm = opts.algorithm};
       for (int i = 0; i < 2; ++i) {
         const int64_t natural = (g.size(2 + i) - 1) * opts.stride[i] - 2 * opts.padding[i] +
                                 opts.dilation[i] * (w_shape[2 + i] - 1) + 1;

@@ -55,11 +55,6 @@ void check_geometry(const char* op, const Tensor& x, const Tensor& w, std::array
                x.shape(), w.shape());
 }
 
-kernels::ConvGeometry geometry(std::array<int64_t, 2> stride, std::array<int64_t, 2> padding,
-                               std::array<int64_t, 2> dilation, int64_t groups) {
-  return {stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1], groups};
-}
-
 Tensor batched(const Tensor& x) { return x.dim() == 3 ? x.unsqueeze(0) : x; }
 
 // conv2d on a 4-d input, checked.
@@ -69,7 +64,7 @@ Tensor conv2d_4d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2d
   {
     NoGradGuard no_grad;
     kernels::conv2d_forward(prepared(x, ct), prepared(w, ct), prepared(b, ct), out,
-                            geometry(o.stride, o.padding, o.dilation, o.groups));
+                            kernels::conv_geometry(o));
     if (ct != x.dtype()) out = out.to(x.dtype());
   }
   autograd::record_conv2d(x, w, b, o, out);
@@ -83,7 +78,7 @@ Tensor conv_transpose2d_4d(const Tensor& x, const Tensor& w, const Tensor& b, co
   {
     NoGradGuard no_grad;
     kernels::conv2d_backward_data(prepared(x, ct), prepared(w, ct), prepared(b, ct), out,
-                                  geometry(o.stride, o.padding, o.dilation, o.groups));
+                                  kernels::conv_geometry(o));
     if (ct != x.dtype()) out = out.to(x.dtype());
   }
   autograd::record_conv_transpose2d(x, w, b, o, out);
@@ -131,7 +126,7 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
                weight.shape());
   const Tensor out = conv2d(x.unsqueeze(-2), weight.unsqueeze(-2), bias,
                             {.stride = {1, o.stride}, .padding = {0, o.padding}, .dilation = {1, o.dilation},
-                             .groups = o.groups});
+                             .groups = o.groups, .algorithm = o.algorithm});
   return propagate_semantics(out.squeeze(-2), {&x});
 }
 
@@ -183,7 +178,7 @@ Tensor conv2d_weight_grad(const Tensor& x, const Tensor& grad_y, const Shape& we
   Tensor gw = empty(weight_shape, {.dtype = ct, .device = x.device()});
   NoGradGuard no_grad;
   kernels::conv2d_backward_weight(prepared(x, ct), prepared(grad_y, ct), gw,
-                                  geometry(o.stride, o.padding, o.dilation, o.groups));
+                                  kernels::conv_geometry(o));
   return ct != x.dtype() ? gw.to(x.dtype()) : gw;
 }
 

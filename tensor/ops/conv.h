@@ -15,6 +15,14 @@
 //   conv_transpose:  (in - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1
 // All three are differentiable in x, weight and bias; each backward pass is its own kernel
 // (backward-data is a transposed convolution, backward-weight an im2col^T GEMM).
+//
+// Algorithm choice (CUDA only; the CPU has one implementation and ignores the field):
+//   automatic      cuDNN in builds with it (STRATA_WITH_CUDNN), else implicit_gemm
+//   cudnn          cuDNN; a DeviceError naming the op in a build without cuDNN
+//   implicit_gemm  Strata's own implicit-GEMM kernels (kernels/cuda/conv_implicit_gemm.cu)
+// The autograd nodes keep the choice, so the backward pass of a conv runs the same algorithm.
+//
+//   Tensor y = strata::conv2d(x, w, b, {.padding = {1, 1}, .algorithm = strata::ConvAlgorithm::implicit_gemm});
 #include <array>
 #include <cstdint>
 
@@ -22,11 +30,14 @@
 
 namespace strata {
 
+enum class ConvAlgorithm { automatic, cudnn, implicit_gemm };
+
 struct Conv2dOptions {
   std::array<int64_t, 2> stride{1, 1};
   std::array<int64_t, 2> padding{0, 0};
   std::array<int64_t, 2> dilation{1, 1};
   int64_t groups = 1;
+  ConvAlgorithm algorithm = ConvAlgorithm::automatic;  // CUDA only, see above
 };
 
 struct ConvTranspose2dOptions {
@@ -35,6 +46,7 @@ struct ConvTranspose2dOptions {
   std::array<int64_t, 2> output_padding{0, 0};  // < stride or < dilation, per dim
   std::array<int64_t, 2> dilation{1, 1};
   int64_t groups = 1;
+  ConvAlgorithm algorithm = ConvAlgorithm::automatic;  // CUDA only, see above
 };
 
 struct Conv1dOptions {
@@ -42,6 +54,7 @@ struct Conv1dOptions {
   int64_t padding = 0;
   int64_t dilation = 1;
   int64_t groups = 1;
+  ConvAlgorithm algorithm = ConvAlgorithm::automatic;  // CUDA only, see above
 };
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), const Conv2dOptions& opts = {});

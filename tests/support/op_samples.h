@@ -2,6 +2,9 @@
 // Sample inputs for every op in kernels/ops.def. The op-list test (tests/autograd/test_op_list.cpp)
 // requires at least one sample per declared op and gradchecks the differentiable ones in f64.
 // Each family registers its samples in tests/support/samples_<family>.cpp.
+// Device rule: tests/kernels/test_cuda_op_list.cpp runs every sample on CUDA copies of its inputs
+// (contiguous and strided), so a sample's fn must create any tensor it needs (ramp weights, class
+// weights, running statistics, generators' draws) on its inputs' device: {.device = x.device()}.
 #include <functional>
 #include <string>
 #include <vector>

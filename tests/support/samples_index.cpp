@@ -12,7 +12,7 @@ using TL = std::vector<Tensor>;
 
 Tensor ramp_weighted(const Tensor& y) {
   if (!is_floating(y.dtype())) return y;
-  Tensor w = arange(0.0, static_cast<double>(y.numel()), 1.0, {.dtype = y.dtype()}).reshape(y.shape());
+  Tensor w = arange(0.0, static_cast<double>(y.numel()), 1.0, {.dtype = y.dtype(), .device = y.device()}).reshape(y.shape());
   return y * (w * 0.25 + 1.0);
 }
 

@@ -41,7 +41,7 @@ OpSample pair(const std::string& op, const std::string& case_name, const Shape& 
 }
 
 Tensor class_weight(const TL& in, int64_t classes) {
-  return arange(1.0, 1.0 + 0.5 * static_cast<double>(classes), 0.5, {.dtype = in[0].dtype()});
+  return arange(1.0, 1.0 + 0.5 * static_cast<double>(classes), 0.5, {.dtype = in[0].dtype(), .device = in[0].device()});
 }
 
 std::vector<OpSample> softmax_samples() {
@@ -119,8 +119,8 @@ std::vector<OpSample> binary_samples() {
       pair(bcel, "mean", {3, 4}, {3, 4}, [](const TL& in) { return binary_cross_entropy_with_logits(in[0], in[1]); }),
       pair(bcel, "weight_pos_weight_none", {3, 4}, {3, 4},
            [](const TL& in) {
-             Tensor pw = arange(0.5, 2.5, 0.5, {.dtype = in[0].dtype()});
-             Tensor w = arange(1.0, 2.5, 0.5, {.dtype = in[0].dtype()}).view({3, 1});
+             Tensor pw = arange(0.5, 2.5, 0.5, {.dtype = in[0].dtype(), .device = in[0].device()});
+             Tensor w = arange(1.0, 2.5, 0.5, {.dtype = in[0].dtype(), .device = in[0].device()}).view({3, 1});
              return binary_cross_entropy_with_logits(in[0], in[1],
                                                      {.weight = w, .pos_weight = pw, .reduction = Reduction::None});
            }),
@@ -128,7 +128,7 @@ std::vector<OpSample> binary_samples() {
            [](const TL& in) { return binary_cross_entropy(in[0], in[1]); }, 0.05, 0.95),
       pair("binary_cross_entropy", "weight_sum", {3, 4}, {3, 4},
            [](const TL& in) {
-             Tensor w = arange(1.0, 3.0, 0.5, {.dtype = in[0].dtype()});
+             Tensor w = arange(1.0, 3.0, 0.5, {.dtype = in[0].dtype(), .device = in[0].device()});
              return binary_cross_entropy(in[0], in[1], {.weight = w, .reduction = Reduction::Sum});
            },
            0.05, 0.95),

@@ -11,7 +11,7 @@ OpSample view_sample(const std::string& op, const std::string& case_name, Shape 
   return OpSample{op, case_name, [=](DType dt) { return TL{sample_tensor(shape, dt, 21)}; },
                   [f](const TL& in) {
                     Tensor y = f(in[0]);
-                    Tensor w = arange(0.0, static_cast<double>(y.numel()), 1.0, {.dtype = y.dtype()}).reshape(y.shape());
+                    Tensor w = arange(0.0, static_cast<double>(y.numel()), 1.0, {.dtype = y.dtype(), .device = y.device()}).reshape(y.shape());
                     return y * (w + 1.0);
                   }};
 }

@@ -45,7 +45,7 @@ std::vector<OpSample> batch_norm_samples() {
              [](const TL& in) { return batch_norm(in[0], Tensor(), Tensor(), in[1], Tensor(), train()); }),
       sample("batch_norm", "train_fresh_running_stats", {{4, 3, 5}, {3}, {3}},
              [](const TL& in) {
-               const TensorOptions o{.dtype = in[0].dtype()};
+               const TensorOptions o{.dtype = in[0].dtype(), .device = in[0].device()};
                return batch_norm(in[0], zeros({3}, o), ones({3}, o), in[1], in[2], {.training = true, .momentum = 0.3});
              }),
       sample("batch_norm", "train_permuted_input", {{4, 3, 2}, {3}, {3}},

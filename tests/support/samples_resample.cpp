@@ -13,7 +13,7 @@ namespace {
 using TL = std::vector<Tensor>;
 
 Tensor ramp_weighted(const Tensor& y) {
-  Tensor w = arange(0.0, static_cast<double>(y.numel()), 1.0, {.dtype = y.dtype()}).reshape(y.shape());
+  Tensor w = arange(0.0, static_cast<double>(y.numel()), 1.0, {.dtype = y.dtype(), .device = y.device()}).reshape(y.shape());
   return y * (w * 0.125 + 1.0);
 }
 
@@ -81,7 +81,7 @@ std::vector<OpSample> samples_resample() {
   s.push_back(OpSample{"warp_batch", "perspective",
                        [](DType dt) { return TL{sample_tensor({2, 2, 5, 5}, dt, 93), near_identity(2, 3, dt, 94, 0.2)}; },
                        [](const TL& in) {
-                         Tensor off = sample_tensor({2, 4, 2}, in[1].dtype(), 95, -0.3, 0.3, false);
+                         Tensor off = sample_tensor({2, 4, 2}, in[1].dtype(), 95, -0.3, 0.3, false).to(in[1].device());
                          return ramp_weighted(warp_batch(in[0], in[1], {.coord_offsets = off}));
                        }});
   s.push_back(OpSample{"warp_batch", "nearest",
@@ -93,7 +93,7 @@ std::vector<OpSample> samples_resample() {
                          return TL{sample_tensor({2, 5, 2}, dt, 98, -1, 1, false), near_identity(2, 3, dt, 99, 0.3)};
                        },
                        [](const TL& in) {
-                         Tensor off = sample_tensor({2, 4, 2}, in[1].dtype(), 100, -0.2, 0.2, false);
+                         Tensor off = sample_tensor({2, 4, 2}, in[1].dtype(), 100, -0.2, 0.2, false).to(in[1].device());
                          return warp_points(in[0], in[1], {.coord_offsets = off});
                        }});
   return s;

@@ -15,7 +15,7 @@ Tensor joined(const std::vector<Tensor>& outs) {
   std::vector<Tensor> flat;
   for (const Tensor& t : outs) flat.push_back(t.flatten());
   const Tensor all = cat(flat, 0);
-  const Tensor ramp = arange(0.0, static_cast<double>(all.numel()), 1.0, {.dtype = all.dtype()});
+  const Tensor ramp = arange(0.0, static_cast<double>(all.numel()), 1.0, {.dtype = all.dtype(), .device = all.device()});
   return all * (ramp * 0.1 + 1.0);
 }
 
