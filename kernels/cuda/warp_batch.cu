@@ -8,6 +8,8 @@
 // through the 2x3 affine matrix and, with `perspective`, the homography, pads, and computes the
 // taps once (kernels/resample_functors.h: warp_source, bilinear_taps, nearest_index: the
 // formulas the CPU tests cover); then it loops over the channels with one interpolation each.
+// The per-pixel bodies are in kernels/resample_pixels.h (tests/kernels/test_resample_pixels.cpp
+// runs them on the host against the CPU kernels).
 // Images are bilinear, masks (and mode Nearest) nearest; zeros, border and reflection padding;
 // align_corners either way. The CPU plans rows with a constant per-pixel step (affine) in f32;
 // here each pixel is mapped in f64, so coordinates can differ from the CPU's in the last f32
@@ -28,19 +30,16 @@
 #include "kernels/cuda/loops.cuh"
 #include "kernels/elementwise.h"
 #include "kernels/resample.h"
+#include "kernels/resample_pixels.h"
 
 namespace strata::cuda {
 namespace {
 
-using kernels::BilinearTaps;
-using kernels::Padded;
 using kernels::SampleMode;
 using kernels::SampleParams;
 using kernels::WarpTransform;
 
-struct Dims {
-  int64_t n, c, h, w, oh, ow;
-};
+using kernels::ResampleDims;
 
 template <class T>
 T* ptr(const Tensor& t) {
@@ -49,122 +48,68 @@ T* ptr(const Tensor& t) {
 
 const WarpTransform* transforms_of(const Tensor& t) { return static_cast<const WarpTransform*>(t.raw_data()); }
 
-// Coordinate arithmetic as on the CPU: double for f64, float for everything else.
+// Coordinate arithmetic as on the CPU: double for f64, float for everything else; grad_input
+// accumulates in the storage type for f32/f64, in f32 for f16/bf16.
 template <class T>
 using coord_t = std::conditional_t<std::is_same_v<T, double>, double, float>;
 template <class T>
 using accum_t = std::conditional_t<std::is_same_v<T, double>, double, float>;
 
-// The output pixel of flat index idx: sample n, pixel `at` within the output plane, row, col.
-struct Pixel {
-  int64_t n, at, row, col;
+struct AtomicAdd {
+  template <class G>
+  __device__ __forceinline__ void operator()(G* p, G v) const {
+    atomicAdd(p, v);
+  }
 };
-__device__ __forceinline__ Pixel pixel_of(int64_t idx, const Dims& d) {
-  const int64_t oplane = d.oh * d.ow;
-  Pixel px;
-  px.n = idx / oplane;
-  px.at = idx - px.n * oplane;
-  px.row = px.at / d.ow;
-  px.col = px.at - px.row * d.ow;
-  return px;
-}
 
 template <class T, class A>
 __global__ void warp_bilinear_kernel(const T* __restrict__ in, const WarpTransform* __restrict__ tf,
-                                     T* __restrict__ out, Dims d, bool perspective, SampleParams p) {
-  const int64_t oplane = d.oh * d.ow, plane = d.h * d.w, total = d.n * oplane;
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < total; idx += step) {
-    const Pixel px = pixel_of(idx, d);
-    Padded<A> sx, sy;
-    kernels::warp_source(tf[px.n], perspective, px.row, px.col, d.oh, d.ow, d.h, d.w, p, sx, sy);
-    const BilinearTaps<A> t = kernels::bilinear_taps(sx.coord, sy.coord, d.w, d.h);
-    const T* src = in + px.n * d.c * plane;
-    T* dst = out + px.n * d.c * oplane + px.at;
-    for (int64_t c = 0; c < d.c; ++c) {
-      const T* s = src + c * plane;  // every tap offset is inside the plane (clamped when outside)
-      const A v = t.w[0] * static_cast<A>(s[t.off[0]]) + t.w[1] * static_cast<A>(s[t.off[1]]) +
-                  t.w[2] * static_cast<A>(s[t.off[2]]) + t.w[3] * static_cast<A>(s[t.off[3]]);
-      dst[c * oplane] = static_cast<T>(v);
-    }
-  }
+                                     T* __restrict__ out, ResampleDims d, bool perspective, SampleParams p) {
+  const int64_t total = d.n * d.oh * d.ow, step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < total; idx += step)
+    kernels::warp_bilinear_pixel<T, A>(in, tf, out, d, perspective, p, idx);
 }
 
 // S: an unsigned integer of the element's size (the bits are copied); A: the coordinate type.
 template <class S, class A>
 __global__ void warp_nearest_kernel(const S* __restrict__ in, const WarpTransform* __restrict__ tf,
-                                    S* __restrict__ out, Dims d, bool perspective, SampleParams p) {
-  const int64_t oplane = d.oh * d.ow, plane = d.h * d.w, total = d.n * oplane;
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < total; idx += step) {
-    const Pixel px = pixel_of(idx, d);
-    Padded<A> sx, sy;
-    kernels::warp_source(tf[px.n], perspective, px.row, px.col, d.oh, d.ow, d.h, d.w, p, sx, sy);
-    const int64_t ix = kernels::nearest_index(sx.coord, d.w), iy = kernels::nearest_index(sy.coord, d.h);
-    const bool ok = ix >= 0 && iy >= 0;
-    const S* src = in + px.n * d.c * plane + (ok ? iy * d.w + ix : 0);
-    S* dst = out + px.n * d.c * oplane + px.at;
-    for (int64_t c = 0; c < d.c; ++c) dst[c * oplane] = ok ? src[c * plane] : S(0);
-  }
+                                    S* __restrict__ out, ResampleDims d, bool perspective, SampleParams p) {
+  const int64_t total = d.n * d.oh * d.ow, step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < total; idx += step)
+    kernels::warp_nearest_pixel<S, A>(in, tf, out, d, perspective, p, idx);
 }
 
 // gin: grad_input's accumulator (G = accum_t<T>), the caller's zero-filled tensor or a workspace.
 template <class T, class A, class G>
 __global__ void warp_backward_kernel(const T* __restrict__ go, const WarpTransform* __restrict__ tf,
-                                     G* __restrict__ gin, Dims d, bool perspective, SampleParams p) {
-  const int64_t oplane = d.oh * d.ow, plane = d.h * d.w, total = d.n * oplane;
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < total; idx += step) {
-    const Pixel px = pixel_of(idx, d);
-    Padded<A> sx, sy;
-    kernels::warp_source(tf[px.n], perspective, px.row, px.col, d.oh, d.ow, d.h, d.w, p, sx, sy);
-    const T* g = go + px.n * d.c * oplane + px.at;
-    G* dst = gin + px.n * d.c * plane;
-    if (p.mode == SampleMode::Nearest) {
-      const int64_t ix = kernels::nearest_index(sx.coord, d.w), iy = kernels::nearest_index(sy.coord, d.h);
-      if (ix < 0 || iy < 0) continue;
-      for (int64_t c = 0; c < d.c; ++c)
-        atomicAdd(dst + c * plane + iy * d.w + ix, static_cast<G>(static_cast<A>(g[c * oplane])));
-      continue;
-    }
-    const BilinearTaps<A> t = kernels::bilinear_taps(sx.coord, sy.coord, d.w, d.h);
-    for (int64_t c = 0; c < d.c; ++c) {
-      const A gc = static_cast<A>(g[c * oplane]);
-#pragma unroll
-      for (int k = 0; k < 4; ++k)
-        if (t.in[k]) atomicAdd(dst + c * plane + t.off[k], static_cast<G>(t.w[k] * gc));
-    }
-  }
+                                     G* __restrict__ gin, ResampleDims d, bool perspective, SampleParams p) {
+  const int64_t total = d.n * d.oh * d.ow, step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < total; idx += step)
+    kernels::warp_backward_pixel<T, A, G>(go, tf, gin, d, perspective, p, idx, AtomicAdd{});
 }
 
 template <class T, class A>
 __global__ void warp_points_kernel(const T* __restrict__ pts, const WarpTransform* __restrict__ inv,
                                    T* __restrict__ out, int64_t n, int64_t count, bool perspective) {
-  const int64_t total = n * count;
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += step) {
-    double x, y;
-    kernels::warp_backward_point(inv[i / count], perspective, static_cast<double>(static_cast<A>(pts[2 * i])),
-                                 static_cast<double>(static_cast<A>(pts[2 * i + 1])), x, y);
-    out[2 * i] = static_cast<T>(x);
-    out[2 * i + 1] = static_cast<T>(y);
-  }
+  const int64_t total = n * count, step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += step)
+    kernels::warp_point<T, A>(pts, inv, out, count, perspective, i);
 }
 
-Dims dims_of(const Tensor& input, const Tensor& out) {
+ResampleDims dims_of(const Tensor& input, const Tensor& out) {
   return {input.size(0), input.size(1), input.size(2), input.size(3), out.size(2), out.size(3)};
 }
 
 template <class S, class A>
 void launch_nearest(const Tensor& input, const Tensor& tf, bool perspective, const SampleParams& p, const Tensor& out,
-                    const Dims& d, int64_t total, cudaStream_t stream) {
+                    const ResampleDims& d, int64_t total, cudaStream_t stream) {
   warp_nearest_kernel<S, A><<<grid_for(total, kThreads), kThreads, 0, stream>>>(
       ptr<const S>(input), transforms_of(tf), ptr<S>(out), d, perspective, p);
 }
 
 void warp_batch(const Tensor& input, const Tensor& transforms, bool perspective, const SampleParams& params,
                 const Tensor& out) {
-  const Dims d = dims_of(input, out);
+  const ResampleDims d = dims_of(input, out);
   const int64_t total = d.n * d.oh * d.ow;
   if (total == 0 || d.c == 0) return;
   const cudaStream_t stream = stream_for(out.device());
@@ -193,7 +138,7 @@ void warp_batch(const Tensor& input, const Tensor& transforms, bool perspective,
 
 void warp_batch_backward(const Tensor& grad_out, const Tensor& transforms, bool perspective,
                          const SampleParams& params, const Tensor& grad_input) {
-  const Dims d{grad_input.size(0), grad_input.size(1), grad_input.size(2), grad_input.size(3), grad_out.size(2),
+  const ResampleDims d{grad_input.size(0), grad_input.size(1), grad_input.size(2), grad_input.size(3), grad_out.size(2),
                grad_out.size(3)};
   const int64_t total = d.n * d.oh * d.ow;
   if (total == 0 || d.c == 0) return;
