@@ -230,8 +230,9 @@ STRATA_HD inline void warp_forward(const WarpTransform& t, bool perspective, dou
 
 // warp_batch's source position for output pixel (row, col) of an oh x ow output read from an
 // h x w input: the transform in double precision, then the padded pixel coordinates in A (with
-// their derivatives, unused by the forward). The per-pixel reference the CPU's row planners are
-// exact against, and what the CUDA kernels evaluate per pixel.
+// their derivatives, unused by the forward). The CPU's exact perspective path and the CUDA
+// kernels evaluate it per pixel; the CPU's fast row planners step along a row in f32 and agree
+// with it to f32 rounding.
 template <class A>
 STRATA_HD inline void warp_source(const WarpTransform& t, bool perspective, int64_t row, int64_t col, int64_t oh,
                                   int64_t ow, int64_t h, int64_t w, const SampleParams& p, Padded<A>& x,
