@@ -1,7 +1,8 @@
 #pragma once
 // Per-pixel math of the resampling ops (grid_sample, warp_batch, warp_points), written once as
-// __host__ __device__ functions so the CPU kernels (kernels/cpu/resample_*.cpp) and the later
-// CUDA kernels compute the same source positions and weights.
+// __host__ __device__ functions so the CPU kernels (kernels/cpu/resample_*.cpp) and the CUDA
+// kernels (kernels/cuda/resample.cu, warp_batch.cu) compute the same source positions, weights
+// and coordinate gradients.
 //
 // Coordinates follow PyTorch's grid_sample: a normalized coordinate in [-1, 1] spans the image;
 // with align_corners -1 and 1 are the centres of the corner pixels, without they are the outer
@@ -156,6 +157,7 @@ template <class A>
 struct BilinearTaps {
   int64_t off[4];
   A w[4];
+  bool in[4];  // whether the tap is inside the plane
 };
 template <class A>
 STRATA_HD inline BilinearTaps<A> bilinear_taps(A x, A y, int64_t w, int64_t h) {
@@ -170,11 +172,24 @@ STRATA_HD inline BilinearTaps<A> bilinear_taps(A x, A y, int64_t w, int64_t h) {
   t.off[1] = cy0 + cx1;
   t.off[2] = cy1 + cx0;
   t.off[3] = cy1 + cx1;
-  t.w[0] = vx0 && vy0 ? gx * gy : A(0);
-  t.w[1] = vx1 && vy0 ? p.fx * gy : A(0);
-  t.w[2] = vx0 && vy1 ? gx * p.fy : A(0);
-  t.w[3] = vx1 && vy1 ? p.fx * p.fy : A(0);
+  t.in[0] = vx0 && vy0;
+  t.in[1] = vx1 && vy0;
+  t.in[2] = vx0 && vy1;
+  t.in[3] = vx1 && vy1;
+  t.w[0] = t.in[0] ? gx * gy : A(0);
+  t.w[1] = t.in[1] ? p.fx * gy : A(0);
+  t.w[2] = t.in[2] ? gx * p.fy : A(0);
+  t.w[3] = t.in[3] ? p.fx * p.fy : A(0);
   return t;
+}
+
+// The gradient of one channel's bilinear sample w.r.t. the padded source pixel coordinates,
+// times the output gradient gc, added to (gx, gy). v: the four tap values in bilinear_taps'
+// order (0 for a tap outside the plane); fx, fy: the fractions of bilinear_pos.
+template <class A>
+STRATA_HD inline void add_bilinear_coord_grad(const A (&v)[4], A fx, A fy, A gc, A& gx, A& gy) {
+  gx += gc * ((v[1] - v[0]) * (A(1) - fy) + (v[3] - v[2]) * fy);
+  gy += gc * ((v[2] - v[0]) * (A(1) - fx) + (v[3] - v[1]) * fx);
 }
 
 // ---- warp_batch's transform ---------------------------------------------------------------------
@@ -211,6 +226,21 @@ STRATA_HD inline void warp_forward(const WarpTransform& t, bool perspective, dou
                                    double& oy) {
   apply_affine(t.a, x, y, ox, oy);
   if (perspective) apply_homography(t.h, ox, oy, ox, oy);
+}
+
+// warp_batch's source position for output pixel (row, col) of an oh x ow output read from an
+// h x w input: the transform in double precision, then the padded pixel coordinates in A (with
+// their derivatives, unused by the forward). The CPU's exact perspective path and the CUDA
+// kernels evaluate it per pixel; the CPU's fast row planners step along a row in f32 and agree
+// with it to f32 rounding.
+template <class A>
+STRATA_HD inline void warp_source(const WarpTransform& t, bool perspective, int64_t row, int64_t col, int64_t oh,
+                                  int64_t ow, int64_t h, int64_t w, const SampleParams& p, Padded<A>& x,
+                                  Padded<A>& y) {
+  double qx, qy;
+  warp_forward(t, perspective, base_coord(col, ow, p.align_corners), base_coord(row, oh, p.align_corners), qx, qy);
+  x = source_coord(static_cast<A>(qx), w, p);
+  y = source_coord(static_cast<A>(qy), h, p);
 }
 
 // For warp_points, `t` holds the inverse matrices: input normalized (x, y) -> output coordinates,

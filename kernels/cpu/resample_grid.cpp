@@ -93,9 +93,6 @@ void backward_typed(const Tensor& grad_out, const Tensor& input, const Tensor& g
           }
           const BilinearPos<A> pos = bilinear_pos(sx.coord, sy.coord, d.w, d.h);
           const BilinearTaps<A> t = bilinear_taps(sx.coord, sy.coord, d.w, d.h);
-          const bool vx0 = inside(pos.x0, d.w), vx1 = inside(pos.x0 + 1, d.w);
-          const bool vy0 = inside(pos.y0, d.h), vy1 = inside(pos.y0 + 1, d.h);
-          const bool valid[4] = {vx0 && vy0, vx1 && vy0, vx0 && vy1, vx1 && vy1};
           A gx = A(0), gy = A(0);
           for (int64_t c = 0; c < d.c; ++c) {
             const A gc = static_cast<A>(go[(n * d.c + c) * oplane + at]);
@@ -103,13 +100,12 @@ void backward_typed(const Tensor& grad_out, const Tensor& input, const Tensor& g
             if (gin) {
               T* dst = gin + (n * d.c + c) * plane;
               for (int k = 0; k < 4; ++k)
-                if (valid[k]) dst[t.off[k]] = static_cast<T>(static_cast<A>(dst[t.off[k]]) + t.w[k] * gc);
+                if (t.in[k]) dst[t.off[k]] = static_cast<T>(static_cast<A>(dst[t.off[k]]) + t.w[k] * gc);
             }
             if (ggrow) {
               A v[4];
-              for (int k = 0; k < 4; ++k) v[k] = valid[k] ? static_cast<A>(src[t.off[k]]) : A(0);
-              gx += gc * ((v[1] - v[0]) * (A(1) - pos.fy) + (v[3] - v[2]) * pos.fy);
-              gy += gc * ((v[2] - v[0]) * (A(1) - pos.fx) + (v[3] - v[1]) * pos.fx);
+              for (int k = 0; k < 4; ++k) v[k] = t.in[k] ? static_cast<A>(src[t.off[k]]) : A(0);
+              add_bilinear_coord_grad(v, pos.fx, pos.fy, gc, gx, gy);
             }
           }
           if (ggrow) {

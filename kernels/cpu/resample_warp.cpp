@@ -267,12 +267,10 @@ void plan_warp_row(const WarpTransform& t, bool perspective, const Dims& d, int6
   // Perspective: the homography per pixel. Border and reflection keep every tap inside, so those
   // rows take the interior form throughout.
   const bool inner = p.mode == SampleMode::Bilinear && p.padding != Padding::Zeros && d.w > 1 && d.h > 1;
-  const double yn = base_coord(row, d.oh, p.align_corners);
   for (int64_t j = 0; j < d.ow; ++j) {
-    double qx, qy;
-    warp_forward(t, true, base_coord(j, d.ow, p.align_corners), yn, qx, qy);
-    const A x = source_coord(static_cast<A>(qx), d.w, p).coord;
-    const A y = source_coord(static_cast<A>(qy), d.h, p).coord;
+    Padded<A> sx, sy;
+    warp_source(t, true, row, j, d.oh, d.ow, d.h, d.w, p, sx, sy);
+    const A x = sx.coord, y = sy.coord;
     if (inner)
       plan.set_inner(j, x, y, d.w, d.h);
     else

@@ -106,6 +106,14 @@ void empty_cache();  // every device: cached segments go back to the driver
 // allocated on): the allocator will not reuse it before that work has finished.
 void record_stream(const Tensor& t, Stream stream);
 
+// ---- matrix products (kernels/cuda/gemm.cu) ----
+// Whether f32 matmuls may run on the TF32 tensor cores (cuBLAS CUBLAS_COMPUTE_32F_FAST_TF32:
+// operands rounded to 10 mantissa bits, f32 accumulation; relative errors near 1e-3 instead of
+// f32's 1e-6). Default false (PyTorch's default for matmul). Process-wide; read at each product.
+// f16 and bf16 products always accumulate in f32 and are not affected.
+void set_allow_tf32(bool allow);
+bool allow_tf32();
+
 // ---- pinned (page-locked) host memory ----
 // Blocks are cached; a block given back with a stream is reused only once that stream's work
 // queued so far has finished (a copy from it may still be in flight).

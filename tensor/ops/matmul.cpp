@@ -5,7 +5,8 @@
 // the bias) and record their own nodes.
 //
 // Operands reach the GEMM without copies when their last two dims are row-major (ld, 1) or
-// column-major (1, ld); other layouts, and f16/bf16 (computed in f32), are copied first.
+// column-major (1, ld); other layouts are copied first. f16/bf16 stay half on CUDA (cuBLAS
+// accumulates in f32); on the CPU they are converted to f32 and the result rounded back.
 #include "tensor/ops/matmul.h"
 
 #include <algorithm>
@@ -21,8 +22,11 @@
 namespace strata {
 namespace {
 
-// f16 and bf16 products run in f32.
-DType compute_dtype(DType dt) { return dt == DType::F64 ? DType::F64 : DType::F32; }
+// The dtype the GEMM runs in: the operands' own, except f16/bf16 on the CPU (computed in f32).
+DType compute_dtype(DType dt, Device device) {
+  if (dt == DType::F64 || device.is_cuda()) return dt;
+  return DType::F32;
+}
 
 void check_operands(const char* op, const Tensor& a, const Tensor& b) {
   check_defined(op, a, "first input");
@@ -79,7 +83,7 @@ Tensor gemm_operand(const Tensor& t, DType dt, const Shape& shape) {
 Tensor product(const char* op, const Tensor& a, const Tensor& b) {
   const Shape batch = broadcast_batch(op, a, b);
   const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
-  const DType ct = compute_dtype(a.dtype());
+  const DType ct = compute_dtype(a.dtype(), a.device());
   Tensor out = empty(with_matrix(batch, m, n), {.dtype = ct, .device = a.device()});
   {
     NoGradGuard no_grad;
@@ -172,7 +176,7 @@ Tensor addmm(const Tensor& c, const Tensor& a, const Tensor& b, double beta, dou
   const Shape shape{a.size(0), b.size(1)};
   STRATA_CHECK(c.dim() <= 2 && broadcast_shapes("addmm", c.shape(), shape) == shape, ShapeError,
                "addmm: input of shape {} does not broadcast to the product's shape {}", c.shape(), shape);
-  const DType ct = compute_dtype(a.dtype());
+  const DType ct = compute_dtype(a.dtype(), a.device());
   Tensor out = empty(shape, {.dtype = ct, .device = a.device()});
   {
     NoGradGuard no_grad;
@@ -204,7 +208,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   const int64_t rows = leading_numel(x);
   Shape out_shape = x.shape();
   out_shape[out_shape.size() - 1] = out_features;
-  const DType ct = compute_dtype(x.dtype());
+  const DType ct = compute_dtype(x.dtype(), x.device());
   Tensor out = empty(out_shape, {.dtype = ct, .device = x.device()});
   {
     NoGradGuard no_grad;
