@@ -368,6 +368,77 @@ void backward_data_impl(const Tensor& gyt, const Tensor& wt, const Tensor& bt, c
   correlate<T>(gyt.data<T>(), cr, apack, bt.defined() ? bt.data<T>() : nullptr, gxt.data<T>());
 }
 
+// The taps of one output phase of a strided backward-data (see backward_data_strided_impl):
+// the kernel rows i (or columns) with (phase + pad - i) divisible by the stride, largest i first,
+// so that their offsets (phase + pad - i) / stride into gy ascend by one.
+std::vector<int64_t> phase_taps(int64_t phase, int64_t pad, int64_t k, int64_t stride) {
+  std::vector<int64_t> taps;
+  for (int64_t i = k - 1; i >= 0; --i)
+    if ((phase + pad - i) % stride == 0) taps.push_back(i);
+  return taps;
+}
+
+// True when every phase's first offset is <= 0 (the phase's correlation then has non-negative
+// padding); phases without taps are fine (their gx pixels are zero).
+bool strided_phases_ok(int64_t pad, int64_t k, int64_t stride) {
+  for (int64_t a = 0; a < stride; ++a) {
+    const auto taps = phase_taps(a, pad, k, stride);
+    if (!taps.empty() && (a + pad - taps[0]) / stride > 0) return false;
+  }
+  return true;
+}
+
+// Backward-data of a strided, undilated convolution without im2col / col2im. gx row
+// R = u * sh + a only receives gy rows oh with oh * sh = R + ph - i, i.e. from the kernel rows i
+// of its phase a, at gy row u + (a + ph - i) / sh. So each of the sh * sw output phases is a
+// stride-1 correlation of gy with a sub-kernel of the flipped, transposed weights (for 3x3 stride
+// 2: 1x1, 1x2, 2x1 and 2x2), run on the direct path into a phase buffer and interleaved into gx.
+template <class T>
+void backward_data_strided_impl(const Tensor& gyt, const Tensor& wt, const Tensor& gxt, const ConvGeometry& g) {
+  const int64_t n = gyt.size(0), cout = gyt.size(1), ho = gyt.size(2), wo = gyt.size(3);
+  const int64_t cin = gxt.size(1), H = gxt.size(2), W = gxt.size(3), kh = wt.size(2), kw = wt.size(3);
+  const int64_t sh = g.stride_h, sw = g.stride_w, groups = g.groups;
+  const int64_t cig = cout / groups, cog = cin / groups;  // the correlation's input / output channels per group
+  const T* w = wt.data<T>();
+  const T* gy = gyt.data<T>();
+  T* gx = gxt.data<T>();
+  std::vector<T> buf;
+  for (int64_t a = 0; a < sh; ++a) {
+    const int64_t hu = (H - a + sh - 1) / sh;
+    if (hu <= 0) continue;
+    const auto ti = phase_taps(a, g.pad_h, kh, sh);
+    for (int64_t b = 0; b < sw; ++b) {
+      const int64_t wv = (W - b + sw - 1) / sw;
+      if (wv <= 0) continue;
+      const auto tj = phase_taps(b, g.pad_w, kw, sw);
+      const int64_t ki = static_cast<int64_t>(ti.size()), kj = static_cast<int64_t>(tj.size());
+      if (ki > 0 && kj > 0) {
+        const Correlation cr{n,  cout, ho, wo, cin, hu, wv, ki, kj, 1, 1, -((a + g.pad_h - ti[0]) / sh),
+                             -((b + g.pad_w - tj[0]) / sw), groups};
+        const auto apack = pack_weights<T>(cr, kernels<T>().mr, [&](int64_t gi, int64_t r, int64_t t, int64_t c) {
+          return w[((gi * cig + c) * cog + r) * kh * kw + ti[t / kj] * kw + tj[t % kj]];
+        });
+        buf.resize(static_cast<size_t>(n * cin * hu * wv));
+        correlate<T>(gy, cr, apack, nullptr, buf.data());
+      }
+      // Interleave the phase into gx (zeros for a phase no tap reaches).
+      const bool reached = ki > 0 && kj > 0;
+      parallel_for(0, n * cin, 1, [&](int64_t lo, int64_t hi) {
+        for (int64_t plane = lo; plane < hi; ++plane)
+          for (int64_t u = 0; u < hu; ++u) {
+            T* row = gx + (plane * H + u * sh + a) * W + b;
+            if (!reached) {
+              for (int64_t v = 0; v < wv; ++v) row[v * sw] = T(0);
+              continue;
+            }
+            const T* src = buf.data() + (plane * hu + u) * wv;
+            for (int64_t v = 0; v < wv; ++v) row[v * sw] = src[v];
+          }
+      });
+    }
+  }
+}
+
 // gw[(g * cog + co) * cig + c][tap] = sum_n sum_q gy[n][g * cog + co][q] * x[n][g * cig + c][q + off(tap)]
 template <class T>
 void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt, const ConvGeometry& g) {
@@ -515,8 +586,18 @@ bool conv2d_direct_backward_data(const Tensor& gy, const Tensor& w, const Tensor
   const int64_t cin = gx.size(1), cout = gy.size(1), kh = w.size(2), kw = w.size(3);
   if (!usable(gx) || !common_ok(g, cin, kh, kw) || cout / g.groups < kMinChannels) return false;
   if (cin / g.groups < kMinChannels) return false;
-  // A strided convolution's backward-data is a transposed (scattering) one: im2col path.
-  if (g.stride_h != 1 || g.stride_w != 1) return false;
+  if (g.stride_h != 1 || g.stride_w != 1) {
+    // Strided: by output phases (backward_data_strided_impl), undilated, no bias (a strided
+    // conv_transpose2d's bias: im2col path), and every phase's correlation padding >= 0.
+    if (g.dil_h != 1 || g.dil_w != 1 || bias.defined()) return false;
+    if (!strided_phases_ok(g.pad_h, kh, g.stride_h) || !strided_phases_ok(g.pad_w, kw, g.stride_w)) return false;
+    if (gy.size(2) == 0 || gy.size(3) == 0) return false;
+    if (gx.dtype() == DType::F64)
+      backward_data_strided_impl<double>(gy, w, gx, g);
+    else
+      backward_data_strided_impl<float>(gy, w, gx, g);
+    return true;
+  }
   const int64_t ph = g.dil_h * (kh - 1) - g.pad_h, pw = g.dil_w * (kw - 1) - g.pad_w;
   // The flipped correlation needs non-negative padding and gx exactly the forward's input size
   // (conv_transpose2d's output_padding makes it larger: im2col path).
