@@ -244,6 +244,15 @@ Tensor hwc_to_chw(const Image& img) {
   const uint8_t* s = img.data.data();
   if (img.c == 1) {
     std::memcpy(d, s, plane);
+  } else if (img.c == 3) {  // the common case, with the stride known to the compiler
+    uint8_t* __restrict__ r = d;
+    uint8_t* __restrict__ g = d + plane;
+    uint8_t* __restrict__ b = d + 2 * plane;
+    for (size_t i = 0; i < plane; ++i) {
+      r[i] = s[3 * i];
+      g[i] = s[3 * i + 1];
+      b[i] = s[3 * i + 2];
+    }
   } else {
     for (size_t i = 0; i < plane; ++i)
       for (int ch = 0; ch < img.c; ++ch) d[size_t(ch) * plane + i] = s[i * size_t(img.c) + size_t(ch)];
