@@ -195,12 +195,14 @@ int main(int argc, char** argv) {
 
   // The peer on the same files and worker counts (only the cases that ran here).
   std::string workers, args;
-  for (int w : kWorkers) workers += (workers.empty() ? "" : ",") + std::to_string(w);
   bool any_jpeg = false, any_mnist = false;
   for (int w : kWorkers) {
-    any_mnist = any_mnist || reporter.best("mnist_tiny_w" + std::to_string(w)) > 0;
-    any_jpeg = any_jpeg || reporter.best("jpeg224_rrc_w" + std::to_string(w)) > 0 ||
-               reporter.best("jpeg224_resize_w" + std::to_string(w)) > 0;
+    const std::string sw = std::to_string(w);
+    const bool mnist = reporter.best("mnist_tiny_w" + sw) > 0;
+    const bool jpeg = reporter.best("jpeg224_rrc_w" + sw) > 0 || reporter.best("jpeg224_resize_w" + sw) > 0;
+    if (mnist || jpeg) workers += (workers.empty() ? "" : ",") + sw;
+    any_mnist = any_mnist || mnist;
+    any_jpeg = any_jpeg || jpeg;
   }
   if (any_mnist && !mnist_tiny().empty()) args += " --mnist '" + mnist_tiny().string() + "'";
   if (any_jpeg) args += " --jpeg '" + jpegs().dir.string() + "'";
