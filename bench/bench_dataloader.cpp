@@ -102,7 +102,7 @@ fs::path mnist_tiny() {
   return {};
 }
 
-double run_epochs(benchmark::State& state, DataLoaders& dls) {
+void run_epochs(benchmark::State& state, DataLoaders& dls) {
   DataLoaders ref = dls.new_([](DataLoaderOptions& o) { o.num_workers = 0; });
   if (checksum(ref.train()) != checksum(dls.train())) state.SkipWithError("workers changed the batches");
   bench::MedianTimer timer;
@@ -110,7 +110,6 @@ double run_epochs(benchmark::State& state, DataLoaders& dls) {
       for (const Batch& b : dls.train()) benchmark::DoNotOptimize(b[0].raw_data());
     });
   state.counters["items/s"] = timer.rate(static_cast<double>(dls.train().size() * kBs));
-  return 0;
 }
 
 void BM_MnistTiny(benchmark::State& state, int workers) {

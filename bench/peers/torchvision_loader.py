@@ -10,6 +10,7 @@ strata/torchvision ratios in one run (the Strata bench starts this script throug
   torchvision_jpeg224_resize_w{W}   the same with Resize(224) + CenterCrop(224) (fastai's
                                     Resize(224): the centred square, resized)
 
+Tuned: torch runs with 1 intra-op thread (--threads), as inside DataLoader workers.
 W = num_workers (0: the main process; W > 0: W worker processes, persistent across epochs so
 their start-up is not timed). Figure: items/s over one epoch, median of --repeat epochs after one
 warm-up epoch. Prints "name  <ms per epoch> ms  <items/s> items/s" (bench/peer_script.h parses it).
@@ -65,7 +66,9 @@ def main():
     ap.add_argument("--workers", default="0,2")
     ap.add_argument("--bs", type=int, default=64)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=2)
+    # 1 intra-op thread, as torch's DataLoader workers use: per-image ops are tiny, and with 2
+    # OpenMP threads the main-process loader (num_workers 0) measured 5x slower on a busy machine.
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--filter", default="")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
