@@ -150,26 +150,32 @@ Image resample_h(const Image& src, int w_out) {
   return out;
 }
 
+// The vertical pass's row loops, compiled for AVX2 as well (16 int32 lanes per instruction pair
+// instead of SSE2's 4) and chosen at load time.
+#define STRATA_RESIZE_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+STRATA_RESIZE_CLONES void accumulate_row(int32_t* __restrict__ a, const uint8_t* __restrict__ s, int32_t wi,
+                                         size_t n) {
+  for (size_t k = 0; k < n; ++k) a[k] += wi * int32_t(s[k]);
+}
+STRATA_RESIZE_CLONES void narrow_row(const int32_t* __restrict__ a, uint8_t* __restrict__ d, size_t n) {
+  for (size_t k = 0; k < n; ++k) {
+    const int32_t v = a[k] >> kPrecisionBits;
+    d[k] = uint8_t(v > 255 ? 255 : v);  // never negative: the weights are not
+  }
+}
+
 // Vertical pass: whole rows at a time (contiguous inner loop over w * c bytes).
 Image resample_v(const Image& src, int h_out) {
   const Taps t = bilinear_taps(src.h, h_out);
   Image out(h_out, src.w, src.c);
   const size_t row = size_t(src.w) * size_t(src.c);
   std::vector<int32_t> acc(row);
-  int32_t* __restrict__ a = acc.data();
+  int32_t* a = acc.data();
   for (int o = 0; o < h_out; ++o) {
     const int32_t* w = &t.weights[size_t(o) * size_t(t.max_taps)];
     std::fill(acc.begin(), acc.end(), int32_t(1) << (kPrecisionBits - 1));  // the rounding term
-    for (int i = 0; i < t.count[size_t(o)]; ++i) {
-      const uint8_t* __restrict__ s = src.row(t.first[size_t(o)] + i);
-      const int32_t wi = w[i];
-      for (size_t k = 0; k < row; ++k) a[k] += wi * int32_t(s[k]);
-    }
-    uint8_t* __restrict__ d = out.row(o);
-    for (size_t k = 0; k < row; ++k) {
-      const int32_t v = a[k] >> kPrecisionBits;
-      d[k] = uint8_t(v > 255 ? 255 : v);  // never negative: the weights are not
-    }
+    for (int i = 0; i < t.count[size_t(o)]; ++i) accumulate_row(a, src.row(t.first[size_t(o)] + i), w[i], row);
+    narrow_row(a, out.row(o), row);
   }
   return out;
 }
