@@ -11,8 +11,13 @@
 //   aug_transforms_64x3x224x224  the whole list: affine + lighting (brightness, contrast in logit
 //                                space)
 //
-// The ratio of each to PyTorch's affine_grid + grid_sample (no draws, no perspective, no lighting:
-// the peer does strictly less work) is printed; goal for the affine transform >= 2x.
+// Two PyTorch peers, run in the same sitting:
+//   - shared/peers/torch_ops.py's affine_grid + grid_sample (no draws, no perspective, no
+//     lighting: strictly less work than any Strata case); goal for the affine transform >= 2x;
+//   - bench/peers/torch_augment.py: what fastai's aug_transforms does in torch (per-sample draws,
+//     affine_grid + perspective on the grid + grid_sample; brightness and contrast in logit space
+//     as fastai's LightingTfm), case for case: fastai_affine, fastai_lighting,
+//     fastai_aug_transforms; goal for the whole list >= 2x.
 // Threads: STRATA_NUM_THREADS (default 2). PyTorch: bench/peer_torch.h (STRATA_BENCH_PEER=0 skips).
 // Use --benchmark_repetitions=3: the summary takes the best run of each side.
 #include <benchmark/benchmark.h>
@@ -26,6 +31,7 @@
 #include "best_reporter.h"
 #include "data/augment.h"
 #include "median_timer.h"
+#include "peer_script.h"
 #include "peer_torch.h"
 #include "strata.h"
 
@@ -93,6 +99,17 @@ int main(int argc, char** argv) {
   std::vector<std::pair<std::string, double>> rows;
   for (const char* name : {kAffine, kAffineP1, kLighting, kAll}) rows.emplace_back(name, reporter.best(name));
   bench::print_ratio_rows(rows, peer);
+
+  const auto fastai = bench::script_figures("torch_augment.py");
+  std::printf("\nsummary against fastai-style torch (bench/peers/torch_augment.py, same figure; goal "
+              "aug_transforms >= 2.0)\n");
+  const std::pair<const char*, const char*> pairs[] = {{kAffine, "fastai_affine_64x3x224x224"},
+                                                      {kLighting, "fastai_lighting_64x3x224x224"},
+                                                      {kAll, "fastai_aug_transforms_64x3x224x224"}};
+  for (const auto& [ours, theirs] : pairs) {
+    auto f = fastai.find(theirs);
+    bench::print_ratio_rows({{ours, reporter.best(ours)}}, f == fastai.end() ? 0.0 : f->second);
+  }
   benchmark::Shutdown();
   return 0;
 }

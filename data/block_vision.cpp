@@ -41,7 +41,11 @@ IntToFloatTensor::IntToFloatTensor(double d) : Transform("IntToFloatTensor"), di
   order = 10;
   encodes<TensorImageBase>([this](const TensorImageBase& t) -> Item {
     if (t.is_floating_point()) return Item(Tensor(t));
-    return Item(t.to(DType::F32) / div);
+    Tensor f = t.to(DType::F32);
+    // In place (the converted copy is ours): one pass and one allocation less; the same values as
+    // f / div (a correctly rounded f32 division by the scalar).
+    div_(f, full({}, div, {.dtype = DType::F32, .device = f.device()}));
+    return Item(f);
   });
   encodes<TensorMask>([](const TensorMask& t) { return Item(t.to(DType::I64)); });
   decodes<TensorImageBase>([this](const TensorImageBase& t) -> Item {

@@ -1,6 +1,7 @@
 // Batch augmentation through the DataBlock API on ../shared/data (skipped when absent): the
 // MNIST block with aug_transforms + Normalize learnt at setup, and CamVid (non-square images with
-// masks) with aug_transforms + imagenet stats.
+// masks) with aug_transforms + imagenet stats: the seed's segmentation block (MaskBlock(codes),
+// the label function NAME -> labels/NAME_P.png), decoded and drawn by show_batch.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include "data/datablock.h"
 #include "data/files.h"
 #include "data/labellers.h"
+#include "data/show_items.h"
 #include "strata.h"
 #include "support/test_files.h"
 
@@ -103,4 +105,25 @@ TEST(AugmentDataBlock, CamvidTinyMasksFollowTheAugmentation) {
   Tensor want = (pv[0] - tensor(std::vector<float>{0.485f, 0.456f, 0.406f}, {1, 3, 1, 1})) /
                 tensor(std::vector<float>{0.229f, 0.224f, 0.225f}, {1, 3, 1, 1});
   EXPECT_LT(max(abs(v[0] - want)).item(), 1e-4);
+
+  // Decoding: Normalize undone, images back to u8 host images, masks with their codes; show_batch
+  // draws the masks over the images (the same samples without masks render differently).
+  std::vector<Item> dec = dls.valid().decode_batch(v, 4);
+  ASSERT_EQ(dec.size(), 4u);
+  ASSERT_TRUE(dec[0][0].is_image());
+  EXPECT_EQ(dec[0][0].image()->h, 96);
+  EXPECT_EQ(dec[0][0].image()->w, 128);
+  strata::testing::TempDir d;
+  dls.show_batch(d.path / "camvid.png", {.max_n = 4});
+  Image shown = load_image(d.path / "camvid.png");
+  EXPECT_GE(shown.w, 2 * 128);
+  EXPECT_GE(shown.h, 2 * 96);
+  std::vector<Item> images_only;
+  for (const Item& s : dec) images_only.push_back(Item::tuple({s[0]}));
+  const Image with = render_samples(dec, {.max_n = 4}).rgb();
+  const Image without = render_samples(images_only, {.max_n = 4}).rgb();
+  ASSERT_EQ(with.data.size(), without.data.size());
+  size_t differ = 0;
+  for (size_t i = 0; i < with.data.size(); ++i) differ += with.data[i] != without.data[i];
+  EXPECT_GT(differ, with.data.size() / 4);  // the overlay covers the whole image
 }

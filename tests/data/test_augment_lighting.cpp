@@ -112,6 +112,51 @@ TEST(AugmentLighting, FusedCpuPathMatchesTheTensorPath) {
   EXPECT_LT(max_abs_diff(a, b), 1e-5);
 }
 
+TEST(AugmentLighting, ComposedBrightnessContrastPathMatchesTheTensorPath) {
+  // aug_transforms' lighting (brightness then contrast: affine in logit space) takes the composed
+  // per-sample a * logit(x) + b loop with the polynomial log / exp; f64 takes the tensor ops.
+  auto make = [](uint64_t seed) {
+    return std::make_shared<LightingTfm>(
+        std::vector<LightingPart>{{LightingPart::Kind::Brightness, 0.2, 0.75, false},
+                                  {LightingPart::Kind::Contrast, 0.2, 0.75, false}},
+        seed);
+  };
+  for (int64_t c : {1, 3}) {
+    for (uint64_t seed : {1u, 2u, 3u}) {
+      // Row lengths not a multiple of any vector width, and every sample drawn (p 0.75, 9 samples).
+      TensorImage x = random_images({9, c, 13, 11}, seed + 10);
+      Tensor y32 = (*make(seed))(Item(x), 0).tensor();
+      Tensor y64 = (*make(seed))(Item(cast<TensorImage>(x.to(DType::F64))), 0).tensor();
+      EXPECT_LT(max_abs_diff(y32, y64), 1e-5) << c << " " << seed;
+      EXPECT_GT(max_abs_diff(y32, x), 1e-3) << c << " " << seed;
+    }
+  }
+  // The ends of the range (fastai's clamp to [1e-7, 1 - 1e-7]), exact 0.5, and values that are
+  // powers of two (the log's mantissa boundaries), by hand in double.
+  std::vector<float> edge = {0.0f, 1e-9f, 1e-7f, 1e-4f, 0.125f, 0.25f, 0.5f, 0.70710677f, 0.75f, 0.9999f, 1.0f - 1e-7f, 1.0f};
+  const int64_t ne = static_cast<int64_t>(edge.size());
+  TensorImage e = cast<TensorImage>(tensor(edge, {1, 1, 1, ne}));
+  auto t = std::make_shared<LightingTfm>(
+      std::vector<LightingPart>{{LightingPart::Kind::Brightness, 0.4, 1.0, false},
+                                {LightingPart::Kind::Contrast, 0.4, 1.0, false}},
+      5);
+  std::vector<float> got = (*t)(Item(e), 0).tensor().to_vector<float>();
+  const double b = t->current()[0][0], cc = t->current()[1][0];
+  for (int64_t i = 0; i < ne; ++i) {
+    // The clamp happens in f32 (as in the tensor path on f32): 1 - 1e-7 rounds to 1 - 2^-23.
+    const double v = std::min(std::max(edge[static_cast<size_t>(i)], 1e-7f), 1.0f - 1e-7f);
+    const double l = (std::log(v / (1 - v)) + std::log(b / (1 - b))) * cc;
+    EXPECT_NEAR(got[static_cast<size_t>(i)], 1 / (1 + std::exp(-l)), 2e-6) << edge[static_cast<size_t>(i)];
+  }
+  // Non-contiguous input.
+  TensorImage big = random_images({6, 3, 8, 8}, 7);
+  Tensor strided = cast<TensorImage>(big.slice(0, 0, 6, 2).slice(3, 0, 8, 2));
+  Tensor a = (*make(4))(Item(strided), 0).tensor();
+  Tensor r = (*make(4))(Item(cast<TensorImage>(strided.contiguous().to(DType::F64))), 0).tensor();
+  EXPECT_EQ(a.shape(), Shape({3, 3, 8, 4}));
+  EXPECT_LT(max_abs_diff(a, r), 1e-5);
+}
+
 TEST(AugmentLighting, HsvRoundTripAndHue) {
   // Known colours: red, green, blue, gray.
   Tensor rgb = tensor(std::vector<float>{1, 0, 0, 0.5f, 0, 1, 0, 0.5f, 0, 0, 1, 0.5f}, {1, 3, 1, 4});

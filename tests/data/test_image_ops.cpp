@@ -90,6 +90,33 @@ TEST(ImageOps, BilinearMatchesReferenceIn2D) {
   EXPECT_EQ(resize(flat, {4, 13}), Image(4, 13, 3, 200));
 }
 
+TEST(ImageOps, BilinearUnrolledTapsMatchTheReference) {
+  // The horizontal pass unrolls 3-tap (upsampling) and 5-tap (shrinking up to 2x) windows; every
+  // channel count, with windows shifted at both image edges.
+  for (int c : {1, 3, 4})
+    for (auto [h, w, oh, ow] : {std::array{24, 32, 17, 19}, std::array{7, 6, 12, 13}, std::array{10, 240, 10, 224},
+                                std::array{5, 5, 5, 3}}) {
+      const Image img = noise(h, w, c, uint64_t(11 + c));
+      const Image got = resize(img, {oh, ow});
+      for (int ch = 0; ch < c; ++ch) {
+        std::vector<std::vector<double>> rows(static_cast<size_t>(h));
+        for (int y = 0; y < h; ++y) {
+          std::vector<double> r(static_cast<size_t>(w));
+          for (int x = 0; x < w; ++x) r[size_t(x)] = img.at(y, x, ch);
+          rows[size_t(y)] = ref_resample(r, ow);
+        }
+        for (int x = 0; x < ow; ++x) {
+          std::vector<double> col(static_cast<size_t>(h));
+          for (int y = 0; y < h; ++y) col[size_t(y)] = rows[size_t(y)][size_t(x)];
+          const std::vector<double> ref = ref_resample(col, oh);
+          for (int y = 0; y < oh; ++y)
+            ASSERT_LE(std::abs(got.at(y, x, ch) - ref[size_t(y)]), 1.0) << c << ": " << h << "x" << w << " -> " << y
+                                                                        << "," << x;
+        }
+      }
+    }
+}
+
 TEST(ImageOps, NearestKeepsCodes) {
   Image m(2, 2, 1);
   m.data = {1, 2, 3, 4};
