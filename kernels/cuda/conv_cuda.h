@@ -16,6 +16,17 @@ void conv2d_backward_data_implicit_gemm(const Tensor& gy, const Tensor& w, const
 void conv2d_backward_weight_implicit_gemm(const Tensor& x, const Tensor& gy, const Tensor& gw,
                                           const kernels::ConvGeometry& g);
 
+// Depthwise convolutions under implicit_gemm (conv_depthwise.cu): direct kernels, since the GEMM
+// tiles would be 1/64 full. conv2d_is_depthwise: one input and one output channel per group (x
+// is the forward input, or backward_data's gx; w the weight or gw).
+bool conv2d_is_depthwise(const Tensor& x, const Tensor& w, const kernels::ConvGeometry& g);
+void conv2d_forward_depthwise(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
+                              const kernels::ConvGeometry& g);
+void conv2d_backward_data_depthwise(const Tensor& gy, const Tensor& w, const Tensor& bias, const Tensor& gx,
+                                    const kernels::ConvGeometry& g);
+void conv2d_backward_weight_depthwise(const Tensor& x, const Tensor& gy, const Tensor& gw,
+                                      const kernels::ConvGeometry& g);
+
 #if STRATA_WITH_CUDNN
 // cuDNN (conv_cudnn.cu).
 void conv2d_forward_cudnn(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,

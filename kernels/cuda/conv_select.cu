@@ -5,7 +5,8 @@
 // never sees an empty descriptor; so do pairs whose sizes cuDNN rejects: conv_transpose2d with an
 // output_padding >= stride (allowed when dilation is larger) gives an input that conv2d would map
 // to a larger output than the gradient it is paired with. The choice actually run is noted for tests
-// (kernels::last_cuda_conv_algorithm).
+// (kernels::last_cuda_conv_algorithm). Under implicit_gemm, depthwise convolutions run the direct
+// kernels of conv_depthwise.cu (the GEMM tiles would be 1/64 full).
 #include "kernels/cuda/conv_cuda.h"
 #include "kernels/cuda/loops.cuh"
 
@@ -43,6 +44,7 @@ void forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor&
   if (a == ConvAlgorithm::cudnn) return conv2d_forward_cudnn(x, w, bias, y, g);
 #endif
   (void)a;
+  if (conv2d_is_depthwise(x, w, g)) return conv2d_forward_depthwise(x, w, bias, y, g);
   conv2d_forward_implicit_gemm(x, w, bias, y, g);
 }
 
@@ -53,6 +55,7 @@ void backward_data(const Tensor& gy, const Tensor& w, const Tensor& bias, const 
   if (a == ConvAlgorithm::cudnn) return conv2d_backward_data_cudnn(gy, w, bias, gx, g);
 #endif
   (void)a;
+  if (conv2d_is_depthwise(gx, w, g)) return conv2d_backward_data_depthwise(gy, w, bias, gx, g);
   conv2d_backward_data_implicit_gemm(gy, w, bias, gx, g);
 }
 
@@ -63,6 +66,7 @@ void backward_weight(const Tensor& x, const Tensor& gy, const Tensor& gw, const 
   if (a == ConvAlgorithm::cudnn) return conv2d_backward_weight_cudnn(x, gy, gw, g);
 #endif
   (void)a;
+  if (conv2d_is_depthwise(x, gw, g)) return conv2d_backward_weight_depthwise(x, gy, gw, g);
   conv2d_backward_weight_implicit_gemm(x, gy, gw, g);
 }
 

@@ -1,6 +1,7 @@
 // The conv family on CUDA (kernels/cuda/conv_select.cu, conv_cudnn.cu, conv_implicit_gemm.cu)
 // against the CPU kernels, for each ConvAlgorithm: forward, backward-data and backward-weight
-// through autograd (and the bias gradient) over 1x1 / 3x3 / 5x5 / 7x7 kernels, strides 1 and 2,
+// through autograd (and the bias gradient; depthwise cases run conv_depthwise.cu's direct kernels
+// under implicit_gemm) over 1x1 / 3x3 / 5x5 / 7x7 kernels, strides 1 and 2,
 // asymmetric padding, dilation 2 and 3, groups (depthwise too), odd sizes, tiles larger than one
 // 64 x 64 block, the split-K weight gradient, conv_transpose2d (output_padding too, also the
 // output_padding >= stride case cuDNN cannot pair), conv1d, empty batches and no input channels
@@ -104,6 +105,7 @@ std::vector<Case> cases() {
       {"groups2", 2, 6, 9, 10, 4, 3, 3, {1, 1}, {1, 1}, {1, 1}, 2},
       {"depthwise", 2, 8, 12, 11, 8, 3, 3, {2, 2}, {1, 1}, {1, 1}, 8},
       {"depthwise_x2_5x5", 1, 4, 9, 9, 8, 5, 5, {1, 1}, {2, 2}, {1, 1}, 4},
+      {"depthwise_7x7_dilation2", 2, 6, 19, 18, 6, 7, 7, {1, 1}, {6, 6}, {2, 2}, 6},
       {"many_tiles", 2, 70, 20, 19, 130, 3, 3, {1, 1}, {1, 1}},
       {"split_k_weight", 4, 3, 32, 33, 4, 3, 3, {1, 1}, {1, 1}},
   };
@@ -232,6 +234,7 @@ TEST(CudaConv, ConvTranspose2dMatchesTheCpu) {
       {"groups2", 2, 6, 5, 6, 3, 3, {.stride = {1, 2}, .padding = {0, 1}, .groups = 2}},
       {"outpad_over_stride", 1, 3, 6, 5, 2, 3, {.output_padding = {1, 1}, .dilation = {2, 2}}},
       {"4x4_stride2", 2, 5, 8, 8, 3, 4, {.stride = {2, 2}, .padding = {1, 1}}},
+      {"depthwise", 2, 4, 6, 7, 1, 3, {.stride = {2, 2}, .padding = {1, 1}, .output_padding = {1, 0}, .groups = 4}},
   };
   for (ConvAlgorithm a : algorithms()) {
     for (const TCase& c : tcases) {
