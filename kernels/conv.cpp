@@ -1,6 +1,8 @@
 // Device switch for the conv family: CPU kernels in kernels/cpu/conv.cpp, CUDA through the table.
 #include "kernels/conv.h"
 
+#include <atomic>
+
 #include "kernels/cuda_table.h"
 #include "tensor/error.h"
 
@@ -21,6 +23,19 @@ const char* conv_algorithm_name(ConvAlgorithm a) {
     case ConvAlgorithm::implicit_gemm: return "implicit_gemm";
   }
   return "unknown";
+}
+
+namespace {
+std::atomic<ConvAlgorithm> g_last_cuda_algorithm[3] = {ConvAlgorithm::automatic, ConvAlgorithm::automatic,
+                                                       ConvAlgorithm::automatic};
+}  // namespace
+
+ConvAlgorithm last_cuda_conv_algorithm(ConvProduct product) {
+  return g_last_cuda_algorithm[static_cast<int>(product)].load(std::memory_order_relaxed);
+}
+
+void note_cuda_conv_algorithm(ConvProduct product, ConvAlgorithm algorithm) {
+  g_last_cuda_algorithm[static_cast<int>(product)].store(algorithm, std::memory_order_relaxed);
 }
 
 ConvAlgorithm resolve_conv_algorithm(ConvAlgorithm requested, bool cudnn_built, const char* op) {

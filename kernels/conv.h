@@ -34,6 +34,13 @@ ConvGeometry conv_geometry(const ConvTranspose2dOptions& o);
 ConvAlgorithm resolve_conv_algorithm(ConvAlgorithm requested, bool cudnn_built, const char* op);
 const char* conv_algorithm_name(ConvAlgorithm a);
 
+// The algorithm that the CUDA conv kernels last ran, per product (what tests read to see that a
+// choice reaches the kernels and that a backward pass keeps its forward's choice); automatic until
+// a CUDA conv has run. Set by the CUDA dispatcher (kernels/cuda/conv_select.cu).
+enum class ConvProduct { forward, backward_data, backward_weight };
+ConvAlgorithm last_cuda_conv_algorithm(ConvProduct product);
+void note_cuda_conv_algorithm(ConvProduct product, ConvAlgorithm algorithm);
+
 void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvGeometry& g);
 // gx's spatial size is given by the tensor (conv_transpose2d's output_padding lives there).
 void conv2d_backward_data(const Tensor& gy, const Tensor& w, const Tensor& bias, const Tensor& gx,
