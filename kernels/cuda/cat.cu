@@ -149,13 +149,10 @@ template <class T>
 __global__ void nonzero_write_kernel(const T* __restrict__ x, int64_t n, const int64_t* __restrict__ tile_start,
                                      NzShape shape, int64_t* __restrict__ out) {
   const int64_t first = static_cast<int64_t>(blockIdx.x) * kTile + static_cast<int64_t>(threadIdx.x) * kItems;
-  bool set[kItems];
-  int mine = 0;
+  unsigned set = 0;  // bit k: element first + k is non-zero
 #pragma unroll
-  for (int k = 0; k < kItems; ++k) {
-    set[k] = first + k < n && is_set(x[first + k]);
-    mine += set[k];
-  }
+  for (int k = 0; k < kItems; ++k) set |= static_cast<unsigned>(first + k < n && is_set(x[first + k])) << k;
+  const int mine = __popc(set);
   // Block-wide exclusive scan of `mine`: inclusive within each warp, then the warps' totals.
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   int incl = mine;
@@ -171,20 +168,20 @@ __global__ void nonzero_write_kernel(const T* __restrict__ x, int64_t n, const i
   for (int w = 0; w < warp; ++w) before += warp_total[w];
   int64_t row = tile_start[blockIdx.x] + before + incl - mine;
   if (mine == 0) return;
-  // Coordinates of the first element of this thread's run, then stepped like an odometer.
-  int64_t coord[kMaxNonzeroDims];
-  int64_t rem = first;
-  for (int d = shape.ndim - 1; d >= 0; --d) {
-    coord[d] = rem % shape.sizes[d];
-    rem /= shape.sizes[d];
-  }
+  // Each non-zero's coordinates straight from its linear index (innermost dim first): no
+  // per-thread coordinate array, so nothing goes to local memory.
   for (int k = 0; k < kItems; ++k) {
-    if (set[k]) {
-      int64_t* w = out + row * shape.ndim;
-      for (int d = 0; d < shape.ndim; ++d) w[d] = coord[d];
-      ++row;
+    if (!((set >> k) & 1u)) continue;
+    int64_t* w = out + row * shape.ndim;
+    int64_t rem = first + k;
+#pragma unroll
+    for (int d = kMaxNonzeroDims - 1; d >= 0; --d) {
+      if (d >= shape.ndim) continue;
+      const int64_t size = shape.sizes[d];
+      w[d] = rem % size;
+      rem /= size;
     }
-    for (int d = shape.ndim - 1; d >= 0 && ++coord[d] == shape.sizes[d]; --d) coord[d] = 0;
+    ++row;
   }
 }
 
