@@ -11,8 +11,8 @@
 // f32 and round once, where the CPU rounds after every add). Steps:
 //   1. keys[i] = index[i] << 32 | i (unique, so the sorted order is fixed: by row, then by i),
 //      padded with ~0 to a power of two;
-//   2. a bitonic sort of the keys: each 2048-key tile sorted and merged in shared memory (16 KiB),
-//      the merge steps wider than a tile as one global compare-exchange launch each;
+//   2. a bitonic sort of the keys (kernels/cuda/bitonic.h): each 2048-key tile sorted and merged in
+//      shared memory (16 KiB), the merge steps wider than a tile as one global launch each;
 //   3. grad_weight zero-filled, then one thread per (sorted position, column): a thread whose
 //      position starts a row's run (and whose row is not padding_idx) sums the run in order and
 //      writes the row; consecutive threads take consecutive columns (coalesced).
@@ -23,6 +23,7 @@
 // accumulation type and NaN rule for Max, so the results match the CPU's bit for bit in f32.
 #include <cmath>
 
+#include "kernels/cuda/bitonic.h"
 #include "kernels/cuda/gather_rows.cuh"
 #include "kernels/embedding.h"
 
@@ -55,15 +56,8 @@ __global__ void bitonic_tile_kernel(uint64_t* __restrict__ keys, int64_t k_first
   for (int t = threadIdx.x; t < tile; t += blockDim.x) s[t] = keys[base + t];
   __syncthreads();
   for (int64_t k = k_first; k <= k_last; k <<= 1) {
-    for (int j = static_cast<int>((k < tile ? k : tile) / 2); j > 0; j >>= 1) {
-      const int t = threadIdx.x;
-      const int i = (t / j) * 2 * j + t % j, l = i + j;
-      const bool ascending = ((base + i) & k) == 0;
-      const uint64_t a = s[i], b = s[l];
-      if ((a > b) == ascending) {
-        s[i] = b;
-        s[l] = a;
-      }
+    for (int64_t j = bitonic_first_tile_step(k, tile); j > 0; j >>= 1) {
+      bitonic_compare_exchange(s, base, threadIdx.x, j, k);
       __syncthreads();
     }
   }
@@ -73,32 +67,23 @@ __global__ void bitonic_tile_kernel(uint64_t* __restrict__ keys, int64_t k_first
 // One compare-exchange step of stage k with partner distance j (>= the tile), over len / 2 pairs.
 __global__ void bitonic_step_kernel(uint64_t* __restrict__ keys, int64_t pairs, int64_t j, int64_t k) {
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; t < pairs; t += step) {
-    const int64_t i = (t / j) * 2 * j + t % j, l = i + j;
-    const bool ascending = (i & k) == 0;
-    const uint64_t a = keys[i], b = keys[l];
-    if ((a > b) == ascending) {
-      keys[i] = b;
-      keys[l] = a;
-    }
-  }
+  for (int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; t < pairs; t += step)
+    bitonic_compare_exchange(keys, 0, t, j, k);
 }
 
 // Sorts len (a power of two) keys ascending.
 void bitonic_sort(uint64_t* keys, int64_t len, cudaStream_t stream) {
-  if (len < 2) return;
-  const int tile = static_cast<int>(std::min<int64_t>(len, kSortTile));
-  const unsigned tiles = static_cast<unsigned>(len / tile);
-  bitonic_tile_kernel<<<tiles, tile / 2, 0, stream>>>(keys, 2, tile, tile);
-  STRATA_CUDA_LAUNCH_CHECK(stream);
-  for (int64_t k = 2 * static_cast<int64_t>(tile); k <= len; k <<= 1) {
-    for (int64_t j = k / 2; j >= tile; j >>= 1) {
-      bitonic_step_kernel<<<grid_for(len / 2, kThreads), kThreads, 0, stream>>>(keys, len / 2, j, k);
-      STRATA_CUDA_LAUNCH_CHECK(stream);
-    }
-    bitonic_tile_kernel<<<tiles, tile / 2, 0, stream>>>(keys, k, k, tile);
-    STRATA_CUDA_LAUNCH_CHECK(stream);
-  }
+  bitonic_schedule(
+      len, kSortTile,
+      [&](int64_t tile, int64_t k_first, int64_t k_last) {
+        bitonic_tile_kernel<<<static_cast<unsigned>(len / tile), static_cast<unsigned>(tile / 2), 0, stream>>>(
+            keys, k_first, k_last, static_cast<int>(tile));
+        STRATA_CUDA_LAUNCH_CHECK(stream);
+      },
+      [&](int64_t j, int64_t k) {
+        bitonic_step_kernel<<<grid_for(len / 2, kThreads), kThreads, 0, stream>>>(keys, len / 2, j, k);
+        STRATA_CUDA_LAUNCH_CHECK(stream);
+      });
 }
 
 template <class T>
