@@ -91,8 +91,9 @@ Tensor embedding_bag(const Tensor& weight, const Tensor& indices, const Tensor& 
                  indices.shape(), offsets.shape());
     const int64_t bags = indices.size(0), len = indices.size(1);
     flat_idx = indices.contiguous().reshape({bags * len});
-    offs = arange(0.0, static_cast<double>(bags * len), static_cast<double>(std::max<int64_t>(len, 1)));
-    if (len == 0) offs = zeros({bags}, {.dtype = DType::I64});
+    offs = arange(0.0, static_cast<double>(bags * len), static_cast<double>(std::max<int64_t>(len, 1)),
+                  {.dtype = DType::I64, .device = weight.device()});
+    if (len == 0) offs = zeros({bags}, {.dtype = DType::I64, .device = weight.device()});
   } else {
     STRATA_CHECK(indices.dim() == 1, ShapeError, "{}: indices must be 1-d (with offsets) or 2-d, got shape {}", op,
                  indices.shape());
@@ -101,6 +102,8 @@ Tensor embedding_bag(const Tensor& weight, const Tensor& indices, const Tensor& 
                  offsets.defined() ? offsets.shape().str() : std::string("undefined"));
     STRATA_CHECK(offsets.dtype() == DType::I64 || offsets.dtype() == DType::I32, DTypeError,
                  "{}: offsets must be i64 or i32, got {}", op, offsets.dtype());
+    STRATA_CHECK(offsets.device() == weight.device(), DeviceError, "{}: offsets are on {} but weight is on {}", op,
+                 offsets.device(), weight.device());
     flat_idx = indices.contiguous();
     offs = offsets.to(DType::I64).contiguous();
     const std::vector<int64_t> o = offs.to_vector<int64_t>();
@@ -115,8 +118,10 @@ Tensor embedding_bag(const Tensor& weight, const Tensor& indices, const Tensor& 
   const int64_t bags = offs.numel(), dim = weight.size(1);
   const auto mode = static_cast<kernels::BagMode>(opts.mode);
   Tensor out = empty({bags, dim}, {.dtype = weight.dtype(), .device = weight.device()});
-  Tensor argmax = mode == kernels::BagMode::Max ? empty({bags, dim}, {.dtype = DType::I64}) : Tensor();
-  Tensor count = empty({bags}, {.dtype = DType::I64});
+  // Every kernel operand lives on the weight's device (argmax and count included).
+  const TensorOptions i64_here{.dtype = DType::I64, .device = weight.device()};
+  Tensor argmax = mode == kernels::BagMode::Max ? empty({bags, dim}, i64_here) : Tensor();
+  Tensor count = empty({bags}, i64_here);
   kernels::embedding_bag_forward(weight.contiguous(), flat_idx, offs, mode, opts.padding_idx, out, argmax, count);
   if (autograd::needs_grad({&weight})) {
     // Bag of each index, for spreading the bag gradient back over the bag's rows.
@@ -131,7 +136,7 @@ Tensor embedding_bag(const Tensor& weight, const Tensor& indices, const Tensor& 
       NoGradGuard no_grad;
       bag_scale = (1.0 / clamp_min(count.to(weight.dtype()), 1.0)).unsqueeze(1);
     }
-    autograd::record_embedding_bag(weight, flat_idx, tensor<int64_t>(bag_of, {flat_idx.numel()}), bag_scale, argmax,
+    autograd::record_embedding_bag(weight, flat_idx, tensor<int64_t>(bag_of, {flat_idx.numel()}).to(weight.device()), bag_scale, argmax,
                                    opts.padding_idx, out);
   }
   propagate_semantics(out, {&weight});
