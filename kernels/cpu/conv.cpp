@@ -1,6 +1,7 @@
 // CPU convolution: im2col + the project's GEMM (kernels/cpu/gemm.h), for what the direct
-// stride-1 path (kernels/cpu/conv_direct.cpp, tried first, faster on the ResNet stage shapes)
-// leaves to it: strides > 1, thin channel counts, conv_transpose2d's output_padding.
+// path (kernels/cpu/conv_direct.cpp, tried first, faster on the ResNet stage shapes and the
+// reference CNN's stride-2 layers) leaves to it: strided backward-data, thin channel counts,
+// conv_transpose2d's output_padding.
 //
 // Approach (measured on the 2-core Zen 3 dev box with bench/bench_conv.cpp, 2 threads):
 //  - forward and backward-data run over images in parallel (parallel_for, one image per task), each

@@ -1,4 +1,5 @@
-// Direct (implicit-GEMM) stride-1 convolution on the GEMM's micro-kernel (microkernel.h).
+// Direct (implicit-GEMM) convolution on the GEMM's micro-kernel (microkernel.h): forward and
+// backward-weight for any stride, backward-data for stride 1.
 //
 // Why (perf, r18_s1 = batch 32, 64 -> 64, 56x56, 3x3, one thread, Zen 3): the im2col path spent
 // a quarter of its time outside the micro-kernel (forward: 74% micro-kernel, the rest im2col's
@@ -37,8 +38,11 @@
 // 91-108 -> 86; r18_s4 fwd 118-126 -> 95-108, bwd-data 129-138 -> 94-100, bwd-weight 94-102 ->
 // 106. Whole forward+backward on one thread, CPU time against tuned PyTorch (oneDNN) in the
 // same sitting: r18_s1 277 vs 286 ms, s2 267 vs 274, s3 263 vs 267, s4 274 vs 307.
-// The im2col path stays for stride > 1, fewer than 8 input or output channels per group (a
-// first RGB layer, cnn_l1's 1 -> 32), depthwise and unpadded 1x1 convolutions.
+// Strided forward and backward-weight (the reference CNN's 3x3 stride-2 layers, see Correlation):
+// one thread's CPU time against the im2col path, same sitting, ms: cnn_l2 forward 18.7 -> 18.6,
+// backward-weight 20.5 -> 16.1; cnn_l3 forward 19.5 -> 16.0, backward-weight 17.2 -> 16.5.
+// The im2col path stays for strided backward-data, fewer than 8 input or output channels per
+// group (a first RGB layer, cnn_l1's 1 -> 32), depthwise and unpadded 1x1 convolutions.
 #include "kernels/cpu/conv_direct.h"
 
 #include <algorithm>
@@ -368,77 +372,6 @@ void backward_data_impl(const Tensor& gyt, const Tensor& wt, const Tensor& bt, c
   correlate<T>(gyt.data<T>(), cr, apack, bt.defined() ? bt.data<T>() : nullptr, gxt.data<T>());
 }
 
-// The taps of one output phase of a strided backward-data (see backward_data_strided_impl):
-// the kernel rows i (or columns) with (phase + pad - i) divisible by the stride, largest i first,
-// so that their offsets (phase + pad - i) / stride into gy ascend by one.
-std::vector<int64_t> phase_taps(int64_t phase, int64_t pad, int64_t k, int64_t stride) {
-  std::vector<int64_t> taps;
-  for (int64_t i = k - 1; i >= 0; --i)
-    if ((phase + pad - i) % stride == 0) taps.push_back(i);
-  return taps;
-}
-
-// True when every phase's first offset is <= 0 (the phase's correlation then has non-negative
-// padding); phases without taps are fine (their gx pixels are zero).
-bool strided_phases_ok(int64_t pad, int64_t k, int64_t stride) {
-  for (int64_t a = 0; a < stride; ++a) {
-    const auto taps = phase_taps(a, pad, k, stride);
-    if (!taps.empty() && (a + pad - taps[0]) / stride > 0) return false;
-  }
-  return true;
-}
-
-// Backward-data of a strided, undilated convolution without im2col / col2im. gx row
-// R = u * sh + a only receives gy rows oh with oh * sh = R + ph - i, i.e. from the kernel rows i
-// of its phase a, at gy row u + (a + ph - i) / sh. So each of the sh * sw output phases is a
-// stride-1 correlation of gy with a sub-kernel of the flipped, transposed weights (for 3x3 stride
-// 2: 1x1, 1x2, 2x1 and 2x2), run on the direct path into a phase buffer and interleaved into gx.
-template <class T>
-void backward_data_strided_impl(const Tensor& gyt, const Tensor& wt, const Tensor& gxt, const ConvGeometry& g) {
-  const int64_t n = gyt.size(0), cout = gyt.size(1), ho = gyt.size(2), wo = gyt.size(3);
-  const int64_t cin = gxt.size(1), H = gxt.size(2), W = gxt.size(3), kh = wt.size(2), kw = wt.size(3);
-  const int64_t sh = g.stride_h, sw = g.stride_w, groups = g.groups;
-  const int64_t cig = cout / groups, cog = cin / groups;  // the correlation's input / output channels per group
-  const T* w = wt.data<T>();
-  const T* gy = gyt.data<T>();
-  T* gx = gxt.data<T>();
-  std::vector<T> buf;
-  for (int64_t a = 0; a < sh; ++a) {
-    const int64_t hu = (H - a + sh - 1) / sh;
-    if (hu <= 0) continue;
-    const auto ti = phase_taps(a, g.pad_h, kh, sh);
-    for (int64_t b = 0; b < sw; ++b) {
-      const int64_t wv = (W - b + sw - 1) / sw;
-      if (wv <= 0) continue;
-      const auto tj = phase_taps(b, g.pad_w, kw, sw);
-      const int64_t ki = static_cast<int64_t>(ti.size()), kj = static_cast<int64_t>(tj.size());
-      if (ki > 0 && kj > 0) {
-        const Correlation cr{n,  cout, ho, wo, cin, hu, wv, ki, kj, 1, 1, -((a + g.pad_h - ti[0]) / sh),
-                             -((b + g.pad_w - tj[0]) / sw), groups};
-        const auto apack = pack_weights<T>(cr, kernels<T>().mr, [&](int64_t gi, int64_t r, int64_t t, int64_t c) {
-          return w[((gi * cig + c) * cog + r) * kh * kw + ti[t / kj] * kw + tj[t % kj]];
-        });
-        buf.resize(static_cast<size_t>(n * cin * hu * wv));
-        correlate<T>(gy, cr, apack, nullptr, buf.data());
-      }
-      // Interleave the phase into gx (zeros for a phase no tap reaches).
-      const bool reached = ki > 0 && kj > 0;
-      parallel_for(0, n * cin, 1, [&](int64_t lo, int64_t hi) {
-        for (int64_t plane = lo; plane < hi; ++plane)
-          for (int64_t u = 0; u < hu; ++u) {
-            T* row = gx + (plane * H + u * sh + a) * W + b;
-            if (!reached) {
-              for (int64_t v = 0; v < wv; ++v) row[v * sw] = T(0);
-              continue;
-            }
-            const T* src = buf.data() + (plane * hu + u) * wv;
-            for (int64_t v = 0; v < wv; ++v) row[v * sw] = src[v];
-          }
-      });
-    }
-  }
-}
-
 // gw[(g * cog + co) * cig + c][tap] = sum_n sum_q gy[n][g * cog + co][q] * x[n][g * cig + c][q + off(tap)]
 template <class T>
 void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt, const ConvGeometry& g) {
@@ -586,18 +519,11 @@ bool conv2d_direct_backward_data(const Tensor& gy, const Tensor& w, const Tensor
   const int64_t cin = gx.size(1), cout = gy.size(1), kh = w.size(2), kw = w.size(3);
   if (!usable(gx) || !common_ok(g, cin, kh, kw) || cout / g.groups < kMinChannels) return false;
   if (cin / g.groups < kMinChannels) return false;
-  if (g.stride_h != 1 || g.stride_w != 1) {
-    // Strided: by output phases (backward_data_strided_impl), undilated, no bias (a strided
-    // conv_transpose2d's bias: im2col path), and every phase's correlation padding >= 0.
-    if (g.dil_h != 1 || g.dil_w != 1 || bias.defined()) return false;
-    if (!strided_phases_ok(g.pad_h, kh, g.stride_h) || !strided_phases_ok(g.pad_w, kw, g.stride_w)) return false;
-    if (gy.size(2) == 0 || gy.size(3) == 0) return false;
-    if (gx.dtype() == DType::F64)
-      backward_data_strided_impl<double>(gy, w, gx, g);
-    else
-      backward_data_strided_impl<float>(gy, w, gx, g);
-    return true;
-  }
+  // A strided convolution's backward-data scatters (a transposed convolution): im2col path.
+  // (Splitting it into sh * sw stride-1 correlations of gy by output phase was tried: 1.2-1.7x
+  // slower than im2col + col2im at the reference CNN's shapes, each phase's K = Cout * taps being
+  // short and gy padded once per phase.)
+  if (g.stride_h != 1 || g.stride_w != 1) return false;
   const int64_t ph = g.dil_h * (kh - 1) - g.pad_h, pw = g.dil_w * (kw - 1) - g.pad_w;
   // The flipped correlation needs non-negative padding and gx exactly the forward's input size
   // (conv_transpose2d's output_padding makes it larger: im2col path).

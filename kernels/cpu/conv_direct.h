@@ -1,8 +1,8 @@
 #pragma once
-// Internal to the CPU convolution: the direct (implicit-GEMM) path for stride-1 convolutions on
-// the GEMM's register-blocked micro-kernel, without an im2col matrix. conv.cpp tries it first and
-// falls back to im2col + GEMM when it returns false (stride > 1, thin channel counts, shapes it
-// does not cover). See conv_direct.cpp for the layouts and the measurements behind them.
+// Internal to the CPU convolution: the direct (implicit-GEMM) path on the GEMM's register-blocked
+// micro-kernel, without an im2col matrix (forward and backward-weight for any stride,
+// backward-data for stride 1). conv.cpp tries it first and falls back to im2col + GEMM when it
+// returns false (strided backward-data, thin channel counts, shapes it does not cover). See conv_direct.cpp for the layouts and the measurements behind them.
 #include "kernels/conv.h"
 
 namespace strata::kernels::cpu {
