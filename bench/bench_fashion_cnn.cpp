@@ -16,6 +16,7 @@
 // The peer runs after Strata, in its own process, so each peak RSS is its own.
 //
 //   build/bench/bench_fashion_cnn            # STRATA_NUM_THREADS / --threads: default 2, like the peer
+//                                            # STRATA_CONV_DIRECT=0: convs through im2col only
 //
 // Measured once on the shared 2-core machine under load (load average 8-12 from other jobs):
 // strata 466 images/s, 81.40% test accuracy, peak RSS 518 MiB; PyTorch 149 images/s, 81.57%,
@@ -34,6 +35,7 @@
 #include <string>
 
 #include "apps/examples/fashion_cnn.h"
+#include "kernels/cpu/conv_direct.h"
 #include "data/mnist.h"
 #include "kernels/cpu/parallel.h"
 #include "train/learner.h"
@@ -122,6 +124,8 @@ int main(int argc, char** argv) {
     for (int i = 1; i + 1 < argc; ++i)
       if (std::string(argv[i]) == "--threads") threads = std::atoi(argv[i + 1]);
     set_num_threads(threads);
+    // STRATA_CONV_DIRECT=0: every convolution through im2col + GEMM (to measure the direct path).
+    if (const char* d = std::getenv("STRATA_CONV_DIRECT")) kernels::cpu::conv2d_set_direct_enabled(std::string(d) != "0");
     const auto dir = data::fashion_mnist_dir();
     if (!data::has_mnist(dir, "train") || !data::has_mnist(dir, "t10k")) {
       std::printf("Fashion-MNIST not found in %s; nothing to measure\n", dir.c_str());
