@@ -4,6 +4,7 @@
 // probe (stbi_info) bounds the dimensions before anything is allocated, and a JPEG must reach its
 // end-of-image marker (stb quietly fills a truncated JPEG with grey).
 #include "data/image.h"
+#include "data/image_jpeg.h"
 
 #include <algorithm>
 #include <cmath>
@@ -167,6 +168,13 @@ Image decode_image(const uint8_t* bytes, size_t size, ImageMode mode, const std:
     case ImageMode::RGB: want = 3; break;
     case ImageMode::Gray: want = 1; break;
     case ImageMode::Unchanged: want = comp == 2 ? 4 : comp; break;
+  }
+  if (is_jpeg(bytes, size) && (want == 1 || want == 3) && detail::libjpeg_available()) {
+    Image img;
+    std::string error;
+    if (!detail::decode_jpeg_libjpeg(bytes, size, want, img, error))
+      STRATA_THROW(IOError, "image {}: corrupt or truncated JPEG data (libjpeg: {})", name, error);
+    return img;
   }
   // stb converts JPEG YCbCr to RGB with SIMD only when writing 4 channels (3 takes its scalar
   // loop, a third of the decode time): ask for RGBA and drop alpha in the copy below.

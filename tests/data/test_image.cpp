@@ -156,6 +156,33 @@ TEST_F(ImageFiles, JpegRoundTripIsClose) {
   EXPECT_LT(err / double(img.data.size()), 3.0);
 }
 
+// Gray and unchanged modes of a colour JPEG (libjpeg's colour conversion when the build has it,
+// stb's otherwise): luma of the RGB decode within rounding, the file's own 3 channels.
+TEST_F(ImageFiles, JpegGrayAndUnchangedModes) {
+  Image img(24, 40, 3);
+  for (int y = 0; y < 24; ++y)
+    for (int x = 0; x < 40; ++x) {
+      img.at(y, x, 0) = uint8_t(5 * x);
+      img.at(y, x, 1) = uint8_t(9 * y);
+      img.at(y, x, 2) = uint8_t(200 - 3 * x);
+    }
+  save_jpeg(img, file("c.jpg"), 95);
+  const Image rgb = load_image(file("c.jpg"), ImageMode::RGB);
+  const Image gray = load_image(file("c.jpg"), ImageMode::Gray);
+  const Image own = load_image(file("c.jpg"), ImageMode::Unchanged);
+  ASSERT_EQ(gray.c, 1);
+  EXPECT_EQ(gray.kind, ImageKind::BW);
+  ASSERT_EQ(own.c, 3);
+  EXPECT_EQ(own.data, rgb.data);
+  double err = 0;
+  for (int y = 0; y < 24; ++y)
+    for (int x = 0; x < 40; ++x) {
+      const double luma = 0.299 * rgb.at(y, x, 0) + 0.587 * rgb.at(y, x, 1) + 0.114 * rgb.at(y, x, 2);
+      err += std::abs(luma - gray.at(y, x, 0));
+    }
+  EXPECT_LT(err / (24.0 * 40.0), 2.0);
+}
+
 TEST_F(ImageFiles, BmpAndGifFirstFrame) {
   const Image img = pattern(3, 5, 3);
   write(file("a.bmp"), make_bmp(img));
