@@ -18,10 +18,9 @@
 //   build/bench/bench_fashion_cnn            # STRATA_NUM_THREADS / --threads: default 2, like the peer
 //                                            # STRATA_CONV_DIRECT=0: convs through im2col only
 //
-// Measured once on the shared 2-core machine under load (load average 8-12 from other jobs):
-// strata 466 images/s, 81.40% test accuracy, peak RSS 518 MiB; PyTorch 149 images/s, 81.57%,
-// 783 MiB: 3.13x the training throughput, 0.66x the memory. Under such load the ratio mostly
-// measures CPU time per image; rerun it on a quiet machine for absolute figures.
+// Quiet machine, 2 threads, same run (2026-11-24): training 0.94x PyTorch's images/s, eval 0.80x,
+// peak RSS 0.88x (docs/performance.md has the profile). Under load the ratio mostly measures CPU
+// time per image and flatters Strata (3.1x was seen with a load of 10): take it on a quiet machine.
 #include <sys/resource.h>
 #include <unistd.h>
 

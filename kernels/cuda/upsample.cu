@@ -11,30 +11,13 @@
 // CPU's bit for bit and deterministic, with no atomics. The source positions are computed with
 // the CPU's float arithmetic, unfused (kernels/rounded_math.h), so both devices sample the same
 // pixels.
-#include "kernels/cuda/loops.cuh"
-#include "kernels/pool_functors.h"
+#include "kernels/cuda/grid_stride.cuh"
 
 namespace strata::cuda {
 namespace {
 
 using kernels::LinearTaps;
 using kernels::PoolDims;
-
-PoolDims dims_of(const Tensor& in, const Tensor& out) {
-  return {in.size(0), in.size(1), in.size(2), out.size(1), out.size(2)};
-}
-
-__device__ __forceinline__ int64_t first_item() { return static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; }
-__device__ __forceinline__ int64_t item_step() { return static_cast<int64_t>(gridDim.x) * blockDim.x; }
-
-template <class... Params, class... Args>
-void launch(const Tensor& on, int64_t n, void (*kernel)(Params...), Args&&... args) {
-  if (n <= 0) return;
-  DeviceGuard guard(on.device().index);
-  const cudaStream_t stream = stream_for(on.device());
-  kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(std::forward<Args>(args)...);
-  STRATA_CUDA_LAUNCH_CHECK(stream);
-}
 
 // S: an unsigned type of the element's width (the copy never looks at the value).
 template <class S>
