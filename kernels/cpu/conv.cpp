@@ -279,6 +279,11 @@ void forward(const Tensor& xt, const Tensor& wt, const Tensor& bt, const Tensor&
   const T* w = wt.data<T>();
   const T* bias = bt.defined() ? bt.data<T>() : nullptr;
   T* y = yt.data<T>();
+  if (d.k() == 0) {  // no input channels: an empty sum, y is the bias (the GEMM takes no K = 0)
+    for (int64_t i = 0; i < d.n * d.cout; ++i)
+      std::fill(y + i * d.howo(), y + (i + 1) * d.howo(), bias ? bias[i % d.cout] : T(0));
+    return;
+  }
   if (is_depthwise(d)) return depthwise_forward(x, w, bias, y, d, g);
   if (conv2d_direct_forward(xt, wt, bt, yt, g)) return;
   const bool pointwise = is_pointwise(d, g);

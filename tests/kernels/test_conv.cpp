@@ -235,6 +235,22 @@ TEST(Conv2d, EmptyBatch) {
   EXPECT_EQ(vec(w.grad()), std::vector<double>(w.numel(), 0.0));
 }
 
+// No input channels: every output is an empty sum plus the bias (the GEMM cannot take K = 0).
+TEST(Conv2d, NoInputChannelsGivesTheBias) {
+  Tensor x = zeros({2, 0, 5, 5}).requires_grad_(true);
+  Tensor w = zeros({3, 0, 3, 3}).requires_grad_(true);
+  Tensor b = tensor({1.5f, -2.0f, 0.25f}).requires_grad_(true);
+  Tensor y = conv2d(x, w, b, {.padding = {1, 1}});
+  ASSERT_EQ(y.shape(), Shape({2, 3, 5, 5}));
+  const auto v = vec(y);
+  for (size_t i = 0; i < v.size(); ++i) ASSERT_EQ(v[i], std::vector<double>({1.5, -2.0, 0.25})[i / 25 % 3]) << i;
+  EXPECT_EQ(vec(conv2d(x, w, {}, {.padding = {1, 1}})), std::vector<double>(150, 0.0));
+  sum(y).backward();
+  EXPECT_EQ(vec(b.grad()), std::vector<double>(3, 50.0));
+  EXPECT_EQ(w.grad().shape(), w.shape());
+  EXPECT_EQ(x.grad().shape(), x.shape());
+}
+
 // conv_transpose2d by its definition: every input element scatters weight * value.
 std::vector<double> naive_transpose(const Tensor& x, const Tensor& w, const Tensor& b, const ConvTranspose2dOptions& o,
                                     const Shape& out) {
