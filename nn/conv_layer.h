@@ -69,15 +69,15 @@ WeightInit keep_init();
 struct ConvLayerOptions {
   int64_t ks = 3;
   int64_t stride = 1;
-  std::optional<int64_t> padding;                       // default: (ks - 1) / 2, 0 when transpose
-  std::optional<bool> bias;                             // default: off when a batch or instance norm follows
+  std::optional<int64_t> padding{};                     // default: (ks - 1) / 2, 0 when transpose
+  std::optional<bool> bias{};                           // default: off when a batch or instance norm follows
   int64_t ndim = 2;                                     // 1 (Conv1d) or 2 (Conv2d / ConvTranspose2d)
   std::optional<NormType> norm_type = NormType::Batch;  // nullopt: no norm layer
   bool bn_1st = true;                                   // norm before the activation
   ActFactory act_cls = act::relu();                     // nullptr: no activation
   bool transpose = false;
-  WeightInit init;                        // empty: fastai's "auto" (by the activation); keep_init(): none
-  ModulePtr xtra;                         // appended last when set
+  WeightInit init{};                      // empty: fastai's "auto" (by the activation); keep_init(): none
+  ModulePtr xtra{};                       // appended last when set
   std::optional<double> bias_std = 0.01;  // nullopt leaves the bias as the conv made it
   int64_t groups = 1;
   int64_t dilation = 1;

@@ -83,7 +83,7 @@ class AdaptiveConcatPool2d : public Module {
 struct LinBnDropOptions {
   bool bn = true;          // BatchNorm1d (the linear layer then has no bias)
   double p = 0.0;          // Dropout when not 0
-  ModulePtr act;           // appended after the linear layer when set
+  ModulePtr act{};         // appended after the linear layer when set
   bool lin_first = false;  // linear (+act) before BN and dropout
 };
 

@@ -23,7 +23,7 @@ namespace strata::nn {
 struct ModelConfig {
   int64_t n_out = 1000;
   int64_t c_in = 3;
-  std::map<std::string, std::string> extras;
+  std::map<std::string, std::string> extras{};
 };
 
 using ModelFactory = std::function<ModulePtr(const ModelConfig&)>;

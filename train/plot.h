@@ -16,7 +16,7 @@
 namespace strata::train {
 
 struct Series {
-  std::vector<double> x, y;  // same length; non-finite points are skipped (the line breaks)
+  std::vector<double> x{}, y{};  // same length; non-finite points are skipped (the line breaks)
   std::string label{};
   data::Color color = data::colors::blue;
   bool markers = false;      // a small square at each point
