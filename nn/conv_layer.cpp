@@ -91,21 +91,21 @@ void fill_affine(const Tensor& weight, const Tensor& bias, bool zero) {
 }  // namespace
 
 ModulePtr batch_norm_layer(int64_t nf, int64_t ndim, NormType norm_type) {
-  STRATA_CHECK(ndim == 1 || ndim == 2, NotImplementedError, "BatchNorm: ndim {} (only 1 and 2 are implemented)", ndim);
-  const bool zero = norm_type == NormType::BatchZero;
-  if (ndim == 1) {
-    auto bn = std::make_shared<BatchNorm1d>(nf);
-    fill_affine(bn->weight, bn->bias, zero);
-    return bn;
-  }
-  auto bn = std::make_shared<BatchNorm2d>(nf);
-  fill_affine(bn->weight, bn->bias, zero);
+  STRATA_CHECK(ndim >= 1 && ndim <= 3, ValueError, "BatchNorm: ndim must be 1, 2 or 3, got {}", ndim);
+  std::shared_ptr<BatchNormBase> bn;
+  if (ndim == 1) bn = std::make_shared<BatchNorm1d>(nf);
+  if (ndim == 2) bn = std::make_shared<BatchNorm2d>(nf);
+  if (ndim == 3) bn = std::make_shared<BatchNorm3d>(nf);
+  fill_affine(bn->weight, bn->bias, norm_type == NormType::BatchZero);
   return bn;
 }
 
 ModulePtr instance_norm_layer(int64_t nf, int64_t ndim, NormType norm_type) {
-  STRATA_CHECK(ndim == 2, NotImplementedError, "InstanceNorm: ndim {} (only 2 is implemented)", ndim);
-  auto in = std::make_shared<InstanceNorm2d>(nf, 1e-5, /*affine=*/true);
+  STRATA_CHECK(ndim >= 1 && ndim <= 3, ValueError, "InstanceNorm: ndim must be 1, 2 or 3, got {}", ndim);
+  std::shared_ptr<InstanceNormBase> in;
+  if (ndim == 1) in = std::make_shared<InstanceNorm1d>(nf, 1e-5, /*affine=*/true);
+  if (ndim == 2) in = std::make_shared<InstanceNorm2d>(nf, 1e-5, /*affine=*/true);
+  if (ndim == 3) in = std::make_shared<InstanceNorm3d>(nf, 1e-5, /*affine=*/true);
   fill_affine(in->weight, in->bias, norm_type == NormType::InstanceZero);
   return in;
 }
@@ -134,7 +134,8 @@ struct MadeConv {
 
 MadeConv make_conv(int64_t ni, int64_t nf, const ConvLayerOptions& o, int64_t padding, bool bias) {
   if (o.transpose) {
-    STRATA_CHECK(o.ndim == 2, NotImplementedError, "ConvLayer: a transposed conv needs ndim 2, got {}", o.ndim);
+    STRATA_CHECK(o.ndim == 2, NotImplementedError,
+                 "ConvLayer: transpose with ndim {}: the op list has only conv_transpose2d", o.ndim);
     auto c = std::make_shared<ConvTranspose2d>(
         ni, nf, o.ks,
         ConvTransposeOptions{
@@ -147,7 +148,8 @@ MadeConv make_conv(int64_t ni, int64_t nf, const ConvLayerOptions& o, int64_t pa
     auto c = std::make_shared<Conv1d>(ni, nf, o.ks, co);
     return {c, c->weight, c->bias};
   }
-  STRATA_CHECK(o.ndim == 2, NotImplementedError, "ConvLayer: ndim {} (only 1 and 2 are implemented)", o.ndim);
+  STRATA_CHECK(o.ndim == 2, NotImplementedError,
+               "ConvLayer: ndim {}: the op list has conv1d and conv2d but no 3-d convolution", o.ndim);
   auto c = std::make_shared<Conv2d>(ni, nf, o.ks, co);
   return {c, c->weight, c->bias};
 }

@@ -51,11 +51,11 @@ ActFactory tanh();
 ActFactory by_name(const std::string& name);
 }  // namespace act
 
-// fastai's BatchNorm(nf, ndim, norm_type): BatchNorm1d/2d with bias 1e-3 and weight 1 (0 for
-// BatchZero). ndim 1 or 2.
+// fastai's BatchNorm(nf, ndim, norm_type): BatchNorm1d/2d/3d with bias 1e-3 and weight 1 (0 for
+// BatchZero). ndim 1, 2 or 3.
 ModulePtr batch_norm_layer(int64_t nf, int64_t ndim = 2, NormType norm_type = NormType::Batch);
-// fastai's InstanceNorm(nf, ndim, norm_type): an affine InstanceNorm2d with the same initial
-// values (weight 0 for InstanceZero). ndim 2 only.
+// fastai's InstanceNorm(nf, ndim, norm_type): an affine InstanceNorm1d/2d/3d with the same initial
+// values (weight 0 for InstanceZero). ndim 1, 2 or 3.
 ModulePtr instance_norm_layer(int64_t nf, int64_t ndim = 2, NormType norm_type = NormType::Instance);
 
 // A weight initialiser, applied in place (no autograd recording).

@@ -85,6 +85,12 @@ void BatchNorm2d::check_input_dims(const Tensor& x) const {
   STRATA_CHECK(x.dim() == 4, ShapeError, "BatchNorm2d: expected a 4-d input [N, C, H, W], got shape {}", x.shape());
 }
 
+BatchNorm3d::BatchNorm3d(int64_t n, BatchNormOptions opts) : BatchNormBase("BatchNorm3d", n, opts) {}
+
+void BatchNorm3d::check_input_dims(const Tensor& x) const {
+  STRATA_CHECK(x.dim() == 5, ShapeError, "BatchNorm3d: expected a 5-d input [N, C, D, H, W], got shape {}", x.shape());
+}
+
 // ---- LayerNorm ----
 
 LayerNorm::LayerNorm(std::vector<int64_t> shape, double eps_, bool affine)
@@ -132,28 +138,28 @@ std::string GroupNorm::extra_repr() const {
   return fmt::format("{}, {}, eps={}, affine={}", num_groups, num_channels, eps, weight.defined());
 }
 
-// ---- InstanceNorm2d ----
+// ---- InstanceNorm1d / 2d / 3d ----
 
-InstanceNorm2d::InstanceNorm2d(int64_t n, double eps_, bool affine)
-    : NormBase("InstanceNorm2d"), num_features(n), eps(eps_) {
-  STRATA_CHECK(n > 0, ValueError, "InstanceNorm2d: num_features must be > 0, got {}", n);
+InstanceNormBase::InstanceNormBase(const char* name, int64_t spatial, int64_t n, double eps_, bool affine)
+    : NormBase(name), spatial_dims(spatial), num_features(n), eps(eps_) {
+  STRATA_CHECK(n > 0, ValueError, "{}: num_features must be > 0, got {}", name, n);
   weight = register_parameter("weight", affine ? ones({n}) : Tensor());
   bias = register_parameter("bias", affine ? zeros({n}) : Tensor());
 }
 
-Tensor InstanceNorm2d::forward(const Tensor& x) {
-  STRATA_CHECK(x.dim() == 3 || x.dim() == 4, ShapeError,
-               "InstanceNorm2d: expected a 3-d or 4-d input, got shape {}", x.shape());
-  const bool batched = x.dim() == 4;
-  const int64_t c = x.size(batched ? 1 : 0);
-  STRATA_CHECK(c == num_features, ShapeError,
-               "InstanceNorm2d: input has {} channels but num_features is {} (input shape {})", c, num_features,
+Tensor InstanceNormBase::forward(const Tensor& x) {
+  STRATA_CHECK(x.dim() == spatial_dims + 1 || x.dim() == spatial_dims + 2, ShapeError,
+               "{}: expected a {}-d or {}-d input, got shape {}", type_name(), spatial_dims + 1, spatial_dims + 2,
                x.shape());
+  const bool batched = x.dim() == spatial_dims + 2;
+  const int64_t c = x.size(batched ? 1 : 0);
+  STRATA_CHECK(c == num_features, ShapeError, "{}: input has {} channels but num_features is {} (input shape {})",
+               type_name(), c, num_features, x.shape());
   if (batched) return instance_norm(x, weight, bias, eps);
   return instance_norm(x.unsqueeze(0), weight, bias, eps).squeeze(0);
 }
 
-std::string InstanceNorm2d::extra_repr() const {
+std::string InstanceNormBase::extra_repr() const {
   return fmt::format("{}, eps={}, affine={}", num_features, eps, weight.defined());
 }
 

@@ -74,6 +74,15 @@ class BatchNorm2d : public BatchNormBase {
   void check_input_dims(const Tensor& x) const override;
 };
 
+// [N, C, D, H, W] (volumes; fastai's ConvLayer ndim 3).
+class BatchNorm3d : public BatchNormBase {
+ public:
+  explicit BatchNorm3d(int64_t num_features, BatchNormOptions opts = {});
+
+ protected:
+  void check_input_dims(const Tensor& x) const override;
+};
+
 // Normalizes over the last normalized_shape.size() dims; weight (ones) and bias (zeros) have
 // normalized_shape. One trailing dim: LayerNorm({512}).
 class LayerNorm : public NormBase {
@@ -101,18 +110,36 @@ class GroupNorm : public NormBase {
   Tensor weight, bias;
 };
 
-// [N, C, H, W] or [C, H, W]: statistics per sample and channel, never running statistics.
-// PyTorch's default: no affine parameters.
-class InstanceNorm2d : public NormBase {
+// Statistics per sample and channel over `spatial_dims` trailing dims, never running statistics;
+// batched [N, C, *spatial] or unbatched [C, *spatial]. PyTorch's default: no affine parameters.
+// InstanceNorm1d / 2d / 3d below fix the spatial rank (1, 2, 3).
+class InstanceNormBase : public NormBase {
  public:
-  explicit InstanceNorm2d(int64_t num_features, double eps = 1e-5, bool affine = false);
+  InstanceNormBase(const char* name, int64_t spatial_dims, int64_t num_features, double eps, bool affine);
   Tensor forward(const Tensor& x) override;
   using Module::forward;
   std::string extra_repr() const override;
 
+  int64_t spatial_dims;
   int64_t num_features;
   double eps;
   Tensor weight, bias;
+};
+
+class InstanceNorm1d : public InstanceNormBase {
+ public:
+  explicit InstanceNorm1d(int64_t num_features, double eps = 1e-5, bool affine = false)
+      : InstanceNormBase("InstanceNorm1d", 1, num_features, eps, affine) {}
+};
+class InstanceNorm2d : public InstanceNormBase {
+ public:
+  explicit InstanceNorm2d(int64_t num_features, double eps = 1e-5, bool affine = false)
+      : InstanceNormBase("InstanceNorm2d", 2, num_features, eps, affine) {}
+};
+class InstanceNorm3d : public InstanceNormBase {
+ public:
+  explicit InstanceNorm3d(int64_t num_features, double eps = 1e-5, bool affine = false)
+      : InstanceNormBase("InstanceNorm3d", 3, num_features, eps, affine) {}
 };
 
 }  // namespace strata::nn

@@ -14,7 +14,8 @@ namespace strata::nn {
 
 PoolFactory avg_pool() {
   return [](int64_t ks, int64_t ndim, bool ceil_mode) -> ModulePtr {
-    STRATA_CHECK(ndim == 1 || ndim == 2, NotImplementedError, "AvgPool: ndim {} (only 1 and 2 are implemented)", ndim);
+    STRATA_CHECK(ndim == 1 || ndim == 2, NotImplementedError,
+                 "AvgPool: ndim {}: the op list has 1-d and 2-d pooling but no 3-d pooling", ndim);
     if (ndim == 1) return std::make_shared<AvgPool1d>(ks, 0, 0, ceil_mode);
     return std::make_shared<AvgPool2d>(AvgPool2dOptions{.kernel_size = ks, .ceil_mode = ceil_mode});
   };
@@ -22,7 +23,8 @@ PoolFactory avg_pool() {
 
 PoolFactory max_pool() {
   return [](int64_t ks, int64_t ndim, bool ceil_mode) -> ModulePtr {
-    STRATA_CHECK(ndim == 1 || ndim == 2, NotImplementedError, "MaxPool: ndim {} (only 1 and 2 are implemented)", ndim);
+    STRATA_CHECK(ndim == 1 || ndim == 2, NotImplementedError,
+                 "MaxPool: ndim {}: the op list has 1-d and 2-d pooling but no 3-d pooling", ndim);
     if (ndim == 1) return std::make_shared<MaxPool1d>(ks, 0, 0, ceil_mode);
     return std::make_shared<MaxPool2d>(MaxPool2dOptions{.kernel_size = ks, .ceil_mode = ceil_mode});
   };

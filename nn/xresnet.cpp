@@ -44,8 +44,8 @@ XResNet::XResNet(int64_t expansion_, std::vector<int64_t> layers_, const XResNet
   STRATA_CHECK(o.stem_szs.size() == 3, ValueError, "XResNet: stem_szs needs 3 sizes, got {}", o.stem_szs.size());
   STRATA_CHECK(expansion == 1 || expansion == 4, ValueError, "XResNet: expansion must be 1 or 4, got {}", expansion);
   STRATA_CHECK(!layers.empty(), ValueError, "XResNet: needs at least one stage");
-  STRATA_CHECK(o.ndim == 1 || o.ndim == 2, NotImplementedError, "XResNet: ndim {} (only 1 and 2 are implemented)",
-               o.ndim);
+  STRATA_CHECK(o.ndim == 1 || o.ndim == 2, NotImplementedError,
+               "XResNet: ndim {}: the op list has no 3-d convolution or pooling yet", o.ndim);
 
   // Stem.
   std::vector<int64_t> stem{o.c_in, o.stem_szs[0], o.stem_szs[1], o.stem_szs[2]};

@@ -178,7 +178,7 @@ TEST(ConvLayer, WeightAndSpectralNormWrapTheConv) {
   EXPECT_EQ(ssd.at("0.weight_u").shape(), Shape({4}));
   EXPECT_EQ(ssd.at("0.weight_v").shape(), Shape({27}));
   EXPECT_EQ(s(randn({2, 3, 5, 5})).shape(), Shape({2, 4, 5, 5}));
-  EXPECT_STRATA_ERROR(nn::ConvLayer(3, 4, {.ndim = 3}), NotImplementedError, {"ConvLayer: ndim 3"});
+  EXPECT_STRATA_ERROR(nn::ConvLayer(3, 4, {.ndim = 3}), NotImplementedError, {"ConvLayer: ndim 3", "3-d convolution"});
   EXPECT_STRATA_ERROR(nn::act::by_name("swishy"), ValueError, {"unknown name 'swishy'", "mish"});
   EXPECT_STRATA_ERROR(nn::weight_norm(std::make_shared<nn::ReLU>()), ValueError, {"weight_norm", "ReLU"});
 }

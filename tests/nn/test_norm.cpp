@@ -8,6 +8,7 @@
 #include "module_gradcheck.h"
 #include "nn/activation.h"
 #include "nn/conv.h"
+#include "nn/conv_layer.h"
 #include "nn/linear.h"
 #include "nn/norm.h"
 #include "support/expect_error.h"
@@ -180,6 +181,34 @@ TEST(GroupNorm, NormalizesPerSampleAndGroup) {
   set_values(g.weight, {1, 2, -1, 0.5});
   set_values(g.bias, {0, 1, 2, 3});
   EXPECT_TRUE(module_gradcheck(g, randn({2, 4, 3})));
+}
+
+// Volumes and sequences: BatchNorm3d over [N, C, D, H, W], InstanceNorm1d / 3d over [N, C, *].
+TEST(NormLayers, OneAndThreeSpatialDims) {
+  manual_seed(16);
+  nn::BatchNorm3d bn(3);
+  Tensor v = randn({2, 3, 2, 3, 4}) * 2 + 1;
+  Tensor y = bn(v);
+  // Training mode: each channel of the output has mean 0 and (biased) variance 1.
+  for (int64_t c = 0; c < 3; ++c) {
+    Tensor yc = y.select(1, c);
+    EXPECT_NEAR(mean(yc).item(), 0.0, 1e-5);
+    EXPECT_NEAR(mean(yc * yc).item(), 1.0, 1e-3);
+  }
+  EXPECT_STRATA_ERROR(bn(zeros({2, 3, 4, 4})), ShapeError, {"BatchNorm3d", "5-d"});
+  nn::InstanceNorm1d in1(2);
+  Tensor s = tensor({1.f, 3.f, 2.f, 6.f}, {1, 2, 2});  // [N, C, L]: each (sample, channel) normalized alone
+  const double s0 = std::sqrt(1 + 1e-5), s1 = std::sqrt(4 + 1e-5);
+  expect_near(in1(s).to_vector<double>(), {-1 / s0, 1 / s0, -2 / s1, 2 / s1});
+  EXPECT_EQ(in1(s.squeeze(0)).shape(), (Shape{2, 2}));  // unbatched [C, L]
+  EXPECT_STRATA_ERROR(in1(zeros({1, 2, 2, 2})), ShapeError, {"InstanceNorm1d", "2-d or 3-d"});
+  nn::InstanceNorm3d in3(3, 1e-5, /*affine=*/true);
+  set_values(in3.weight, {2, -1, 0.5});
+  EXPECT_TRUE(module_gradcheck(in3, randn({2, 3, 2, 2, 2})));
+  // fastai's BatchNorm / InstanceNorm factories take ndim 3 now.
+  EXPECT_EQ(nn::batch_norm_layer(4, 3)->type_name(), "BatchNorm3d");
+  EXPECT_EQ(nn::instance_norm_layer(4, 1)->type_name(), "InstanceNorm1d");
+  EXPECT_STRATA_ERROR(nn::batch_norm_layer(4, 4), ValueError, {"BatchNorm", "ndim", "4"});
 }
 
 TEST(InstanceNorm2d, NormalizesEachChannelOfEachSample) {
