@@ -47,6 +47,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -62,7 +63,14 @@ using detail::MicroTileArgs;
 
 std::atomic<bool> g_direct_enabled{true};
 
-// Below this many input or output channels per group im2col wins: few input channels make the
+// STRATA_CONV_IN_PLACE=0 turns the in-place correlation off (A/B measurements).
+bool in_place_enabled() {
+  static const bool on = [] {
+    const char* v = std::getenv("STRATA_CONV_IN_PLACE");
+    return v == nullptr || v[0] != '0';
+  }();
+  return on;
+}// Below this many input or output channels per group im2col wins: few input channels make the
 // per-tap reduction short, few output channels leave most of an MR-row tile empty while the B
 // panel is packed all the same (cnn_l1's backward-data, 32 -> 1 channel, ran 10x slower).
 constexpr int64_t kMinChannels = 8;
@@ -129,63 +137,91 @@ struct Correlation {
   int64_t taps() const { return kh * kw; }
 };
 
-// Copies the images [n][c][h][w] into zero-padded planes [n][c][hp][wp] (image at row ph,
-// column pw), followed by `slack` zeros.
+// Copies one image plane [h][w] into a zero-padded plane [hp][wp] (image at row ph, column pw).
 template <class T>
-void pad_planes(const T* x, int64_t planes, int64_t h, int64_t w, int64_t ph, int64_t pw, int64_t hp, int64_t wp,
-                T* xp, int64_t slack) {
+void pad_plane(const T* src, int64_t h, int64_t w, int64_t ph, int64_t pw, int64_t hp, int64_t wp, T* dst) {
   const int64_t left = std::min(pw, wp), cols = std::max<int64_t>(std::min(w, wp - pw), 0);
-  parallel_for(0, planes, 1, [&](int64_t lo, int64_t hi) {
-    for (int64_t pl = lo; pl < hi; ++pl) {
-      const T* src = x + pl * h * w;
-      T* dst = xp + pl * hp * wp;
-      for (int64_t r = 0; r < hp; ++r) {
-        T* row = dst + r * wp;
-        const int64_t ih = r - ph;
-        if (ih < 0 || ih >= h) {
-          std::fill(row, row + wp, T(0));
-          continue;
-        }
-        std::fill(row, row + left, T(0));
-        std::memcpy(row + left, src + ih * w, sizeof(T) * cols);
-        std::fill(row + left + cols, row + wp, T(0));
-      }
+  for (int64_t r = 0; r < hp; ++r) {
+    T* row = dst + r * wp;
+    const int64_t ih = r - ph;
+    if (ih < 0 || ih >= h) {
+      std::fill(row, row + wp, T(0));
+      continue;
     }
-  });
-  std::fill(xp + planes * hp * wp, xp + planes * hp * wp + slack, T(0));
+    std::fill(row, row + left, T(0));
+    std::memcpy(row + left, src + ih * w, sizeof(T) * cols);
+    std::fill(row + left + cols, row + wp, T(0));
+  }
 }
 
-// The strided counterpart: every padded plane as its sh * sw phase planes (see Correlation).
+// The strided counterpart of pad_plane: one padded plane as its sh * sw phase planes (see
+// Correlation), written to dst [sh * sw][hq][wq].
 template <class T>
-void pad_phase_planes(const T* x, int64_t planes, const Correlation& cr, T* xp, int64_t slack) {
-  const int64_t hq = cr.hq(), wq = cr.wq(), plane = cr.plane();
+void pad_phase_plane(const T* src, const Correlation& cr, T* dst) {
+  const int64_t hq = cr.hq(), wq = cr.wq();
+  if (cr.sw == 2) {
+    // Zero the phase planes, then split each input row into its even and odd columns, which land
+    // in phases (a, pw & 1) and (a, (pw + 1) & 1). (Row by row per phase, with a scalar strided
+    // loop, this copy was a tenth of the reference CNN's stride-2 forward; its rows are 7-15 wide.)
+    std::memset(dst, 0, sizeof(T) * static_cast<size_t>(cr.sh * 2 * hq * wq));
+    const int64_t q_even = cr.pw >> 1, q_odd = (cr.pw + 1) >> 1;
+    const int64_t n_even = std::clamp<int64_t>(std::min((cr.w + 1) / 2, wq - q_even), 0, cr.w);
+    const int64_t n_odd = std::clamp<int64_t>(std::min(cr.w / 2, wq - q_odd), 0, cr.w);
+    const int64_t vec = std::min(n_even, n_odd);  // pairs (even, odd) moved together
+    for (int64_t ih = 0; ih < cr.h; ++ih) {
+      const int64_t padded = ih + cr.ph, a = padded % cr.sh, r = padded / cr.sh;
+      if (r >= hq) continue;
+      const T* in = src + ih * cr.w;
+      T* even = dst + (a * 2 + (cr.pw & 1)) * hq * wq + r * wq + q_even;
+      T* odd = dst + (a * 2 + ((cr.pw + 1) & 1)) * hq * wq + r * wq + q_odd;
+      int64_t k = 0;
+#if defined(__SSE2__)
+      if constexpr (std::is_same_v<T, float>) {
+        for (; k + 4 <= vec; k += 4) {  // reads in[2k .. 2k + 7], 2k + 7 < 2 * vec <= w
+          const __m128 lo = _mm_loadu_ps(in + 2 * k), hi = _mm_loadu_ps(in + 2 * k + 4);
+          _mm_storeu_ps(even + k, _mm_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0)));
+          _mm_storeu_ps(odd + k, _mm_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1)));
+        }
+      }
+#endif
+      for (int64_t e = k; e < n_even; ++e) even[e] = in[2 * e];
+      for (int64_t o = k; o < n_odd; ++o) odd[o] = in[2 * o + 1];
+    }
+    return;
+  }
+  for (int64_t a = 0; a < cr.sh; ++a)
+    for (int64_t b = 0; b < cr.sw; ++b) {
+      T* phase = dst + (a * cr.sw + b) * hq * wq;
+      // Columns q with 0 <= q * sw + b - pw < w come from the input, the rest are padding.
+      const int64_t q0 = std::min(wq, std::max<int64_t>(0, ceil_div(cr.pw - b, cr.sw)));
+      const int64_t q1 = std::max(q0, std::min(wq, ceil_div(cr.w + cr.pw - b, cr.sw)));
+      for (int64_t r = 0; r < hq; ++r) {
+        T* row = phase + r * wq;
+        const int64_t ih = r * cr.sh + a - cr.ph;
+        if (ih < 0 || ih >= cr.h) {
+          std::fill(row, row + wq, T(0));
+          continue;
+        }
+        const T* in = src + ih * cr.w + (q0 * cr.sw + b - cr.pw);
+        std::fill(row, row + q0, T(0));
+        for (int64_t q = q0; q < q1; ++q) row[q] = in[(q - q0) * cr.sw];
+        std::fill(row + q1, row + wq, T(0));
+      }
+    }
+}
+
+// Copies the images [n][c][h][w] into their padded (stride 1) or phase (strided) planes
+// [n][c][plane], followed by `slack` zeros.
+template <class T>
+void pad_images(const T* x, const Correlation& cr, T* xp, int64_t slack) {
+  const int64_t planes = cr.n * cr.ci, plane = cr.plane();
   parallel_for(0, planes, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t pl = lo; pl < hi; ++pl) {
       const T* src = x + pl * cr.h * cr.w;
-      T* dst = xp + pl * plane;
-      for (int64_t a = 0; a < cr.sh; ++a)
-        for (int64_t b = 0; b < cr.sw; ++b) {
-          T* phase = dst + (a * cr.sw + b) * hq * wq;
-          for (int64_t r = 0; r < hq; ++r) {
-            T* row = phase + r * wq;
-            const int64_t ih = r * cr.sh + a - cr.ph;
-            if (ih < 0 || ih >= cr.h) {
-              std::fill(row, row + wq, T(0));
-              continue;
-            }
-            // Columns q with 0 <= q * sw + b - pw < w come from the input, the rest are padding.
-            const int64_t q0 = std::min(wq, std::max<int64_t>(0, ceil_div(cr.pw - b, cr.sw)));
-            const int64_t q1 = std::max(q0, std::min(wq, ceil_div(cr.w + cr.pw - b, cr.sw)));
-            const T* in = src + ih * cr.w + (q0 * cr.sw + b - cr.pw);
-            std::fill(row, row + q0, T(0));
-            if (cr.sw == 2) {
-              for (int64_t q = q0; q < q1; ++q) row[q] = in[2 * (q - q0)];
-            } else {
-              for (int64_t q = q0; q < q1; ++q) row[q] = in[(q - q0) * cr.sw];
-            }
-            std::fill(row + q1, row + wq, T(0));
-          }
-        }
+      if (cr.sh == 1 && cr.sw == 1)
+        pad_plane(src, cr.h, cr.w, cr.ph, cr.pw, cr.hq(), cr.wq(), xp + pl * plane);
+      else
+        pad_phase_plane(src, cr, xp + pl * plane);
     }
   });
   std::fill(xp + planes * plane, xp + planes * plane + slack, T(0));
@@ -206,26 +242,29 @@ std::vector<T> pack_weights(const Correlation& cr, int mr, F&& value) {
   return out;
 }
 
+// Tap (i, j) of Correlation as an offset into one channel's planes: its phase plane, then the
+// shift inside it.
+std::vector<int64_t> tap_offsets(const Correlation& cr) {
+  std::vector<int64_t> offs(static_cast<size_t>(cr.taps()));
+  for (int64_t i = 0; i < cr.kh; ++i)
+    for (int64_t j = 0; j < cr.kw; ++j) {
+      const int64_t di = i * cr.dh, dj = j * cr.dw;
+      offs[i * cr.kw + j] = ((di % cr.sh) * cr.sw + dj % cr.sw) * cr.hq() * cr.wq() + di / cr.sh * cr.wq() + dj / cr.sw;
+    }
+  return offs;
+}
+
 // Runs the correlation with pre-packed weights; bias (per output channel) may be null.
 template <class T>
 void correlate_images(const T* x, const Correlation& cr, const std::vector<T>& apack, const T* bias, T* y) {
   const KernelSet<T>& ks = kernels<T>();
   const int mr = ks.mr, nr = ks.nr;
-  const int64_t hq = cr.hq(), wq = cr.wq(), plane = cr.plane();
+  const int64_t wq = cr.wq(), plane = cr.plane();
   const int64_t cig = cr.cig(), cog = cr.cog(), taps = cr.taps(), ncp = ceil_div(cog, mr);
   T* xp = scratch<T, 0>(cr.n * cr.ci * plane + nr);
-  if (cr.sh == 1 && cr.sw == 1)
-    pad_planes(x, cr.n * cr.ci, cr.h, cr.w, cr.ph, cr.pw, hq, wq, xp, nr);
-  else
-    pad_phase_planes(x, cr.n * cr.ci, cr, xp, nr);
+  pad_images(x, cr, xp, nr);
 
-  // Tap (i, j): its phase plane, then the shift inside it (see Correlation).
-  std::vector<int64_t> offs(static_cast<size_t>(taps));
-  for (int64_t i = 0; i < cr.kh; ++i)
-    for (int64_t j = 0; j < cr.kw; ++j) {
-      const int64_t di = i * cr.dh, dj = j * cr.dw;
-      offs[i * cr.kw + j] = ((di % cr.sh) * cr.sw + dj % cr.sw) * hq * wq + di / cr.sh * wq + dj / cr.sw;
-    }
+  const std::vector<int64_t> offs = tap_offsets(cr);
 
   // Tasks: chunks of nc output pixels of the whole batch (pixel index nn * howo + p), nc a
   // multiple of NR from the shapes only. Panels may straddle two images, so small images
@@ -323,10 +362,127 @@ void correlate_images(const T* x, const Correlation& cr, const std::vector<T>& a
   });
 }
 
-// The correlation in passes over as many images as fit a padded buffer of about 32 MiB (the
-// buffer is per thread and kept for later calls, so it must not grow with the batch).
+// The correlation with B read in place, image by image: no B panel is packed at all.
+//
+// A panel is NR consecutive positions of the padded-width grid (oh * wq + ow, ow < wq), so the
+// pixels of tap t, channel c are one contiguous run at plane + c * plane_size + offs[t] + p0 and
+// the micro-kernel reads them where they lie (k steps of a segment are the channels, plane_size
+// apart; segments are the taps). The price is the junk columns ow >= wo (and the panel tail),
+// computed and dropped: worth it while they are a small share (kInPlaceWaste), since packing
+// the panels of 14- and 7-wide outputs from runs cost 60% of the micro-kernel's time at the
+// reference CNN's cnn_l2 (bench_conv pass_fwd_cnn_l2, perf). Each thread pads one image at a
+// time into its own buffer (115 KiB at cnn_l2), which stays in L2 while all of the image's
+// panels read it; the tile goes through a small buffer to y, dropping the junk columns.
+constexpr double kInPlaceWaste = 1.2;  // computed positions / real output pixels
+
+constexpr int64_t kInPlaceBytes = 24 << 10;  // K x NR of B per panel: beyond, packing wins
+
+bool in_place_suits(const Correlation& cr, int nr, int64_t elem_bytes) {
+  const int64_t real = cr.ho * cr.wo;
+  if (real == 0 || cr.n < 2 * get_num_threads()) return false;  // whole images per thread
+  // Large K (r18_s1: 576 x 16 floats, 36 KiB) reads B from too many lines at once: packed
+  // panels were 8-20% faster there.
+  if (cr.cig() * cr.taps() * nr * elem_bytes > kInPlaceBytes) return false;
+  const int64_t computed = ceil_div(cr.ho * cr.wq(), nr) * nr;
+  return static_cast<double>(computed) <= kInPlaceWaste * static_cast<double>(real);
+}
+
+// Whether the in-place correlation suits the shapes.
 template <class T>
-void correlate(const T* x, const Correlation& cr, const std::vector<T>& apack, const T* bias, T* y) {
+bool use_in_place(const Correlation& cr) {
+  return in_place_enabled() && in_place_suits(cr, kernels<T>().nr, sizeof(T));
+}
+
+template <class T>
+void correlate_in_place(const T* x, const Correlation& cr, const std::vector<T>& apack, const T* bias, T* y) {
+  const KernelSet<T>& ks = kernels<T>();
+  const int mr = ks.mr, nr = ks.nr;
+  const int64_t wq = cr.wq(), plane = cr.plane(), howo = cr.ho * cr.wo;
+  const int64_t cig = cr.cig(), cog = cr.cog(), taps = cr.taps(), ncp = ceil_div(cog, mr);
+  const std::vector<int64_t> offs = tap_offsets(cr);
+  const int64_t panels = ceil_div(cr.ho * wq, nr);
+  // Reads run past the last channel's planes by at most the last panel's end plus a tap shift.
+  const int64_t max_off = *std::max_element(offs.begin(), offs.end());
+  const int64_t slack = std::max<int64_t>(panels * nr + max_off - plane, 0) + nr;
+
+  // The real pixels of each panel as runs: tile column, output pixel (oh * wo + ow), length.
+  struct Run {
+    int col;
+    int64_t pixel, len;
+  };
+  std::vector<Run> runs;
+  std::vector<int64_t> first_run(static_cast<size_t>(panels + 1));
+  for (int64_t j = 0; j < panels; ++j) {
+    first_run[j] = static_cast<int64_t>(runs.size());
+    for (int64_t p = j * nr; p < std::min((j + 1) * nr, cr.ho * wq);) {
+      const int64_t oh = p / wq, ow = p % wq, end = std::min((j + 1) * nr, (oh + 1) * wq);
+      if (ow < cr.wo) runs.push_back({static_cast<int>(p - j * nr), oh * cr.wo + ow, std::min(cr.wo, end - oh * wq) - ow});
+      p = end;
+    }
+  }
+  first_run[panels] = static_cast<int64_t>(runs.size());
+
+  const int64_t image_elems = cr.ci * cr.h * cr.w;
+  parallel_for(0, cr.n, 1, [&](int64_t lo, int64_t hi) {
+    T* xp = scratch<T, 6>(cr.ci * plane + slack);
+    alignas(64) T tmp[64 * 64];  // MR * NR <= 4096
+    MicroTileArgs<T> tile;
+    tile.alpha = T(1);
+    tile.beta = T(0);
+    tile.kc = cig;
+    tile.segments = static_cast<int>(taps);
+    tile.b_offsets = offs.data();
+    tile.b_k_stride = plane;
+    tile.c = tmp;
+    tile.ldc = nr;
+    tile.n_valid = nr;
+    for (int64_t img = lo; img < hi; ++img) {
+      const T* xi = x + img * image_elems;
+      for (int64_t c = 0; c < cr.ci; ++c) {
+        if (cr.sh == 1 && cr.sw == 1)
+          pad_plane(xi + c * cr.h * cr.w, cr.h, cr.w, cr.ph, cr.pw, cr.hq(), wq, xp + c * plane);
+        else
+          pad_phase_plane(xi + c * cr.h * cr.w, cr, xp + c * plane);
+      }
+      std::fill(xp + cr.ci * plane, xp + cr.ci * plane + slack, T(0));
+      for (int64_t g = 0; g < cr.groups; ++g) {
+        for (int64_t j = 0; j < panels; ++j) {
+          tile.b = xp + g * cig * plane + j * nr;
+          for (int64_t ir = 0; ir < ncp; ++ir) {
+            const int64_t o0 = g * cog + ir * mr;
+            tile.a = apack.data() + (g * ncp + ir) * taps * cig * mr;
+            tile.m_valid = static_cast<int>(std::min<int64_t>(mr, cog - ir * mr));
+            ks.packed_kernel(tile);
+            for (int r = 0; r < tile.m_valid; ++r) {
+              T* yrow = y + (img * cr.co + o0 + r) * howo;
+              const T* trow = tmp + r * nr;
+              for (int64_t u = first_run[j]; u < first_run[j + 1]; ++u) {
+                const Run& run = runs[u];
+                if (bias == nullptr) {
+                  std::memcpy(yrow + run.pixel, trow + run.col, sizeof(T) * static_cast<size_t>(run.len));
+                } else {
+                  const T b = bias[o0 + r];
+                  for (int64_t k = 0; k < run.len; ++k) yrow[run.pixel + k] = trow[run.col + k] + b;
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+// The correlation of x with the weights value(g, row, tap, c) (see pack_weights): in place when
+// that suits the shapes, else in passes over as many images as fit a padded buffer of about
+// 32 MiB (the buffer is per thread and kept for later calls, so it must not grow with the batch).
+template <class T, class F>
+void correlate(const T* x, const Correlation& cr, F&& value, const T* bias, T* y) {
+  if (use_in_place<T>(cr)) {
+    correlate_in_place(x, cr, pack_weights<T>(cr, kernels<T>().mr, value), bias, y);
+    return;
+  }
+  const auto apack = pack_weights<T>(cr, kernels<T>().mr, value);
   const int64_t per_image = std::max<int64_t>(cr.ci * cr.plane() * static_cast<int64_t>(sizeof(T)), 1);
   const int64_t step = std::clamp<int64_t>((int64_t{32} << 20) / per_image, 1, cr.n);
   for (int64_t n0 = 0; n0 < cr.n; n0 += step) {
@@ -351,10 +507,8 @@ void forward_impl(const Tensor& xt, const Tensor& wt, const Tensor& bt, const Te
                        wt.size(2), wt.size(3), g.dil_h, g.dil_w, g.pad_h, g.pad_w, g.groups, g.stride_h, g.stride_w};
   const T* w = wt.data<T>();
   const int64_t cig = cr.cig(), cog = cr.cog(), taps = cr.taps();
-  const auto apack = pack_weights<T>(cr, kernels<T>().mr, [&](int64_t gi, int64_t r, int64_t t, int64_t c) {
-    return w[((gi * cog + r) * cig + c) * taps + t];
-  });
-  correlate<T>(xt.data<T>(), cr, apack, bt.defined() ? bt.data<T>() : nullptr, yt.data<T>());
+  const auto value = [&](int64_t gi, int64_t r, int64_t t, int64_t c) { return w[((gi * cog + r) * cig + c) * taps + t]; };
+  correlate<T>(xt.data<T>(), cr, value, bt.defined() ? bt.data<T>() : nullptr, yt.data<T>());
 }
 
 template <class T>
@@ -366,10 +520,10 @@ void backward_data_impl(const Tensor& gyt, const Tensor& wt, const Tensor& bt, c
                        kh, kw, g.dil_h, g.dil_w, g.dil_h * (kh - 1) - g.pad_h, g.dil_w * (kw - 1) - g.pad_w, g.groups};
   const T* w = wt.data<T>();
   const int64_t cig = cr.cig(), cog = cr.cog(), taps = cr.taps();  // cig: Cout / groups, cog: Cin / groups
-  const auto apack = pack_weights<T>(cr, kernels<T>().mr, [&](int64_t gi, int64_t r, int64_t t, int64_t c) {
+  const auto value = [&](int64_t gi, int64_t r, int64_t t, int64_t c) {
     return w[((gi * cig + c) * cog + r) * taps + (taps - 1 - t)];
-  });
-  correlate<T>(gyt.data<T>(), cr, apack, bt.defined() ? bt.data<T>() : nullptr, gxt.data<T>());
+  };
+  correlate<T>(gyt.data<T>(), cr, value, bt.defined() ? bt.data<T>() : nullptr, gxt.data<T>());
 }
 
 // gw[(g * cog + co) * cig + c][tap] = sum_n sum_q gy[n][g * cog + co][q] * x[n][g * cig + c][q + off(tap)]

@@ -5,7 +5,8 @@
 // one column chunk, strides 2 and 3 with input rows and columns no output reads); against the
 // im2col path through conv2d + backward; on every micro-kernel ISA this CPU runs; bitwise the
 // same for any thread count; and the shapes it must leave to im2col (thin inputs, strided
-// backward-data, transposed convolutions with output_padding).
+// backward-data, transposed convolutions with output_padding). Batches of four or more images of
+// rows at most 20% narrower than their padded rows take the in-place correlation.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -76,6 +77,13 @@ std::vector<Case> cases() {
       {2, 8, 11, 12, 9, 5, 5, 2, 2, 1, 1, 1, 2, 2},    // 5x5 stride 2: phases of 3x3, 3x2, 2x3, 2x2 taps
       {1, 9, 12, 10, 8, 4, 4, 1, 1, 1, 1, 1, 2, 2},    // 4x4 stride 2 (even kernel)
       {1, 8, 13, 14, 8, 3, 3, 0, 0, 1, 1, 1, 4, 4},    // stride 4 > kernel: a phase no tap reaches
+      // Batches of >= 4 images whose padded rows waste little: the in-place correlation (B read
+      // straight from the padded planes, junk columns dropped), forward and backward-data.
+      {4, 8, 20, 22, 10, 3, 3, 1, 1, 1, 1, 1, 2, 2},   // stride 2, 10x11 outputs in 12-wide phase rows
+      {5, 9, 16, 17, 13, 3, 3, 1, 1, 1, 1, 1},         // stride 1, 19-wide padded rows
+      {4, 16, 15, 15, 16, 3, 3, 1, 1, 1, 1, 2},        // groups 2
+      {4, 8, 19, 21, 9, 3, 3, 2, 2, 2, 2, 1, 2, 2},    // stride 2 with dilation 2 and padding 2
+      {4, 12, 23, 22, 8, 3, 3, 1, 0, 1, 1, 1, 3, 2},   // strides (3, 2), padding (1, 0)
   };
 }
 
