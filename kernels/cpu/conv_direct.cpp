@@ -157,13 +157,14 @@ void pad_plane(const T* src, int64_t h, int64_t w, int64_t ph, int64_t pw, int64
 // The strided counterpart of pad_plane: one padded plane as its sh * sw phase planes (see
 // Correlation), written to dst [sh * sw][hq][wq].
 template <class T>
-void pad_phase_plane(const T* src, const Correlation& cr, T* dst) {
+void pad_phase_plane(const T* src, const Correlation& cr, T* dst, int64_t phase_stride) {
   const int64_t hq = cr.hq(), wq = cr.wq();
   if (cr.sw == 2) {
     // Zero the phase planes, then split each input row into its even and odd columns, which land
     // in phases (a, pw & 1) and (a, (pw + 1) & 1). (Row by row per phase, with a scalar strided
     // loop, this copy was a tenth of the reference CNN's stride-2 forward; its rows are 7-15 wide.)
-    std::memset(dst, 0, sizeof(T) * static_cast<size_t>(cr.sh * 2 * hq * wq));
+    for (int64_t ph = 0; ph < cr.sh * 2; ++ph)
+      std::memset(dst + ph * phase_stride, 0, sizeof(T) * static_cast<size_t>(hq * wq));
     const int64_t q_even = cr.pw >> 1, q_odd = (cr.pw + 1) >> 1;
     const int64_t n_even = std::clamp<int64_t>(std::min((cr.w + 1) / 2, wq - q_even), 0, cr.w);
     const int64_t n_odd = std::clamp<int64_t>(std::min(cr.w / 2, wq - q_odd), 0, cr.w);
@@ -172,8 +173,8 @@ void pad_phase_plane(const T* src, const Correlation& cr, T* dst) {
       const int64_t padded = ih + cr.ph, a = padded % cr.sh, r = padded / cr.sh;
       if (r >= hq) continue;
       const T* in = src + ih * cr.w;
-      T* even = dst + (a * 2 + (cr.pw & 1)) * hq * wq + r * wq + q_even;
-      T* odd = dst + (a * 2 + ((cr.pw + 1) & 1)) * hq * wq + r * wq + q_odd;
+      T* even = dst + (a * 2 + (cr.pw & 1)) * phase_stride + r * wq + q_even;
+      T* odd = dst + (a * 2 + ((cr.pw + 1) & 1)) * phase_stride + r * wq + q_odd;
       int64_t k = 0;
 #if defined(__SSE2__)
       if constexpr (std::is_same_v<T, float>) {
@@ -191,7 +192,7 @@ void pad_phase_plane(const T* src, const Correlation& cr, T* dst) {
   }
   for (int64_t a = 0; a < cr.sh; ++a)
     for (int64_t b = 0; b < cr.sw; ++b) {
-      T* phase = dst + (a * cr.sw + b) * hq * wq;
+      T* phase = dst + (a * cr.sw + b) * phase_stride;
       // Columns q with 0 <= q * sw + b - pw < w come from the input, the rest are padding.
       const int64_t q0 = std::min(wq, std::max<int64_t>(0, ceil_div(cr.pw - b, cr.sw)));
       const int64_t q1 = std::max(q0, std::min(wq, ceil_div(cr.w + cr.pw - b, cr.sw)));
@@ -221,35 +222,40 @@ void pad_images(const T* x, const Correlation& cr, T* xp, int64_t slack) {
       if (cr.sh == 1 && cr.sw == 1)
         pad_plane(src, cr.h, cr.w, cr.ph, cr.pw, cr.hq(), cr.wq(), xp + pl * plane);
       else
-        pad_phase_plane(src, cr, xp + pl * plane);
+        pad_phase_plane(src, cr, xp + pl * plane, cr.hq() * cr.wq());
     }
   });
   std::fill(xp + planes * plane, xp + planes * plane + slack, T(0));
 }
 
-// Packs the weights of every (group, MR-row panel) as [tap][c][MR], zero-padded rows:
-// value(g, row, tap, c) is A_tap(row, c) of group g.
+// Packs the weights of every (group, MR-row panel) as [channel block][tap][c][MR], zero-padded
+// rows: value(g, row, tap, c) is A_tap(row, c) of group g. Channel blocks of `cblock` channels
+// (the last one shorter; one block by default) let a micro-kernel call sum the taps of a block
+// only.
 template <class T, class F>
-std::vector<T> pack_weights(const Correlation& cr, int mr, F&& value) {
+std::vector<T> pack_weights(const Correlation& cr, int mr, F&& value, int64_t cblock = 0) {
   const int64_t cog = cr.cog(), cig = cr.cig(), taps = cr.taps(), ncp = ceil_div(cog, mr);
+  if (cblock <= 0) cblock = cig;
   std::vector<T> out(static_cast<size_t>(cr.groups * ncp * taps * cig * mr), T(0));
   T* p = out.data();
   for (int64_t g = 0; g < cr.groups; ++g)
     for (int64_t ir = 0; ir < ncp; ++ir)
-      for (int64_t t = 0; t < taps; ++t)
-        for (int64_t c = 0; c < cig; ++c, p += mr)
-          for (int64_t r = 0; r < mr && ir * mr + r < cog; ++r) p[r] = value(g, ir * mr + r, t, c);
+      for (int64_t c0 = 0; c0 < cig; c0 += cblock)
+        for (int64_t t = 0; t < taps; ++t)
+          for (int64_t c = c0; c < std::min(cig, c0 + cblock); ++c, p += mr)
+            for (int64_t r = 0; r < mr && ir * mr + r < cog; ++r) p[r] = value(g, ir * mr + r, t, c);
   return out;
 }
 
 // Tap (i, j) of Correlation as an offset into one channel's planes: its phase plane, then the
-// shift inside it.
-std::vector<int64_t> tap_offsets(const Correlation& cr) {
+// shift inside it. Phase planes lie phase_stride apart (hq * wq unless several images' planes
+// of a phase are stacked).
+std::vector<int64_t> tap_offsets(const Correlation& cr, int64_t phase_stride) {
   std::vector<int64_t> offs(static_cast<size_t>(cr.taps()));
   for (int64_t i = 0; i < cr.kh; ++i)
     for (int64_t j = 0; j < cr.kw; ++j) {
       const int64_t di = i * cr.dh, dj = j * cr.dw;
-      offs[i * cr.kw + j] = ((di % cr.sh) * cr.sw + dj % cr.sw) * cr.hq() * cr.wq() + di / cr.sh * cr.wq() + dj / cr.sw;
+      offs[i * cr.kw + j] = ((di % cr.sh) * cr.sw + dj % cr.sw) * phase_stride + di / cr.sh * cr.wq() + dj / cr.sw;
     }
   return offs;
 }
@@ -264,7 +270,7 @@ void correlate_images(const T* x, const Correlation& cr, const std::vector<T>& a
   T* xp = scratch<T, 0>(cr.n * cr.ci * plane + nr);
   pad_images(x, cr, xp, nr);
 
-  const std::vector<int64_t> offs = tap_offsets(cr);
+  const std::vector<int64_t> offs = tap_offsets(cr, cr.hq() * cr.wq());
 
   // Tasks: chunks of nc output pixels of the whole batch (pixel index nn * howo + p), nc a
   // multiple of NR from the shapes only. Panels may straddle two images, so small images
@@ -362,107 +368,186 @@ void correlate_images(const T* x, const Correlation& cr, const std::vector<T>& a
   });
 }
 
-// The correlation with B read in place, image by image: no B panel is packed at all.
+// The correlation with B read in place: no B panel is packed at all.
 //
-// A panel is NR consecutive positions of the padded-width grid (oh * wq + ow, ow < wq), so the
-// pixels of tap t, channel c are one contiguous run at plane + c * plane_size + offs[t] + p0 and
-// the micro-kernel reads them where they lie (k steps of a segment are the channels, plane_size
-// apart; segments are the taps). The price is the junk columns ow >= wo (and the panel tail),
-// computed and dropped: worth it while they are a small share (kInPlaceWaste), since packing
-// the panels of 14- and 7-wide outputs from runs cost 60% of the micro-kernel's time at the
-// reference CNN's cnn_l2 (bench_conv pass_fwd_cnn_l2, perf). Each thread pads one image at a
-// time into its own buffer (115 KiB at cnn_l2), which stays in L2 while all of the image's
-// panels read it; the tile goes through a small buffer to y, dropping the junk columns.
+// A thread pads a group of images at a time into its own buffer, laid out [c][phase][image][hq][wq]
+// (a few hundred KiB at most, so it stays in L2 while every panel of the group reads it). The two
+// vectors of a B row (NR = 2 x W positions) are then read where they lie: k steps of a segment are
+// the channels, a channel's planes apart, and the segments are the taps (tap_offsets). The price is
+// junk positions, computed and dropped on the way from the tile to y, so a plan is used only while
+// they are a small share (kInPlaceWaste). Two plans:
+//  - flat: one image per group; a panel is NR consecutive positions oh * wq + ow of the padded-width
+//    grid, the junk being the columns ow >= wo and the panel tail (cnn_l2: 14-wide outputs in
+//    15-wide phase rows, 224 positions for 196 pixels);
+//  - rows: when a padded row fits one vector (wq <= W, as the 7x7 outputs of a stride-2 layer in
+//    8-wide phase rows), each vector is one output row, the two rows of a panel taken in order
+//    over a pair of images (b_vec_stride of the micro-kernel: the second row need not follow the
+//    first), so only the columns ow >= wo are junk (cnn_l3: 8 positions per 7 pixels).
+// Against packing the panels from runs of a row (correlate_images): cnn_l2 forward, 1 thread, CPU ms,
+// 18.3 -> 15.5 (packing had cost 60% of the micro-kernel's time).
+//
+// When: the junk costs (computed - real) / real more multiply-adds, packing costs about a copy of
+// each B row per run it is cut into (~1 + NR / wo runs per panel), shared by the ceil(Cout / MR)
+// tiles that use the panel. In place when the junk share is below that (kPackingWeight: fitted on
+// one-thread CPU time, packed -> in place, ms: cnn_l2 17.9 -> 15.0, cnn_l3 15.4 -> 13.3, r18_s1
+// 92 -> 89; and the two it rightly leaves packed: r18_s2 88.7 vs 91.3, r18_s3 85.4 vs 93.5),
+// and never beyond kInPlaceWaste.
 constexpr double kInPlaceWaste = 1.2;  // computed positions / real output pixels
+constexpr double kPackingWeight = 1.1;
 
-constexpr int64_t kInPlaceBytes = 24 << 10;  // K x NR of B per panel: beyond, packing wins
+// B read per channel block (cblock x taps x NR values) stays in L1 next to the A micro-panel.
+constexpr int64_t kInPlaceBlockBytes = 20 << 10;
 
-bool in_place_suits(const Correlation& cr, int nr, int64_t elem_bytes) {
-  const int64_t real = cr.ho * cr.wo;
-  if (real == 0 || cr.n < 2 * get_num_threads()) return false;  // whole images per thread
-  // Large K (r18_s1: 576 x 16 floats, 36 KiB) reads B from too many lines at once: packed
-  // panels were 8-20% faster there.
-  if (cr.cig() * cr.taps() * nr * elem_bytes > kInPlaceBytes) return false;
-  const int64_t computed = ceil_div(cr.ho * cr.wq(), nr) * nr;
-  return static_cast<double>(computed) <= kInPlaceWaste * static_cast<double>(real);
-}
-
-// Whether the in-place correlation suits the shapes.
-template <class T>
-bool use_in_place(const Correlation& cr) {
-  return in_place_enabled() && in_place_suits(cr, kernels<T>().nr, sizeof(T));
-}
-
-template <class T>
-void correlate_in_place(const T* x, const Correlation& cr, const std::vector<T>& apack, const T* bias, T* y) {
-  const KernelSet<T>& ks = kernels<T>();
-  const int mr = ks.mr, nr = ks.nr;
-  const int64_t wq = cr.wq(), plane = cr.plane(), howo = cr.ho * cr.wo;
-  const int64_t cig = cr.cig(), cog = cr.cog(), taps = cr.taps(), ncp = ceil_div(cog, mr);
-  const std::vector<int64_t> offs = tap_offsets(cr);
-  const int64_t panels = ceil_div(cr.ho * wq, nr);
-  // Reads run past the last channel's planes by at most the last panel's end plus a tap shift.
-  const int64_t max_off = *std::max_element(offs.begin(), offs.end());
-  const int64_t slack = std::max<int64_t>(panels * nr + max_off - plane, 0) + nr;
-
-  // The real pixels of each panel as runs: tile column, output pixel (oh * wo + ow), length.
+struct InPlacePlan {
+  int64_t group = 1;         // images padded together
+  int64_t phase_stride = 0;  // between a channel's phase planes: group * hq * wq
+  int64_t channel = 0;       // between channels: phases * phase_stride
+  int64_t per_image = 0;     // between the planes of consecutive images of a phase: hq * wq
+  int64_t cblock = 0;        // channels per micro-kernel call (pack_weights' channel blocks)
+  // Per panel: position of its first vector in a channel's phase-(0, 0) planes and the distance to
+  // its second vector; its real pixels as runs [first_run[j], first_run[j + 1]).
+  std::vector<int64_t> start, vec_stride, first_run;
   struct Run {
-    int col;
-    int64_t pixel, len;
+    int col;                 // tile column
+    int64_t image, pixel, len;  // image of the group, output pixel oh * wo + ow
   };
   std::vector<Run> runs;
-  std::vector<int64_t> first_run(static_cast<size_t>(panels + 1));
-  for (int64_t j = 0; j < panels; ++j) {
-    first_run[j] = static_cast<int64_t>(runs.size());
-    for (int64_t p = j * nr; p < std::min((j + 1) * nr, cr.ho * wq);) {
-      const int64_t oh = p / wq, ow = p % wq, end = std::min((j + 1) * nr, (oh + 1) * wq);
-      if (ow < cr.wo) runs.push_back({static_cast<int>(p - j * nr), oh * cr.wo + ow, std::min(cr.wo, end - oh * wq) - ow});
-      p = end;
-    }
-  }
-  first_run[panels] = static_cast<int64_t>(runs.size());
+};
 
-  const int64_t image_elems = cr.ci * cr.h * cr.w;
-  parallel_for(0, cr.n, 1, [&](int64_t lo, int64_t hi) {
-    T* xp = scratch<T, 6>(cr.ci * plane + slack);
-    alignas(64) T tmp[64 * 64];  // MR * NR <= 4096
+// The plan for MR x NR tiles, or false when neither suits the shapes.
+bool plan_in_place(const Correlation& cr, int mr, int nr, int64_t elem_bytes, InPlacePlan& plan) {
+  const int64_t real = cr.ho * cr.wo, wq = cr.wq(), hq = cr.hq(), width = nr / 2;
+  // Whole images per task: small batches are left to the packed path. (A fixed count, never the
+  // thread count: the two paths round differently when K is split into channel blocks.)
+  if (real == 0 || cr.n < 4) return false;
+  const int64_t phases = cr.sh * cr.sw;
+  const auto worth = [&](int64_t computed) {
+    const double junk = static_cast<double>(computed - real) / static_cast<double>(real);
+    const double packing = (1.0 + static_cast<double>(nr) / static_cast<double>(cr.wo)) /
+                           static_cast<double>(ceil_div(cr.cog(), mr));
+    return junk <= kInPlaceWaste - 1.0 && junk < kPackingWeight * packing;
+  };
+  const auto add_run = [&](int col, int64_t image, int64_t pixel, int64_t len) {
+    plan.runs.push_back({col, image, pixel, len});
+  };
+  if (worth(ceil_div(cr.ho * wq, nr) * nr)) {
+    plan.group = 1;
+    const int64_t panels = ceil_div(cr.ho * wq, nr);
+    for (int64_t j = 0; j < panels; ++j) {
+      plan.start.push_back(j * nr);
+      plan.vec_stride.push_back(width);
+      plan.first_run.push_back(static_cast<int64_t>(plan.runs.size()));
+      for (int64_t p = j * nr; p < std::min((j + 1) * nr, cr.ho * wq);) {
+        const int64_t oh = p / wq, ow = p % wq, end = std::min((j + 1) * nr, (oh + 1) * wq);
+        if (ow < cr.wo) add_run(static_cast<int>(p - j * nr), 0, oh * cr.wo + ow, std::min(cr.wo, end - oh * wq) - ow);
+        p = end;
+      }
+    }
+  } else if (wq <= width && worth(real / cr.wo * width)) {
+    plan.group = 2;
+    const int64_t rows = plan.group * cr.ho;  // (image, oh) in order
+    const auto position = [&](int64_t r) { return r / cr.ho * hq * wq + r % cr.ho * wq; };
+    for (int64_t r = 0; r < rows; r += 2) {
+      const int64_t second = std::min(r + 1, rows - 1);  // an odd last row reads itself twice
+      plan.start.push_back(position(r));
+      plan.vec_stride.push_back(second == r ? width : position(second) - position(r));
+      plan.first_run.push_back(static_cast<int64_t>(plan.runs.size()));
+      for (int64_t v = 0; v < 2 && r + v < rows; ++v)
+        add_run(static_cast<int>(v * width), (r + v) / cr.ho, (r + v) % cr.ho * cr.wo, cr.wo);
+    }
+  } else {
+    return false;
+  }
+  plan.first_run.push_back(static_cast<int64_t>(plan.runs.size()));
+  plan.per_image = hq * wq;
+  // Without blocks, K = 576 (r18_s1, cnn_l3) read in place missed L1: 8-14% slower than packing.
+  const int64_t widest = std::clamp<int64_t>(kInPlaceBlockBytes / (cr.taps() * nr * elem_bytes), 1, cr.cig());
+  plan.cblock = ceil_div(cr.cig(), ceil_div(cr.cig(), widest));  // even blocks: 64 -> 32 + 32
+  plan.phase_stride = plan.group * hq * wq;
+  // Channels an odd number of cache lines apart: k steps walk the channels, and power-of-two
+  // strides (cnn_l3's 2 KiB, r18_s3's 1 KiB) would put every channel's lines in the same few L1 sets.
+  const int64_t line = 64 / elem_bytes;
+  plan.channel = ceil_div(phases * plan.phase_stride, line) * line;
+  if (plan.channel / line % 2 == 0) plan.channel += line;
+  return true;
+}
+
+template <class T>
+void correlate_in_place(const T* x, const Correlation& cr, const InPlacePlan& plan, const std::vector<T>& apack,
+                        const T* bias, T* y) {
+  const KernelSet<T>& ks = kernels<T>();
+  const int mr = ks.mr, nr = ks.nr;
+  const int64_t howo = cr.ho * cr.wo, plane_in = cr.h * cr.w;
+  const int64_t cig = cr.cig(), cog = cr.cog(), taps = cr.taps(), ncp = ceil_div(cog, mr);
+  const std::vector<int64_t> offs = tap_offsets(cr, plan.phase_stride);
+  const int64_t panels = static_cast<int64_t>(plan.start.size());
+  // Reads run past the last channel by at most the last panel's reach plus a tap shift.
+  int64_t reach = 0;
+  for (size_t j = 0; j < plan.start.size(); ++j)
+    reach = std::max(reach, plan.start[j] + std::max<int64_t>(plan.vec_stride[j], nr / 2) + nr / 2);
+  reach += *std::max_element(offs.begin(), offs.end());
+  const int64_t slack = std::max<int64_t>(reach - plan.channel, 0) + nr;
+  const int64_t groups_of_images = ceil_div(cr.n, plan.group);
+
+  parallel_for(0, groups_of_images, 1, [&](int64_t lo, int64_t hi) {
+    T* xp = scratch<T, 6>(cr.ci * plan.channel + slack);
+    T* tiles = scratch<T, 7>(ncp * mr * nr);  // the panel's C tiles, one per MR-row panel
     MicroTileArgs<T> tile;
     tile.alpha = T(1);
-    tile.beta = T(0);
-    tile.kc = cig;
     tile.segments = static_cast<int>(taps);
     tile.b_offsets = offs.data();
-    tile.b_k_stride = plane;
-    tile.c = tmp;
+    tile.b_k_stride = plan.channel;
     tile.ldc = nr;
     tile.n_valid = nr;
-    for (int64_t img = lo; img < hi; ++img) {
-      const T* xi = x + img * image_elems;
-      for (int64_t c = 0; c < cr.ci; ++c) {
-        if (cr.sh == 1 && cr.sw == 1)
-          pad_plane(xi + c * cr.h * cr.w, cr.h, cr.w, cr.ph, cr.pw, cr.hq(), wq, xp + c * plane);
-        else
-          pad_phase_plane(xi + c * cr.h * cr.w, cr, xp + c * plane);
-      }
-      std::fill(xp + cr.ci * plane, xp + cr.ci * plane + slack, T(0));
+    for (int64_t gr = lo; gr < hi; ++gr) {
+      const int64_t img0 = gr * plan.group, count = std::min(plan.group, cr.n - img0);
+      for (int64_t c = 0; c < cr.ci; ++c)
+        for (int64_t b = 0; b < plan.group; ++b) {
+          T* dst = xp + c * plan.channel + b * plan.per_image;
+          if (b >= count) {  // a missing last image of the group: its planes are only read as junk
+            for (int64_t ph = 0; ph < cr.sh * cr.sw; ++ph)
+              std::fill(dst + ph * plan.phase_stride, dst + ph * plan.phase_stride + plan.per_image, T(0));
+            continue;
+          }
+          const T* src = x + ((img0 + b) * cr.ci + c) * plane_in;
+          if (cr.sh == 1 && cr.sw == 1)
+            pad_plane(src, cr.h, cr.w, cr.ph, cr.pw, cr.hq(), cr.wq(), dst);
+          else
+            pad_phase_plane(src, cr, dst, plan.phase_stride);
+        }
+      std::fill(xp + cr.ci * plan.channel, xp + cr.ci * plan.channel + slack, T(0));
       for (int64_t g = 0; g < cr.groups; ++g) {
         for (int64_t j = 0; j < panels; ++j) {
-          tile.b = xp + g * cig * plane + j * nr;
+          tile.b_vec_stride = plan.vec_stride[j];
+          // GEMM-style: a channel block of B stays in L1 while every MR-row panel's tile takes
+          // its share; the tiles wait in `tiles` for the next block.
+          for (int64_t c0 = 0; c0 < cig; c0 += plan.cblock) {
+            const int64_t cb = std::min(plan.cblock, cig - c0);
+            tile.kc = cb;
+            tile.beta = c0 == 0 ? T(0) : T(1);
+            tile.b = xp + (g * cig + c0) * plan.channel + plan.start[j];
+            for (int64_t ir = 0; ir < ncp; ++ir) {
+              tile.a = apack.data() + ((g * ncp + ir) * cig + c0) * taps * mr;
+              tile.m_valid = mr;
+              tile.c = tiles + ir * mr * nr;
+              ks.packed_kernel(tile);
+            }
+          }
           for (int64_t ir = 0; ir < ncp; ++ir) {
             const int64_t o0 = g * cog + ir * mr;
-            tile.a = apack.data() + (g * ncp + ir) * taps * cig * mr;
-            tile.m_valid = static_cast<int>(std::min<int64_t>(mr, cog - ir * mr));
-            ks.packed_kernel(tile);
-            for (int r = 0; r < tile.m_valid; ++r) {
-              T* yrow = y + (img * cr.co + o0 + r) * howo;
-              const T* trow = tmp + r * nr;
-              for (int64_t u = first_run[j]; u < first_run[j + 1]; ++u) {
-                const Run& run = runs[u];
+            const int rows = static_cast<int>(std::min<int64_t>(mr, cog - ir * mr));
+            for (int64_t u = plan.first_run[j]; u < plan.first_run[j + 1]; ++u) {
+              const InPlacePlan::Run& run = plan.runs[u];
+              if (run.image >= count) continue;
+              T* yimg = y + ((img0 + run.image) * cr.co + o0) * howo + run.pixel;
+              for (int r = 0; r < rows; ++r) {
+                T* yrow = yimg + r * howo;
+                const T* trow = tiles + (ir * mr + r) * nr + run.col;
                 if (bias == nullptr) {
-                  std::memcpy(yrow + run.pixel, trow + run.col, sizeof(T) * static_cast<size_t>(run.len));
+                  std::memcpy(yrow, trow, sizeof(T) * static_cast<size_t>(run.len));
                 } else {
                   const T b = bias[o0 + r];
-                  for (int64_t k = 0; k < run.len; ++k) yrow[run.pixel + k] = trow[run.col + k] + b;
+                  for (int64_t k = 0; k < run.len; ++k) yrow[k] = trow[k] + b;
                 }
               }
             }
@@ -478,8 +563,8 @@ void correlate_in_place(const T* x, const Correlation& cr, const std::vector<T>&
 // 32 MiB (the buffer is per thread and kept for later calls, so it must not grow with the batch).
 template <class T, class F>
 void correlate(const T* x, const Correlation& cr, F&& value, const T* bias, T* y) {
-  if (use_in_place<T>(cr)) {
-    correlate_in_place(x, cr, pack_weights<T>(cr, kernels<T>().mr, value), bias, y);
+  if (InPlacePlan plan; in_place_enabled() && plan_in_place(cr, kernels<T>().mr, kernels<T>().nr, sizeof(T), plan)) {
+    correlate_in_place(x, cr, plan, pack_weights<T>(cr, kernels<T>().mr, value, plan.cblock), bias, y);
     return;
   }
   const auto apack = pack_weights<T>(cr, kernels<T>().mr, value);

@@ -46,6 +46,9 @@ struct MicroTileArgs {
   // leaving registers. segments == 1 with b_offsets == nullptr is the plain GEMM tile.
   int segments = 1;
   const int64_t* b_offsets = nullptr;
+  // Packed kernel only: vector v of a B row starts at b + v * b_vec_stride (0: v * width, the
+  // contiguous NR values). The direct convolution points each vector at its own image row.
+  int64_t b_vec_stride = 0;
 };
 
 // One ISA's kernels for element type T and the cache blocking tuned for them.
@@ -110,13 +113,14 @@ inline void micro_tile(const MicroTileArgs<typename V::scalar>& t) {
   const int64_t kc = t.kc;
   const int64_t bs = t.b_k_stride;
   if constexpr (kPackedA) {
+    const int64_t vs = t.b_vec_stride != 0 ? t.b_vec_stride : W;
     for (int s = 0; s < t.segments; ++s) {
       if (t.b_offsets != nullptr) b = t.b + t.b_offsets[s];
 #pragma GCC unroll 4
       for (int64_t p = 0; p < kc; ++p) {
         reg bv[NV];
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) bv[v] = V::load(b + v * W);
+        for (int v = 0; v < NV; ++v) bv[v] = V::load(b + v * vs);
 #pragma GCC unroll 32
         for (int i = 0; i < MR; ++i) {
           const reg ai = V::broadcast(a + i);

@@ -84,6 +84,13 @@ std::vector<Case> cases() {
       {4, 16, 15, 15, 16, 3, 3, 1, 1, 1, 1, 2},        // groups 2
       {4, 8, 19, 21, 9, 3, 3, 2, 2, 2, 2, 1, 2, 2},    // stride 2 with dilation 2 and padding 2
       {4, 12, 23, 22, 8, 3, 3, 1, 0, 1, 1, 1, 3, 2},   // strides (3, 2), padding (1, 0)
+      // 7x7 outputs in 8-wide padded rows: one output row per vector, rows paired over two images.
+      {5, 8, 14, 14, 9, 3, 3, 1, 1, 1, 1, 1, 2, 2},    // stride 2, odd batch (the last pair is short)
+      {4, 16, 13, 14, 16, 3, 3, 1, 1, 1, 1, 2, 2, 2},  // stride 2, groups 2
+      {4, 8, 8, 8, 10, 2, 2, 0, 0, 1, 1, 1},           // stride 1, 2x2 kernel
+      // 40 input channels: K split into channel blocks that each micro-kernel call sums in turn.
+      {4, 40, 10, 12, 9, 3, 3, 1, 1, 1, 1, 1},         // flat panels
+      {4, 40, 14, 14, 8, 3, 3, 1, 1, 1, 1, 1, 2, 2},   // row pairs
   };
 }
 
