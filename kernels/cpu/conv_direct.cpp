@@ -372,6 +372,122 @@ void backward_data_impl(const Tensor& gyt, const Tensor& wt, const Tensor& bt, c
   correlate<T>(gyt.data<T>(), cr, apack, bt.defined() ? bt.data<T>() : nullptr, gxt.data<T>());
 }
 
+// dst[p * ds + r] = src[r * ld + p] for r < rows and p < cols: `rows` source rows become the
+// columns of a ds-wide panel (x's channel rows -> NR-channel pixel rows, gy's channel rows -> MR
+// panels). SSE2 (every x86-64; <emmintrin.h> comes with microkernel.h) moves 4 x 4 float and
+// 2 x 2 double blocks through registers: the scalar loop, a store every 64 bytes, was a third of
+// the reference CNN's stride-2 backward-weight on one thread.
+template <class T>
+void transpose_rows(const T* src, int64_t ld, int rows, int64_t cols, T* dst, int64_t ds) {
+  int64_t p = 0;
+#if defined(__SSE2__)
+  // Blocks of 4 (float) or 2 (double) columns, every row group inside: each destination row
+  // (often one 64-byte line) is finished while it is in L1.
+  if constexpr (std::is_same_v<T, float>) {
+    for (; p + 4 <= cols; p += 4) {
+      const float* s = src + p;
+      float* d = dst + p * ds;
+      int r = 0;
+      for (; r + 4 <= rows; r += 4) {
+        __m128 x0 = _mm_loadu_ps(s + (r + 0) * ld), x1 = _mm_loadu_ps(s + (r + 1) * ld);
+        __m128 x2 = _mm_loadu_ps(s + (r + 2) * ld), x3 = _mm_loadu_ps(s + (r + 3) * ld);
+        _MM_TRANSPOSE4_PS(x0, x1, x2, x3);
+        _mm_storeu_ps(d + r, x0);
+        _mm_storeu_ps(d + ds + r, x1);
+        _mm_storeu_ps(d + 2 * ds + r, x2);
+        _mm_storeu_ps(d + 3 * ds + r, x3);
+      }
+      if (r + 2 <= rows) {
+        const __m128 x0 = _mm_loadu_ps(s + r * ld), x1 = _mm_loadu_ps(s + (r + 1) * ld);
+        const __m128 lo = _mm_unpacklo_ps(x0, x1), hi = _mm_unpackhi_ps(x0, x1);
+        _mm_storel_pi(reinterpret_cast<__m64*>(d + r), lo);
+        _mm_storeh_pi(reinterpret_cast<__m64*>(d + ds + r), lo);
+        _mm_storel_pi(reinterpret_cast<__m64*>(d + 2 * ds + r), hi);
+        _mm_storeh_pi(reinterpret_cast<__m64*>(d + 3 * ds + r), hi);
+        r += 2;
+      }
+      for (; r < rows; ++r)
+        for (int k = 0; k < 4; ++k) d[k * ds + r] = s[r * ld + k];
+    }
+  } else if constexpr (std::is_same_v<T, double>) {
+    for (; p + 2 <= cols; p += 2) {
+      const double* s = src + p;
+      double* d = dst + p * ds;
+      int r = 0;
+      for (; r + 2 <= rows; r += 2) {
+        const __m128d x0 = _mm_loadu_pd(s + r * ld), x1 = _mm_loadu_pd(s + (r + 1) * ld);
+        _mm_storeu_pd(d + r, _mm_unpacklo_pd(x0, x1));
+        _mm_storeu_pd(d + ds + r, _mm_unpackhi_pd(x0, x1));
+      }
+      for (; r < rows; ++r) {
+        d[r] = s[r * ld];
+        d[ds + r] = s[r * ld + 1];
+      }
+    }
+  }
+#endif
+  for (; p < cols; ++p)
+    for (int r = 0; r < rows; ++r) dst[p * ds + r] = src[r * ld + p];
+}
+
+// The layout backward-weight reads its B panels from: every image of a block zero-padded as in
+// Correlation (the rows and columns some output pixel reads), split into its sh * sw phase planes
+// (phase (a, b) holds padded pixel (r * sh + a, q * sw + b); stride 1 is the single padded plane)
+// and channel-blocked: [group][channel panel][image][phase][hq][wq][NR]. Tap (i, j) of output
+// pixel (oh, ow) is pixel (oh + i * dh / sh, ow + j * dw / sw) of phase (i * dh % sh, j * dw % sw),
+// so the B rows of consecutive output pixels of a row are consecutive NR-channel rows for any
+// stride: one memcpy per output row.
+struct PhaseLayout {
+  int64_t h, w;      // input images
+  int64_t sh, sw, ph, pw;
+  int64_t hp, wp;    // padded planes
+  int64_t hq, wq;    // phase planes: ceil(hp / sh) x ceil(wp / sw)
+  int64_t nr;        // channels per panel
+  int64_t plane() const { return sh * sw * hq * wq; }  // pixels of one image of a channel panel
+};
+
+// Writes cn (<= NR) channels of one image as a channel panel [phase][hq][wq][NR] (lanes past cn
+// zero): each channel is first padded and phase-split into tmp (cn * plane values, channel-major),
+// reading the image row by row, then the cn rows of tmp are transposed into dst at once. (Writing
+// padded rows straight from the image, a row of every channel per step, missed the cache on most
+// loads of x: 32-64 streams 3 KiB apart.)
+template <class T>
+void channel_panel_of_image(const T* xc, const PhaseLayout& L, int cn, T* tmp, T* dst) {
+  const int64_t hw = L.h * L.w, plane = L.plane(), pq = L.hq * L.wq;
+  // Input rows and columns inside the padded planes; the rest of tmp is padding.
+  const int64_t ih1 = std::min(L.h, L.hp - L.ph), iw1 = std::min(L.w, L.wp - L.pw);
+  std::fill(tmp, tmp + cn * plane, T(0));
+  for (int k = 0; k < cn; ++k) {
+    // Padded row r = ih + ph is row r / sh of phase (r % sh, 0), counted along without divisions.
+    int64_t a = L.ph % L.sh, rr = L.ph / L.sh;
+    for (int64_t ih = 0; ih < ih1; ++ih, rr += (++a == L.sh), a = a == L.sh ? 0 : a) {
+      const T* in = xc + k * hw + ih * L.w;
+      T* base = tmp + k * plane + (a * L.sw * L.hq + rr) * L.wq;  // phase (a, 0)
+      if (L.sw == 1) {
+        std::memcpy(base + L.pw, in, sizeof(T) * iw1);
+      } else if (L.sw == 2) {
+        // Input column 2m + e is padded column 2m + e + pw: phase (e + pw) % 2, column
+        // m + (e + pw) / 2. One pass over the row writes both phases.
+        T* d0 = base + (L.pw & 1) * pq + (L.pw >> 1);
+        T* d1 = base + ((L.pw + 1) & 1) * pq + ((L.pw + 1) >> 1);
+        const int64_t pairs = iw1 / 2;
+        for (int64_t m = 0; m < pairs; ++m) {
+          d0[m] = in[2 * m];
+          d1[m] = in[2 * m + 1];
+        }
+        if (iw1 & 1) d0[pairs] = in[2 * pairs];
+      } else {
+        for (int64_t iw = 0; iw < iw1; ++iw) {
+          const int64_t pc = iw + L.pw;
+          base[pc % L.sw * pq + pc / L.sw] = in[iw];
+        }
+      }
+    }
+  }
+  if (cn < L.nr) std::fill(dst, dst + plane * L.nr, T(0));
+  transpose_rows(tmp, plane, cn, plane, dst, L.nr);
+}
+
 // gw[(g * cog + co) * cig + c][tap] = sum_n sum_q gy[n][g * cog + co][q] * x[n][g * cig + c][q + off(tap)]
 template <class T>
 void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt, const ConvGeometry& g) {
@@ -381,16 +497,23 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
   const int64_t cout = gyt.size(1), ho = gyt.size(2), wo = gyt.size(3), kh = gwt.size(2), kw = gwt.size(3);
   const int64_t groups = g.groups, cig = cin / groups, cog = cout / groups, taps = kh * kw;
   const int64_t sh = g.stride_h, sw = g.stride_w;
-  // The padded planes as in Correlation: the rows and columns some output pixel reads.
-  const int64_t hp = (ho - 1) * sh + g.dil_h * (kh - 1) + 1, wp = (wo - 1) * sw + g.dil_w * (kw - 1) + 1;
-  const int64_t plane = hp * wp;
+  PhaseLayout L{h, w, sh, sw, g.pad_h, g.pad_w, 0, 0, 0, 0, nr};
+  L.hp = (ho - 1) * sh + g.dil_h * (kh - 1) + 1;
+  L.wp = (wo - 1) * sw + g.dil_w * (kw - 1) + 1;
+  L.hq = ceil_div(L.hp, sh);
+  L.wq = ceil_div(L.wp, sw);
+  const int64_t plane = L.plane(), wq = L.wq;
   const int64_t ncp = ceil_div(cog, mr), ncpan = ceil_div(cig, nr);
   const T* x = xt.data<T>();
   const T* gy = gyt.data<T>();
 
+  // Tap (i, j): its phase plane, then the shift inside it (see PhaseLayout).
   std::vector<int64_t> offs(static_cast<size_t>(taps));
   for (int64_t i = 0; i < kh; ++i)
-    for (int64_t j = 0; j < kw; ++j) offs[i * kw + j] = i * g.dil_h * wp + j * g.dil_w;
+    for (int64_t j = 0; j < kw; ++j) {
+      const int64_t di = i * g.dil_h, dj = j * g.dil_w;
+      offs[i * kw + j] = ((di % sh) * sw + dj % sw) * L.hq * wq + di / sh * wq + dj / sw;
+    }
 
   // Images per block, from the shapes only: the output pixels of a block form one reduction
   // (kb = nb * ho * wo), so small images (7x7) do not re-read and re-write the whole gw
@@ -398,10 +521,10 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
   // the padded planes (zeros of gy in the junk rows and columns) cost 65% more multiply-adds at
   // 7x7 (r18_s4 1.6x slower than im2col).
   const int64_t howo = ho * wo, nb = std::clamp<int64_t>(ceil_div(2048, howo), 1, n);
-  // The images, padded and channel-blocked: [group][channel panel][pixel][NR], so the B panel
-  // of a task (kc pixels x NR channels) is contiguous and read in place. (Pixel-major NHWC rows
-  // Cin apart, read in place or copied out per task, were 1.5x slower at r18_s4: with Cin = 512
-  // the rows fall into a few L1 sets and every row is an L2/L3 miss.)
+  // The images, padded, phase-split and channel-blocked (PhaseLayout), so a task's B panel (kc
+  // pixels x NR channels) is a few contiguous runs. (Pixel-major NHWC rows Cin apart, read in
+  // place or copied out per task, were 1.5x slower at r18_s4: with Cin = 512 the rows fall into
+  // a few L1 sets and every row is an L2/L3 miss.)
   T* xtp = scratch<T, 2>(groups * ncpan * nb * plane * nr);
   T* gpack = scratch<T, 3>(groups * ncp * nb * howo * mr);  // gy as MR-row panels [pixel][MR]
   // Accumulator tiles, contiguous MR x NR each: [task = (g, tap, channel panel)][co panel].
@@ -413,44 +536,33 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
   for (int64_t n0 = 0; n0 < n; n0 += nb) {
     const int64_t nbc = std::min(nb, n - n0), kb = nbc * howo, span = nbc * plane;
     const int64_t pstride = span * nr;  // elements per channel panel
-    // Phase 1: rows of the padded channel-blocked images, then gy panels (two loops: one loop
+    // Phase 1: the channel panels of every image, then gy panels (two loops: one loop
     // over both kinds of job, of very different sizes, split unevenly between threads).
     const auto phase1 = [&](int64_t lo, int64_t hi) {
+      T* tmp = scratch<T, 6>(nr * plane);
       for (int64_t job = lo; job < hi; ++job) {
-        if (job < nbc * hp) {
-          const int64_t b = job / hp, r = job % hp, ih = r - g.pad_h;
-          const T* xn = x + (n0 + b) * cin * h * w;
-          const int64_t s0 = g.pad_w, s1 = std::min(wp, g.pad_w + w);
-          for (int64_t gp = 0; gp < groups * ncpan; ++gp) {
-            T* row = xtp + gp * pstride + (b * hp + r) * wp * nr;
-            std::fill(row, row + wp * nr, T(0));
-            if (ih < 0 || ih >= h) continue;
-            const int64_t gi = gp / ncpan, c0 = gp % ncpan * nr, cn = std::min<int64_t>(nr, cig - c0);
-            for (int64_t k = 0; k < cn; ++k) {
-              const T* src = xn + ((gi * cig + c0 + k) * h + ih) * w - g.pad_w;
-              for (int64_t s = s0; s < s1; ++s) row[s * nr + k] = src[s];
-            }
-          }
+        if (job < nbc * groups * ncpan) {
+          const int64_t b = job / (groups * ncpan), gp = job % (groups * ncpan);
+          const int64_t gi = gp / ncpan, c0 = gp % ncpan * nr;
+          const int cn = static_cast<int>(std::min<int64_t>(nr, cig - c0));
+          channel_panel_of_image(x + ((n0 + b) * cin + gi * cig + c0) * h * w, L, cn, tmp,
+                                 xtp + gp * pstride + b * plane * nr);
         } else {
-          const int64_t panel = job - nbc * hp, gi = panel / ncp, ir = panel % ncp;
+          const int64_t panel = job - nbc * groups * ncpan, gi = panel / ncp, ir = panel % ncp;
+          const int m_valid = static_cast<int>(std::min<int64_t>(mr, cog - ir * mr));
           T* dst = gpack + panel * kb * mr;
           for (int64_t b = 0; b < nbc; ++b) {
-            const T* gyn = gy + (n0 + b) * cout * howo;
             T* db = dst + b * howo * mr;
-            for (int r = 0; r < mr; ++r) {
-              if (ir * mr + r >= cog) {
-                for (int64_t k = 0; k < howo; ++k) db[k * mr + r] = T(0);
-                continue;
-              }
-              const T* src = gyn + (gi * cog + ir * mr + r) * howo;
-              for (int64_t k = 0; k < howo; ++k) db[k * mr + r] = src[k];
-            }
+            transpose_rows(gy + ((n0 + b) * cout + gi * cog + ir * mr) * howo, howo, m_valid, howo, db, mr);
+            for (int r = m_valid; r < mr; ++r)
+              for (int64_t k = 0; k < howo; ++k) db[k * mr + r] = T(0);
           }
         }
       }
     };
-    parallel_for(0, nbc * hp, 1, phase1);
-    parallel_for(nbc * hp, nbc * hp + groups * ncp, 1, phase1);
+    const int64_t xjobs = nbc * groups * ncpan;
+    parallel_for(0, xjobs, 1, phase1);
+    parallel_for(xjobs, xjobs + groups * ncp, 1, phase1);
     // Phase 2: each task (group, tap, channel panel) accumulates its gw tiles.
     parallel_for(0, ntasks, 1, [&](int64_t lo, int64_t hi) {
       T* bpanel = scratch<T, 5>(kc * nr);
@@ -472,12 +584,7 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
           for (int64_t v = v0; v < v0 + tile.kc;) {
             const int64_t b = v / howo, oh = v % howo / wo, ow = v % wo;
             const int64_t run = std::min(wo - ow, v0 + tile.kc - v);
-            const T* src = panel + (b * plane + oh * sh * wp + ow * sw) * nr;
-            if (sw == 1) {
-              std::memcpy(bpanel + (v - v0) * nr, src, sizeof(T) * run * nr);
-            } else {  // every sw-th NR-channel row
-              for (int64_t k = 0; k < run; ++k) copy_row(bpanel + (v - v0 + k) * nr, src + k * sw * nr, nr);
-            }
+            std::memcpy(bpanel + (v - v0) * nr, panel + (b * plane + oh * wq + ow) * nr, sizeof(T) * run * nr);
             v += run;
           }
           tile.n_valid = static_cast<int>(std::min<int64_t>(nr, cig - cp * nr));
