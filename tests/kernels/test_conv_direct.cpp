@@ -76,6 +76,9 @@ std::vector<Case> cases() {
       {2, 8, 11, 12, 9, 5, 5, 2, 2, 1, 1, 1, 2, 2},    // 5x5 stride 2: phases of 3x3, 3x2, 2x3, 2x2 taps
       {1, 9, 12, 10, 8, 4, 4, 1, 1, 1, 1, 1, 2, 2},    // 4x4 stride 2 (even kernel)
       {1, 8, 13, 14, 8, 3, 3, 0, 0, 1, 1, 1, 4, 4},    // stride 4 > kernel: a phase no tap reaches
+      {2, 10, 13, 15, 9, 3, 3, 1, 1, 1, 1, 1, 2, 2},   // stride 2, odd width: the last column read alone
+      {1, 8, 7, 9, 8, 3, 3, 2, 2, 1, 1, 1, 2, 2},      // stride 2, even padding, odd width
+      {13, 16, 28, 28, 8, 3, 3, 1, 1, 1, 1, 1, 2, 2},  // stride 2 over two blocks of images (11 + 2)
   };
 }
 
