@@ -446,6 +446,33 @@ struct PhaseLayout {
   int64_t plane() const { return sh * sw * hq * wq; }  // pixels of one image of a channel panel
 };
 
+// d0[m] = s[2 * m] and d1[m] = s[2 * m + 1] for m < pairs: a row of a stride-2 input split into
+// its two column phases. In registers (SSE2): the vectorized plain loop spent more time in its
+// alias checks and tails than in copying (the reference CNN's rows are 28 values).
+template <class T>
+inline void split_pairs(const T* __restrict s, int64_t pairs, T* __restrict d0, T* __restrict d1) {
+  int64_t m = 0;
+#if defined(__SSE2__)
+  if constexpr (std::is_same_v<T, float>) {
+    for (; m + 4 <= pairs; m += 4) {
+      const __m128 a = _mm_loadu_ps(s + 2 * m), b = _mm_loadu_ps(s + 2 * m + 4);
+      _mm_storeu_ps(d0 + m, _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)));
+      _mm_storeu_ps(d1 + m, _mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+    }
+  } else if constexpr (std::is_same_v<T, double>) {
+    for (; m + 2 <= pairs; m += 2) {
+      const __m128d a = _mm_loadu_pd(s + 2 * m), b = _mm_loadu_pd(s + 2 * m + 2);
+      _mm_storeu_pd(d0 + m, _mm_unpacklo_pd(a, b));
+      _mm_storeu_pd(d1 + m, _mm_unpackhi_pd(a, b));
+    }
+  }
+#endif
+  for (; m < pairs; ++m) {
+    d0[m] = s[2 * m];
+    d1[m] = s[2 * m + 1];
+  }
+}
+
 // Writes cn (<= NR) channels of one image as a channel panel [phase][hq][wq][NR] (lanes past cn
 // zero): each channel is first padded and phase-split into tmp (cn * plane values, channel-major),
 // reading the image row by row, then the cn rows of tmp are transposed into dst at once. (Writing
@@ -470,12 +497,8 @@ void channel_panel_of_image(const T* xc, const PhaseLayout& L, int cn, T* tmp, T
         // m + (e + pw) / 2. One pass over the row writes both phases.
         T* d0 = base + (L.pw & 1) * pq + (L.pw >> 1);
         T* d1 = base + ((L.pw + 1) & 1) * pq + ((L.pw + 1) >> 1);
-        const int64_t pairs = iw1 / 2;
-        for (int64_t m = 0; m < pairs; ++m) {
-          d0[m] = in[2 * m];
-          d1[m] = in[2 * m + 1];
-        }
-        if (iw1 & 1) d0[pairs] = in[2 * pairs];
+        split_pairs(in, iw1 / 2, d0, d1);
+        if (iw1 & 1) d0[iw1 / 2] = in[iw1 - 1];
       } else {
         for (int64_t iw = 0; iw < iw1; ++iw) {
           const int64_t pc = iw + L.pw;
@@ -528,7 +551,10 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
   T* xtp = scratch<T, 2>(groups * ncpan * nb * plane * nr);
   T* gpack = scratch<T, 3>(groups * ncp * nb * howo * mr);  // gy as MR-row panels [pixel][MR]
   // Accumulator tiles, contiguous MR x NR each: [task = (g, tap, channel panel)][co panel].
-  std::vector<T> acc(static_cast<size_t>(groups * taps * ncpan * ncp * mr * nr), T(0));
+  // (A per-thread scratch buffer: a fresh vector of 300 KiB, cnn_l3's, page-faulted on every call.)
+  const int64_t acc_size = groups * taps * ncpan * ncp * mr * nr;
+  T* acc = scratch<T, 7>(acc_size);
+  std::fill(acc, acc + acc_size, T(0));
   const int64_t kc = kernels<T>().kc;  // pixel chunk: an A micro-panel stays in L1
   const int64_t ntasks = groups * taps * ncpan;
   const int64_t a_block = std::clamp<int64_t>((192 << 10) / static_cast<int64_t>(kc * mr * sizeof(T)), 1, ncp);
@@ -590,7 +616,7 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
           tile.n_valid = static_cast<int>(std::min<int64_t>(nr, cig - cp * nr));
           for (int64_t ir = ic; ir < std::min(ncp, ic + a_block); ++ir) {
             tile.a = gpack + ((gi * ncp + ir) * kb + v0) * mr;
-            tile.c = acc.data() + (task * ncp + ir) * mr * nr;
+            tile.c = acc + (task * ncp + ir) * mr * nr;
             tile.m_valid = static_cast<int>(std::min<int64_t>(mr, cog - ir * mr));
             ks.packed_kernel(tile);
           }
