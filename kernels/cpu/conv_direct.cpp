@@ -377,6 +377,13 @@ void backward_data_impl(const Tensor& gyt, const Tensor& wt, const Tensor& bt, c
 // panels). SSE2 (every x86-64; <emmintrin.h> comes with microkernel.h) moves 4 x 4 float and
 // 2 x 2 double blocks through registers: the scalar loop, a store every 64 bytes, was a third of
 // the reference CNN's stride-2 backward-weight on one thread.
+// The start of the block after the one at p (blocks of `step` in [0, n)): a last partial block
+// becomes a whole one overlapping its predecessor, so the vector loops below need no scalar tail
+// (14- and 7-wide rows had one; they only copy, so writing a value twice is harmless).
+inline int64_t next_block(int64_t p, int64_t step, int64_t n) {
+  return p + step < n && p + 2 * step > n ? n - step : p + step;
+}
+
 template <class T>
 void transpose_rows(const T* src, int64_t ld, int rows, int64_t cols, T* dst, int64_t ds) {
   int64_t p = 0;
@@ -385,7 +392,7 @@ void transpose_rows(const T* src, int64_t ld, int rows, int64_t cols, T* dst, in
   // (often one 64-byte line) is finished while it is in L1.
   if constexpr (std::is_same_v<T, float>) {
     if (rows == 6 && ds == 6) {  // gy's AVX2 MR-row panels: 4 columns are 24 contiguous values
-      for (; p + 4 <= cols; p += 4) {
+      for (; p + 4 <= cols; p = next_block(p, 4, cols)) {
         const float* s = src + p;
         float* d = dst + p * 6;
         __m128 a0 = _mm_loadu_ps(s), a1 = _mm_loadu_ps(s + ld);
@@ -401,7 +408,7 @@ void transpose_rows(const T* src, int64_t ld, int rows, int64_t cols, T* dst, in
         _mm_storeu_ps(d + 20, _mm_shuffle_ps(a3, hi, _MM_SHUFFLE(3, 2, 3, 2)));
       }
     }
-    for (; p + 4 <= cols; p += 4) {
+    for (; p + 4 <= cols; p = next_block(p, 4, cols)) {
       const float* s = src + p;
       float* d = dst + p * ds;
       int r = 0;
@@ -427,7 +434,7 @@ void transpose_rows(const T* src, int64_t ld, int rows, int64_t cols, T* dst, in
         for (int k = 0; k < 4; ++k) d[k * ds + r] = s[r * ld + k];
     }
   } else if constexpr (std::is_same_v<T, double>) {
-    for (; p + 2 <= cols; p += 2) {
+    for (; p + 2 <= cols; p = next_block(p, 2, cols)) {
       const double* s = src + p;
       double* d = dst + p * ds;
       int r = 0;
@@ -518,8 +525,15 @@ inline void split_pairs_into_panel(const float* xc, const PhaseLayout& L, int cn
           std::fill(row + q1 * nr, row + wq * nr, 0.0f);
         }
   }
+  // The loads of x stalled (each row of 4-channel groups is 16 streams 784 bytes apart at
+  // cnn_l3): spread prefetches for the next panel's channels, the contiguous run after these,
+  // over the rows.
+  const char* next = reinterpret_cast<const char*>(xc + cn * hw);
+  const int64_t bytes = cn * hw * static_cast<int64_t>(sizeof(float));
+  const int64_t ahead = ih1 > 0 ? ceil_div(ceil_div(bytes, 64), ih1) * 64 : 0;
   int64_t a = L.ph % L.sh, rr = L.ph / L.sh;  // padded row ih + ph: row rr of phase (a, .)
   for (int64_t ih = 0; ih < ih1; ++ih, rr += (++a == L.sh), a = a == L.sh ? 0 : a) {
+    for (int64_t o = ih * ahead; o < std::min(bytes, (ih + 1) * ahead); o += 64) __builtin_prefetch(next + o);
     float* row_even = dst + (((a * 2 + b_even) * L.hq + rr) * wq + q_even) * nr;
     float* row_odd = dst + (((a * 2 + b_odd) * L.hq + rr) * wq + q_odd) * nr;
     for (int c = 0; c < cn; c += 4) {
@@ -530,7 +544,7 @@ inline void split_pairs_into_panel(const float* xc, const PhaseLayout& L, int cn
       float* de = row_even + c;
       float* dodd = row_odd + c;
       int64_t m = 0;
-      for (; m + 4 <= pairs; m += 4) {
+      for (; m + 4 <= pairs; m = next_block(m, 4, pairs)) {
         const __m128 a0 = _mm_loadu_ps(s0 + 2 * m), b0 = _mm_loadu_ps(s0 + 2 * m + 4);
         const __m128 a1 = _mm_loadu_ps(s1 + 2 * m), b1 = _mm_loadu_ps(s1 + 2 * m + 4);
         const __m128 a2 = _mm_loadu_ps(s2 + 2 * m), b2 = _mm_loadu_ps(s2 + 2 * m + 4);
@@ -720,13 +734,20 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
       }
     });
   }
+  // gw from the tiles (the index arithmetic per element, divisions included, cost 2% at cnn_l3).
   T* gw = gwt.data<T>();
-  for (int64_t gi = 0; gi < groups; ++gi)
-    for (int64_t t = 0; t < taps; ++t)
-      for (int64_t co = 0; co < cog; ++co)
-        for (int64_t c = 0; c < cig; ++c)
-          gw[((gi * cog + co) * cig + c) * taps + t] =
-              acc[((((gi * taps + t) * ncpan + c / nr) * ncp + co / mr) * mr + co % mr) * nr + c % nr];
+  for (int64_t task = 0; task < ntasks; ++task) {
+    const int64_t gi = task / (taps * ncpan), t = task / ncpan % taps, cp = task % ncpan;
+    const int64_t cn = std::min<int64_t>(nr, cig - cp * nr);
+    for (int64_t ir = 0; ir < ncp; ++ir) {
+      const T* tile = acc + (task * ncp + ir) * mr * nr;
+      const int64_t rn = std::min<int64_t>(mr, cog - ir * mr);
+      for (int64_t r = 0; r < rn; ++r) {
+        T* out = gw + ((gi * cog + ir * mr + r) * cig + cp * nr) * taps + t;
+        for (int64_t k = 0; k < cn; ++k) out[k * taps] = tile[r * nr + k];
+      }
+    }
+  }
 }
 
 }  // namespace
