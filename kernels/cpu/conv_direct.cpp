@@ -611,6 +611,255 @@ void backward_data_impl(const Tensor& gyt, const Tensor& wt, const Tensor& bt, c
   correlate<T>(gyt.data<T>(), cr, value, bt.defined() ? bt.data<T>() : nullptr, gxt.data<T>());
 }
 
+// dst[p * ds + r] = src[r * ld + p] for r < rows and p < cols: `rows` source rows become the
+// columns of a ds-wide panel (x's channel rows -> NR-channel pixel rows, gy's channel rows -> MR
+// panels). SSE2 (every x86-64; <emmintrin.h> comes with microkernel.h) moves 4 x 4 float and
+// 2 x 2 double blocks through registers: the scalar loop, a store every 64 bytes, was a third of
+// the reference CNN's stride-2 backward-weight on one thread.
+// The start of the block after the one at p (blocks of `step` in [0, n)): a last partial block
+// becomes a whole one overlapping its predecessor, so the vector loops below need no scalar tail
+// (14- and 7-wide rows had one; they only copy, so writing a value twice is harmless).
+inline int64_t next_block(int64_t p, int64_t step, int64_t n) {
+  return p + step < n && p + 2 * step > n ? n - step : p + step;
+}
+
+template <class T>
+void transpose_rows(const T* src, int64_t ld, int rows, int64_t cols, T* dst, int64_t ds) {
+  int64_t p = 0;
+#if defined(__SSE2__)
+  // Blocks of 4 (float) or 2 (double) columns, every row group inside: each destination row
+  // (often one 64-byte line) is finished while it is in L1.
+  if constexpr (std::is_same_v<T, float>) {
+    if (rows == 6 && ds == 6) {  // gy's AVX2 MR-row panels: 4 columns are 24 contiguous values
+      for (; p + 4 <= cols; p = next_block(p, 4, cols)) {
+        const float* s = src + p;
+        float* d = dst + p * 6;
+        __m128 a0 = _mm_loadu_ps(s), a1 = _mm_loadu_ps(s + ld);
+        __m128 a2 = _mm_loadu_ps(s + 2 * ld), a3 = _mm_loadu_ps(s + 3 * ld);
+        const __m128 r4 = _mm_loadu_ps(s + 4 * ld), r5 = _mm_loadu_ps(s + 5 * ld);
+        _MM_TRANSPOSE4_PS(a0, a1, a2, a3);  // a_k: rows 0-3 of column p + k
+        const __m128 lo = _mm_unpacklo_ps(r4, r5), hi = _mm_unpackhi_ps(r4, r5);  // rows 4-5, columns p..p+3
+        _mm_storeu_ps(d, a0);
+        _mm_storeu_ps(d + 4, _mm_movelh_ps(lo, a1));
+        _mm_storeu_ps(d + 8, _mm_shuffle_ps(a1, lo, _MM_SHUFFLE(3, 2, 3, 2)));
+        _mm_storeu_ps(d + 12, a2);
+        _mm_storeu_ps(d + 16, _mm_movelh_ps(hi, a3));
+        _mm_storeu_ps(d + 20, _mm_shuffle_ps(a3, hi, _MM_SHUFFLE(3, 2, 3, 2)));
+      }
+    }
+    for (; p + 4 <= cols; p = next_block(p, 4, cols)) {
+      const float* s = src + p;
+      float* d = dst + p * ds;
+      int r = 0;
+      for (; r + 4 <= rows; r += 4) {
+        __m128 x0 = _mm_loadu_ps(s + (r + 0) * ld), x1 = _mm_loadu_ps(s + (r + 1) * ld);
+        __m128 x2 = _mm_loadu_ps(s + (r + 2) * ld), x3 = _mm_loadu_ps(s + (r + 3) * ld);
+        _MM_TRANSPOSE4_PS(x0, x1, x2, x3);
+        _mm_storeu_ps(d + r, x0);
+        _mm_storeu_ps(d + ds + r, x1);
+        _mm_storeu_ps(d + 2 * ds + r, x2);
+        _mm_storeu_ps(d + 3 * ds + r, x3);
+      }
+      if (r + 2 <= rows) {
+        const __m128 x0 = _mm_loadu_ps(s + r * ld), x1 = _mm_loadu_ps(s + (r + 1) * ld);
+        const __m128 lo = _mm_unpacklo_ps(x0, x1), hi = _mm_unpackhi_ps(x0, x1);
+        _mm_storel_pi(reinterpret_cast<__m64*>(d + r), lo);
+        _mm_storeh_pi(reinterpret_cast<__m64*>(d + ds + r), lo);
+        _mm_storel_pi(reinterpret_cast<__m64*>(d + 2 * ds + r), hi);
+        _mm_storeh_pi(reinterpret_cast<__m64*>(d + 3 * ds + r), hi);
+        r += 2;
+      }
+      for (; r < rows; ++r)
+        for (int k = 0; k < 4; ++k) d[k * ds + r] = s[r * ld + k];
+    }
+  } else if constexpr (std::is_same_v<T, double>) {
+    for (; p + 2 <= cols; p = next_block(p, 2, cols)) {
+      const double* s = src + p;
+      double* d = dst + p * ds;
+      int r = 0;
+      for (; r + 2 <= rows; r += 2) {
+        const __m128d x0 = _mm_loadu_pd(s + r * ld), x1 = _mm_loadu_pd(s + (r + 1) * ld);
+        _mm_storeu_pd(d + r, _mm_unpacklo_pd(x0, x1));
+        _mm_storeu_pd(d + ds + r, _mm_unpackhi_pd(x0, x1));
+      }
+      for (; r < rows; ++r) {
+        d[r] = s[r * ld];
+        d[ds + r] = s[r * ld + 1];
+      }
+    }
+  }
+#endif
+  for (; p < cols; ++p)
+    for (int r = 0; r < rows; ++r) dst[p * ds + r] = src[r * ld + p];
+}
+
+// The layout backward-weight reads its B panels from: every image of a block zero-padded as in
+// Correlation (the rows and columns some output pixel reads), split into its sh * sw phase planes
+// (phase (a, b) holds padded pixel (r * sh + a, q * sw + b); stride 1 is the single padded plane)
+// and channel-blocked: [group][channel panel][image][phase][hq][wq][NR]. Tap (i, j) of output
+// pixel (oh, ow) is pixel (oh + i * dh / sh, ow + j * dw / sw) of phase (i * dh % sh, j * dw % sw),
+// so the B rows of consecutive output pixels of a row are consecutive NR-channel rows for any
+// stride: one memcpy per output row.
+struct PhaseLayout {
+  int64_t h, w;      // input images
+  int64_t sh, sw, ph, pw;
+  int64_t hp, wp;    // padded planes
+  int64_t hq, wq;    // phase planes: ceil(hp / sh) x ceil(wp / sw)
+  int64_t nr;        // channels per panel
+  int64_t plane() const { return sh * sw * hq * wq; }  // pixels of one image of a channel panel
+};
+
+// d0[m] = s[2 * m] and d1[m] = s[2 * m + 1] for m < pairs: a row of a stride-2 input split into
+// its two column phases. In registers (SSE2): the vectorized plain loop spent more time in its
+// alias checks and tails than in copying (the reference CNN's rows are 28 values).
+template <class T>
+inline void split_pairs(const T* __restrict s, int64_t pairs, T* __restrict d0, T* __restrict d1) {
+  int64_t m = 0;
+#if defined(__SSE2__)
+  if constexpr (std::is_same_v<T, float>) {
+    for (; m + 4 <= pairs; m += 4) {
+      const __m128 a = _mm_loadu_ps(s + 2 * m), b = _mm_loadu_ps(s + 2 * m + 4);
+      _mm_storeu_ps(d0 + m, _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)));
+      _mm_storeu_ps(d1 + m, _mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+    }
+  } else if constexpr (std::is_same_v<T, double>) {
+    for (; m + 2 <= pairs; m += 2) {
+      const __m128d a = _mm_loadu_pd(s + 2 * m), b = _mm_loadu_pd(s + 2 * m + 2);
+      _mm_storeu_pd(d0 + m, _mm_unpacklo_pd(a, b));
+      _mm_storeu_pd(d1 + m, _mm_unpackhi_pd(a, b));
+    }
+  }
+#endif
+  for (; m < pairs; ++m) {
+    d0[m] = s[2 * m];
+    d1[m] = s[2 * m + 1];
+  }
+}
+
+#if defined(__SSE2__)
+// channel_panel_of_image for float, column stride 2 and whole groups of 4 channels, without the
+// channel-major staging buffer: every input row of 4 channels is split into its two column phases
+// and transposed in registers straight into the panel (staging, then transposing, cost the
+// reference CNN's second layer twice the time of this).
+inline void split_pairs_into_panel(const float* xc, const PhaseLayout& L, int cn, int64_t ih1, int64_t iw1,
+                                   float* dst) {
+  const int64_t hw = L.h * L.w, nr = L.nr, wq = L.wq, pairs = iw1 / 2;
+  // Input column 2m + e is padded column 2m + e + pw: phase (e + pw) % 2, column m + (e + pw) / 2.
+  const int64_t b_even = L.pw & 1, q_even = L.pw >> 1, b_odd = (L.pw + 1) & 1, q_odd = (L.pw + 1) >> 1;
+  // Zeros: the lanes past cn, else only the padding rows and columns (not the whole panel).
+  if (cn < nr) {
+    std::fill(dst, dst + L.plane() * nr, 0.0f);
+  } else {
+    for (int64_t a = 0; a < L.sh; ++a)
+      for (int64_t b = 0; b < 2; ++b)
+        for (int64_t rr = 0; rr < L.hq; ++rr) {
+          float* row = dst + ((a * 2 + b) * L.hq + rr) * wq * nr;
+          const int64_t r = rr * L.sh + a;
+          if (r < L.ph || r >= L.ph + ih1) {
+            std::fill(row, row + wq * nr, 0.0f);
+            continue;
+          }
+          const int64_t q0 = b == b_even ? q_even : q_odd, q1 = q0 + (b == b_even ? iw1 - pairs : pairs);
+          std::fill(row, row + q0 * nr, 0.0f);
+          std::fill(row + q1 * nr, row + wq * nr, 0.0f);
+        }
+  }
+  // The loads of x stalled (each row of 4-channel groups is 16 streams 784 bytes apart at
+  // cnn_l3): spread prefetches for the next panel's channels, the contiguous run after these,
+  // over the rows.
+  const char* next = reinterpret_cast<const char*>(xc + cn * hw);
+  const int64_t bytes = cn * hw * static_cast<int64_t>(sizeof(float));
+  const int64_t ahead = ih1 > 0 ? ceil_div(ceil_div(bytes, 64), ih1) * 64 : 0;
+  int64_t a = L.ph % L.sh, rr = L.ph / L.sh;  // padded row ih + ph: row rr of phase (a, .)
+  for (int64_t ih = 0; ih < ih1; ++ih, rr += (++a == L.sh), a = a == L.sh ? 0 : a) {
+    for (int64_t o = ih * ahead; o < std::min(bytes, (ih + 1) * ahead); o += 64) __builtin_prefetch(next + o);
+    float* row_even = dst + (((a * 2 + b_even) * L.hq + rr) * wq + q_even) * nr;
+    float* row_odd = dst + (((a * 2 + b_odd) * L.hq + rr) * wq + q_odd) * nr;
+    for (int c = 0; c < cn; c += 4) {
+      const float* s0 = xc + (c + 0) * hw + ih * L.w;
+      const float* s1 = xc + (c + 1) * hw + ih * L.w;
+      const float* s2 = xc + (c + 2) * hw + ih * L.w;
+      const float* s3 = xc + (c + 3) * hw + ih * L.w;
+      float* de = row_even + c;
+      float* dodd = row_odd + c;
+      int64_t m = 0;
+      for (; m + 4 <= pairs; m = next_block(m, 4, pairs)) {
+        const __m128 a0 = _mm_loadu_ps(s0 + 2 * m), b0 = _mm_loadu_ps(s0 + 2 * m + 4);
+        const __m128 a1 = _mm_loadu_ps(s1 + 2 * m), b1 = _mm_loadu_ps(s1 + 2 * m + 4);
+        const __m128 a2 = _mm_loadu_ps(s2 + 2 * m), b2 = _mm_loadu_ps(s2 + 2 * m + 4);
+        const __m128 a3 = _mm_loadu_ps(s3 + 2 * m), b3 = _mm_loadu_ps(s3 + 2 * m + 4);
+        __m128 e0 = _mm_shuffle_ps(a0, b0, _MM_SHUFFLE(2, 0, 2, 0)), o0 = _mm_shuffle_ps(a0, b0, _MM_SHUFFLE(3, 1, 3, 1));
+        __m128 e1 = _mm_shuffle_ps(a1, b1, _MM_SHUFFLE(2, 0, 2, 0)), o1 = _mm_shuffle_ps(a1, b1, _MM_SHUFFLE(3, 1, 3, 1));
+        __m128 e2 = _mm_shuffle_ps(a2, b2, _MM_SHUFFLE(2, 0, 2, 0)), o2 = _mm_shuffle_ps(a2, b2, _MM_SHUFFLE(3, 1, 3, 1));
+        __m128 e3 = _mm_shuffle_ps(a3, b3, _MM_SHUFFLE(2, 0, 2, 0)), o3 = _mm_shuffle_ps(a3, b3, _MM_SHUFFLE(3, 1, 3, 1));
+        _MM_TRANSPOSE4_PS(e0, e1, e2, e3);
+        _MM_TRANSPOSE4_PS(o0, o1, o2, o3);
+        _mm_storeu_ps(de + (m + 0) * nr, e0);
+        _mm_storeu_ps(de + (m + 1) * nr, e1);
+        _mm_storeu_ps(de + (m + 2) * nr, e2);
+        _mm_storeu_ps(de + (m + 3) * nr, e3);
+        _mm_storeu_ps(dodd + (m + 0) * nr, o0);
+        _mm_storeu_ps(dodd + (m + 1) * nr, o1);
+        _mm_storeu_ps(dodd + (m + 2) * nr, o2);
+        _mm_storeu_ps(dodd + (m + 3) * nr, o3);
+      }
+      for (; m < pairs; ++m) {
+        _mm_storeu_ps(de + m * nr, _mm_setr_ps(s0[2 * m], s1[2 * m], s2[2 * m], s3[2 * m]));
+        _mm_storeu_ps(dodd + m * nr, _mm_setr_ps(s0[2 * m + 1], s1[2 * m + 1], s2[2 * m + 1], s3[2 * m + 1]));
+      }
+      if (iw1 & 1) _mm_storeu_ps(de + pairs * nr, _mm_setr_ps(s0[iw1 - 1], s1[iw1 - 1], s2[iw1 - 1], s3[iw1 - 1]));
+    }
+  }
+}
+#endif
+
+// Writes cn (<= NR) channels of one image as a channel panel [phase][hq][wq][NR] (lanes past cn
+// zero): each channel is first padded and phase-split into tmp (cn * plane values, channel-major),
+// reading the image row by row, then the cn rows of tmp are transposed into dst at once. (Writing
+// padded rows straight from the image, a row of every channel per step, missed the cache on most
+// loads of x: 32-64 streams 3 KiB apart.)
+template <class T>
+void channel_panel_of_image(const T* xc, const PhaseLayout& L, int cn, T* tmp, T* dst) {
+  const int64_t hw = L.h * L.w, plane = L.plane(), pq = L.hq * L.wq;
+  // Input rows and columns inside the padded planes; the rest of tmp is padding.
+  const int64_t ih1 = std::max<int64_t>(0, std::min(L.h, L.hp - L.ph));
+  const int64_t iw1 = std::max<int64_t>(0, std::min(L.w, L.wp - L.pw));
+#if defined(__SSE2__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (L.sw == 2 && cn % 4 == 0) {
+      split_pairs_into_panel(xc, L, cn, ih1, iw1, dst);
+      return;
+    }
+  }
+#endif
+  std::fill(tmp, tmp + cn * plane, T(0));
+  for (int k = 0; k < cn; ++k) {
+    // Padded row r = ih + ph is row r / sh of phase (r % sh, 0), counted along without divisions.
+    int64_t a = L.ph % L.sh, rr = L.ph / L.sh;
+    for (int64_t ih = 0; ih < ih1; ++ih, rr += (++a == L.sh), a = a == L.sh ? 0 : a) {
+      const T* in = xc + k * hw + ih * L.w;
+      T* base = tmp + k * plane + (a * L.sw * L.hq + rr) * L.wq;  // phase (a, 0)
+      if (L.sw == 1) {
+        std::memcpy(base + L.pw, in, sizeof(T) * iw1);
+      } else if (L.sw == 2) {
+        // Input column 2m + e is padded column 2m + e + pw: phase (e + pw) % 2, column
+        // m + (e + pw) / 2. One pass over the row writes both phases.
+        T* d0 = base + (L.pw & 1) * pq + (L.pw >> 1);
+        T* d1 = base + ((L.pw + 1) & 1) * pq + ((L.pw + 1) >> 1);
+        split_pairs(in, iw1 / 2, d0, d1);
+        if (iw1 & 1) d0[iw1 / 2] = in[iw1 - 1];
+      } else {
+        for (int64_t iw = 0; iw < iw1; ++iw) {
+          const int64_t pc = iw + L.pw;
+          base[pc % L.sw * pq + pc / L.sw] = in[iw];
+        }
+      }
+    }
+  }
+  if (cn < L.nr) std::fill(dst, dst + plane * L.nr, T(0));
+  transpose_rows(tmp, plane, cn, plane, dst, L.nr);
+}
+
 // gw[(g * cog + co) * cig + c][tap] = sum_n sum_q gy[n][g * cog + co][q] * x[n][g * cig + c][q + off(tap)]
 template <class T>
 void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt, const ConvGeometry& g) {
@@ -620,16 +869,23 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
   const int64_t cout = gyt.size(1), ho = gyt.size(2), wo = gyt.size(3), kh = gwt.size(2), kw = gwt.size(3);
   const int64_t groups = g.groups, cig = cin / groups, cog = cout / groups, taps = kh * kw;
   const int64_t sh = g.stride_h, sw = g.stride_w;
-  // The padded planes as in Correlation: the rows and columns some output pixel reads.
-  const int64_t hp = (ho - 1) * sh + g.dil_h * (kh - 1) + 1, wp = (wo - 1) * sw + g.dil_w * (kw - 1) + 1;
-  const int64_t plane = hp * wp;
+  PhaseLayout L{h, w, sh, sw, g.pad_h, g.pad_w, 0, 0, 0, 0, nr};
+  L.hp = (ho - 1) * sh + g.dil_h * (kh - 1) + 1;
+  L.wp = (wo - 1) * sw + g.dil_w * (kw - 1) + 1;
+  L.hq = ceil_div(L.hp, sh);
+  L.wq = ceil_div(L.wp, sw);
+  const int64_t plane = L.plane(), wq = L.wq;
   const int64_t ncp = ceil_div(cog, mr), ncpan = ceil_div(cig, nr);
   const T* x = xt.data<T>();
   const T* gy = gyt.data<T>();
 
+  // Tap (i, j): its phase plane, then the shift inside it (see PhaseLayout).
   std::vector<int64_t> offs(static_cast<size_t>(taps));
   for (int64_t i = 0; i < kh; ++i)
-    for (int64_t j = 0; j < kw; ++j) offs[i * kw + j] = i * g.dil_h * wp + j * g.dil_w;
+    for (int64_t j = 0; j < kw; ++j) {
+      const int64_t di = i * g.dil_h, dj = j * g.dil_w;
+      offs[i * kw + j] = ((di % sh) * sw + dj % sw) * L.hq * wq + di / sh * wq + dj / sw;
+    }
 
   // Images per block, from the shapes only: the output pixels of a block form one reduction
   // (kb = nb * ho * wo), so small images (7x7) do not re-read and re-write the whole gw
@@ -637,14 +893,17 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
   // the padded planes (zeros of gy in the junk rows and columns) cost 65% more multiply-adds at
   // 7x7 (r18_s4 1.6x slower than im2col).
   const int64_t howo = ho * wo, nb = std::clamp<int64_t>(ceil_div(2048, howo), 1, n);
-  // The images, padded and channel-blocked: [group][channel panel][pixel][NR], so the B panel
-  // of a task (kc pixels x NR channels) is contiguous and read in place. (Pixel-major NHWC rows
-  // Cin apart, read in place or copied out per task, were 1.5x slower at r18_s4: with Cin = 512
-  // the rows fall into a few L1 sets and every row is an L2/L3 miss.)
+  // The images, padded, phase-split and channel-blocked (PhaseLayout), so a task's B panel (kc
+  // pixels x NR channels) is a few contiguous runs. (Pixel-major NHWC rows Cin apart, read in
+  // place or copied out per task, were 1.5x slower at r18_s4: with Cin = 512 the rows fall into
+  // a few L1 sets and every row is an L2/L3 miss.)
   T* xtp = scratch<T, 2>(groups * ncpan * nb * plane * nr);
   T* gpack = scratch<T, 3>(groups * ncp * nb * howo * mr);  // gy as MR-row panels [pixel][MR]
   // Accumulator tiles, contiguous MR x NR each: [task = (g, tap, channel panel)][co panel].
-  std::vector<T> acc(static_cast<size_t>(groups * taps * ncpan * ncp * mr * nr), T(0));
+  // (A per-thread scratch buffer: a fresh vector of 300 KiB, cnn_l3's, page-faulted on every call.)
+  const int64_t acc_size = groups * taps * ncpan * ncp * mr * nr;
+  T* acc = scratch<T, 7>(acc_size);
+  std::fill(acc, acc + acc_size, T(0));
   const int64_t kc = kernels<T>().kc;  // pixel chunk: an A micro-panel stays in L1
   const int64_t ntasks = groups * taps * ncpan;
   const int64_t a_block = std::clamp<int64_t>((192 << 10) / static_cast<int64_t>(kc * mr * sizeof(T)), 1, ncp);
@@ -652,44 +911,33 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
   for (int64_t n0 = 0; n0 < n; n0 += nb) {
     const int64_t nbc = std::min(nb, n - n0), kb = nbc * howo, span = nbc * plane;
     const int64_t pstride = span * nr;  // elements per channel panel
-    // Phase 1: rows of the padded channel-blocked images, then gy panels (two loops: one loop
+    // Phase 1: the channel panels of every image, then gy panels (two loops: one loop
     // over both kinds of job, of very different sizes, split unevenly between threads).
     const auto phase1 = [&](int64_t lo, int64_t hi) {
+      T* tmp = scratch<T, 6>(nr * plane);
       for (int64_t job = lo; job < hi; ++job) {
-        if (job < nbc * hp) {
-          const int64_t b = job / hp, r = job % hp, ih = r - g.pad_h;
-          const T* xn = x + (n0 + b) * cin * h * w;
-          const int64_t s0 = g.pad_w, s1 = std::min(wp, g.pad_w + w);
-          for (int64_t gp = 0; gp < groups * ncpan; ++gp) {
-            T* row = xtp + gp * pstride + (b * hp + r) * wp * nr;
-            std::fill(row, row + wp * nr, T(0));
-            if (ih < 0 || ih >= h) continue;
-            const int64_t gi = gp / ncpan, c0 = gp % ncpan * nr, cn = std::min<int64_t>(nr, cig - c0);
-            for (int64_t k = 0; k < cn; ++k) {
-              const T* src = xn + ((gi * cig + c0 + k) * h + ih) * w - g.pad_w;
-              for (int64_t s = s0; s < s1; ++s) row[s * nr + k] = src[s];
-            }
-          }
+        if (job < nbc * groups * ncpan) {
+          const int64_t b = job / (groups * ncpan), gp = job % (groups * ncpan);
+          const int64_t gi = gp / ncpan, c0 = gp % ncpan * nr;
+          const int cn = static_cast<int>(std::min<int64_t>(nr, cig - c0));
+          channel_panel_of_image(x + ((n0 + b) * cin + gi * cig + c0) * h * w, L, cn, tmp,
+                                 xtp + gp * pstride + b * plane * nr);
         } else {
-          const int64_t panel = job - nbc * hp, gi = panel / ncp, ir = panel % ncp;
+          const int64_t panel = job - nbc * groups * ncpan, gi = panel / ncp, ir = panel % ncp;
+          const int m_valid = static_cast<int>(std::min<int64_t>(mr, cog - ir * mr));
           T* dst = gpack + panel * kb * mr;
           for (int64_t b = 0; b < nbc; ++b) {
-            const T* gyn = gy + (n0 + b) * cout * howo;
             T* db = dst + b * howo * mr;
-            for (int r = 0; r < mr; ++r) {
-              if (ir * mr + r >= cog) {
-                for (int64_t k = 0; k < howo; ++k) db[k * mr + r] = T(0);
-                continue;
-              }
-              const T* src = gyn + (gi * cog + ir * mr + r) * howo;
-              for (int64_t k = 0; k < howo; ++k) db[k * mr + r] = src[k];
-            }
+            transpose_rows(gy + ((n0 + b) * cout + gi * cog + ir * mr) * howo, howo, m_valid, howo, db, mr);
+            for (int r = m_valid; r < mr; ++r)
+              for (int64_t k = 0; k < howo; ++k) db[k * mr + r] = T(0);
           }
         }
       }
     };
-    parallel_for(0, nbc * hp, 1, phase1);
-    parallel_for(nbc * hp, nbc * hp + groups * ncp, 1, phase1);
+    const int64_t xjobs = nbc * groups * ncpan;
+    parallel_for(0, xjobs, 1, phase1);
+    parallel_for(xjobs, xjobs + groups * ncp, 1, phase1);
     // Phase 2: each task (group, tap, channel panel) accumulates its gw tiles.
     parallel_for(0, ntasks, 1, [&](int64_t lo, int64_t hi) {
       T* bpanel = scratch<T, 5>(kc * nr);
@@ -711,18 +959,13 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
           for (int64_t v = v0; v < v0 + tile.kc;) {
             const int64_t b = v / howo, oh = v % howo / wo, ow = v % wo;
             const int64_t run = std::min(wo - ow, v0 + tile.kc - v);
-            const T* src = panel + (b * plane + oh * sh * wp + ow * sw) * nr;
-            if (sw == 1) {
-              std::memcpy(bpanel + (v - v0) * nr, src, sizeof(T) * run * nr);
-            } else {  // every sw-th NR-channel row
-              for (int64_t k = 0; k < run; ++k) copy_row(bpanel + (v - v0 + k) * nr, src + k * sw * nr, nr);
-            }
+            std::memcpy(bpanel + (v - v0) * nr, panel + (b * plane + oh * wq + ow) * nr, sizeof(T) * run * nr);
             v += run;
           }
           tile.n_valid = static_cast<int>(std::min<int64_t>(nr, cig - cp * nr));
           for (int64_t ir = ic; ir < std::min(ncp, ic + a_block); ++ir) {
             tile.a = gpack + ((gi * ncp + ir) * kb + v0) * mr;
-            tile.c = acc.data() + (task * ncp + ir) * mr * nr;
+            tile.c = acc + (task * ncp + ir) * mr * nr;
             tile.m_valid = static_cast<int>(std::min<int64_t>(mr, cog - ir * mr));
             ks.packed_kernel(tile);
           }
@@ -730,13 +973,20 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
       }
     });
   }
+  // gw from the tiles (the index arithmetic per element, divisions included, cost 2% at cnn_l3).
   T* gw = gwt.data<T>();
-  for (int64_t gi = 0; gi < groups; ++gi)
-    for (int64_t t = 0; t < taps; ++t)
-      for (int64_t co = 0; co < cog; ++co)
-        for (int64_t c = 0; c < cig; ++c)
-          gw[((gi * cog + co) * cig + c) * taps + t] =
-              acc[((((gi * taps + t) * ncpan + c / nr) * ncp + co / mr) * mr + co % mr) * nr + c % nr];
+  for (int64_t task = 0; task < ntasks; ++task) {
+    const int64_t gi = task / (taps * ncpan), t = task / ncpan % taps, cp = task % ncpan;
+    const int64_t cn = std::min<int64_t>(nr, cig - cp * nr);
+    for (int64_t ir = 0; ir < ncp; ++ir) {
+      const T* tile = acc + (task * ncp + ir) * mr * nr;
+      const int64_t rn = std::min<int64_t>(mr, cog - ir * mr);
+      for (int64_t r = 0; r < rn; ++r) {
+        T* out = gw + ((gi * cog + ir * mr + r) * cig + cp * nr) * taps + t;
+        for (int64_t k = 0; k < cn; ++k) out[k * taps] = tile[r * nr + k];
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -91,6 +91,9 @@ std::vector<Case> cases() {
       // 40 input channels: K split into channel blocks that each micro-kernel call sums in turn.
       {4, 40, 10, 12, 9, 3, 3, 1, 1, 1, 1, 1},         // flat panels
       {4, 40, 14, 14, 8, 3, 3, 1, 1, 1, 1, 1, 2, 2},   // row pairs
+      {2, 10, 13, 15, 9, 3, 3, 1, 1, 1, 1, 1, 2, 2},   // stride 2, odd width: the last column read alone
+      {1, 8, 7, 9, 8, 3, 3, 2, 2, 1, 1, 1, 2, 2},      // stride 2, even padding, odd width
+      {13, 16, 28, 28, 8, 3, 3, 1, 1, 1, 1, 1, 2, 2},  // stride 2 over two blocks of images (11 + 2)
   };
 }
 
