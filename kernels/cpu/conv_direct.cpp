@@ -543,8 +543,8 @@ void correlate_in_place(const T* x, const Correlation& cr, const InPlacePlan& pl
               for (int r = 0; r < rows; ++r) {
                 T* yrow = yimg + r * howo;
                 const T* trow = tiles + (ir * mr + r) * nr + run.col;
-                if (bias == nullptr) {
-                  std::memcpy(yrow, trow, sizeof(T) * static_cast<size_t>(run.len));
+                if (bias == nullptr) {  // runs are at most NR long: no libc call
+                  copy_row(yrow, trow, static_cast<int>(run.len));
                 } else {
                   const T b = bias[o0 + r];
                   for (int64_t k = 0; k < run.len; ++k) yrow[k] = trow[k] + b;

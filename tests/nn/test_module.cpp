@@ -9,6 +9,7 @@
 #include "support/expect_error.h"
 #include "autograd/grad_mode.h"
 #include "tensor/ops.h"
+#include "support/test_files.h"
 
 using namespace strata;
 
@@ -98,13 +99,13 @@ TEST(Module, StateDictRoundTripThroughSafetensorsIsExact) {
   EXPECT_EQ(dict.size(), 6u);  // 4 parameters + 2 persistent buffers; "scratch" is not saved
   EXPECT_TRUE(dict.count("1.calls"));
   EXPECT_FALSE(dict.count("0.scratch"));
-  auto path = std::filesystem::temp_directory_path() / "strata_test_module.safetensors";
+  const strata::testing::TempDir dir;  // unique per process: parallel runs never share the file
+  auto path = dir.path / "module.safetensors";
   a->save(path);
   auto b = two_affines();
   EXPECT_TRUE(b->load(path).ok());
   for (auto& [name, t] : a->state_dict())
     EXPECT_EQ(t.to_vector<float>(), b->state_dict().at(name).to_vector<float>()) << name;
-  std::filesystem::remove(path);
 }
 
 TEST(Module, StrictLoadNamesEveryBadKey) {

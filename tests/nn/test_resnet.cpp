@@ -13,6 +13,7 @@
 #include "support/expect_error.h"
 #include "tensor/ops.h"
 #include "tensor/safetensors.h"
+#include "support/test_files.h"
 
 using namespace strata;
 
@@ -91,7 +92,8 @@ TEST(ResNet, ForwardShapesAndEvalMode) {
 TEST(ResNet, StateDictRoundTripThroughSafetensorsIsBitExact) {
   auto a = nn::resnet18(10);
   (*a)(randn({2, 3, 32, 32}));  // move the running statistics off their initial values
-  auto path = std::filesystem::temp_directory_path() / "strata_test_resnet18.safetensors";
+  const strata::testing::TempDir dir;  // unique per process: parallel runs never share the file
+  auto path = dir.path / "resnet18.safetensors";
   a->save(path);
   auto b = nn::resnet18(10);
   EXPECT_TRUE(b->load(path).ok());
@@ -108,7 +110,6 @@ TEST(ResNet, StateDictRoundTripThroughSafetensorsIsBitExact) {
   auto file = load_safetensors(path);
   EXPECT_EQ(file.tensors.size(), 122u);
   EXPECT_TRUE(file.contains("layer3.0.downsample.1.num_batches_tracked"));
-  std::filesystem::remove(path);
 }
 
 TEST(ResNet, StrictLoadReportsAWrongKeyByName) {

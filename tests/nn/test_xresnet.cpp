@@ -17,6 +17,7 @@
 #include "nn/xresnet.h"
 #include "support/expect_error.h"
 #include "tensor/ops.h"
+#include "support/test_files.h"
 
 using namespace strata;
 
@@ -228,11 +229,11 @@ TEST(XResNet, OneDimensionalForSequences) {
 TEST(XResNet, StateDictRoundTripIsBitExactAndStrictLoadNamesAWrongKey) {
   auto a = nn::xse_resnext18({.n_out = 10, .sa = true});
   (*a)(randn({2, 3, 32, 32}));  // running statistics and spectral-norm vectors move
-  auto path = std::filesystem::temp_directory_path() / "strata_test_xresnet.safetensors";
+  const strata::testing::TempDir dir;  // unique per process: parallel runs never share the file
+  auto path = dir.path / "xresnet.safetensors";
   a->save(path);
   auto b = nn::xse_resnext18({.n_out = 10, .sa = true});
   EXPECT_TRUE(b->load(path).ok());
-  std::filesystem::remove(path);
   auto sa = a->state_dict(), sb = b->state_dict();
   ASSERT_EQ(sa.size(), sb.size());
   for (const auto& [name, t] : sa) {
