@@ -17,10 +17,15 @@
 //    the real output pixels of the whole batch and may straddle two images (7x7 images: a
 //    per-image panel grid wasted 23%). Backward-data of a stride-1 convolution is the same
 //    correlation of gy with the flipped, transposed weights and padding dil * (k - 1) - pad:
-//    no col2im. Reading B in place from the padded planes instead of packing it was no faster
-//    (a TLB and L1 miss per k step, 64 planes 13 KiB apart); packing straight from the
-//    unpadded input with clipping (no padded copy) was 3-5% slower at r18_s1 / r18_s4, so the
-//    padded copy stays, made in passes of at most ~32 MiB.
+//    no col2im. Packing straight from the unpadded input with clipping (no padded copy) was 3-5%
+//    slower at r18_s1 / r18_s4, so the padded copy stays, made in passes of at most ~32 MiB.
+//  - the same correlation with B read in place (correlate_in_place): when few output channels
+//    share each packed panel and the output rows are cut into short runs (the reference CNN's
+//    14x14 and 7x7 outputs), packing cost more than computing a few junk columns. A thread pads
+//    one or two images at a time into a buffer that stays in L2, channels an odd number of cache
+//    lines apart, and the micro-kernel reads each tap's pixels where they lie, K in channel
+//    blocks that fit L1. (Read in place over the whole batch's planes, 13 KiB apart, it had been
+//    no faster than packing: a TLB and L1 miss per k step.) plan_in_place says when.
 //  - backward-weight: gw[co][c][tap] = sum over images and output pixels of gy * shifted x. The
 //    reduction runs along pixels, so both operands are laid out pixel-major once per block of
 //    images: gy as MR-row panels [pixel][MR], the padded image channel-blocked
@@ -41,6 +46,8 @@
 // Strided forward and backward-weight (the reference CNN's 3x3 stride-2 layers, see Correlation):
 // one thread's CPU time against the im2col path, same sitting, ms: cnn_l2 forward 18.7 -> 18.6,
 // backward-weight 20.5 -> 16.1; cnn_l3 forward 19.5 -> 16.0, backward-weight 17.2 -> 16.5.
+// In place against packed (one thread, CPU ms): cnn_l2 forward 17.9 -> 15.0, cnn_l3 15.4 -> 13.3,
+// r18_s1 92 -> 89 (forward and backward-data).
 // The im2col path stays for strided backward-data, fewer than 8 input or output channels per
 // group (a first RGB layer, cnn_l1's 1 -> 32), depthwise and unpadded 1x1 convolutions.
 #include "kernels/cpu/conv_direct.h"
