@@ -29,6 +29,7 @@
 
 #include "kernels/conv.h"
 #include "kernels/cpu/conv_direct.h"
+#include "kernels/cpu/conv_thin.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
 
@@ -355,6 +356,7 @@ void backward_weight(const Tensor& xt, const Tensor& gyt, const Tensor& gwt, con
   const T* gy = gyt.data<T>();
   if (is_depthwise(d)) return depthwise_backward_weight(x, gy, gw, d, g);
   if (conv2d_direct_backward_weight(xt, gyt, gwt, g)) return;
+  if (conv2d_thin_backward_weight(xt, gyt, gwt, g)) return;
   const int64_t K = d.k(), P = d.howo();
   const bool pointwise = is_pointwise(d, g);
   // Images per block: im2col matrix of about 2M elements, from the shapes only (never the thread count).

@@ -1,0 +1,297 @@
+// Backward-weight of thin convolutions (groups == 1, Cin < 8; the reference CNN's cnn_l1 is
+// 1 -> 32 channels, 28x28, 3x3, batch 128) without the GEMM.
+//
+// gw[o][k] = sum over images n and output pixels p of gy[n][o][p] * cols_n[k][p], where cols_n is
+// image n's im2col matrix (k = (c * kh + i) * kw + j, K = Cin * kh * kw rows: 9 for cnn_l1).
+// The GEMM path copied gy (the big operand: 12.8 MB at cnn_l1) side by side into a wide matrix
+// and packed it, to feed a GEMM whose output is only 32 x 9. Here gy is read in place:
+//  - per image and chunk of output rows, cols (K rows of the chunk's pixels, zero-padded to a
+//    whole number of vectors) is built in a small per-thread buffer (L1-sized), which handles
+//    every stride, padding and dilation in one place: the padding becomes zeros in cols, so the
+//    reduction loop has no bounds checks;
+//  - the reduction runs along pixels, vectorized (8 floats / 4 doubles, GCC vector extensions,
+//    compiled for x86-64-v3 and baseline through target_clones): a register block of 4 output
+//    channels x 3 cols rows keeps 12 vector accumulators, each step loads 4 gy and 3 cols
+//    vectors for 12 multiply-adds. The accumulators keep their lanes across pixels and images
+//    and are reduced only at the end of a chunk of images;
+//  - threads take FIXED chunks of images (the chunk size comes from the shapes only, never the
+//    thread count); each chunk's lane-reduced partial sums go to their own slot and the slots
+//    are added in chunk order in double, so the result is identical for any thread count.
+#include "kernels/cpu/conv_thin.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <vector>
+
+#include "kernels/cpu/parallel.h"
+
+// The vector helpers are always inlined into the cloned kernels; GCC's note that passing 32-byte
+// vectors would change the ABI in the baseline clone concerns calls that never happen.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define STRATA_THIN_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define STRATA_THIN_CLONES
+#endif
+
+namespace strata::kernels::cpu {
+namespace {
+
+std::atomic<bool> g_thin_enabled{true};
+
+// Thin: fewer input channels than this (the direct path takes Cin >= 8).
+constexpr int64_t kMaxThinChannels = 8;
+// Register block: output channels x cols rows (12 accumulators + 3 cols vectors + 1 gy vector =
+// the 16 vector registers of AVX2).
+constexpr int kBlockO = 4;
+constexpr int kBlockK = 3;
+// Elements of one cols chunk (per thread): 8192 = 32 KiB in f32, an L1's worth.
+constexpr int64_t kColsElems = 2048;
+// Multiply-adds per chunk of images: 2^20 gives cnn_l1 chunks of 5 images (26 chunks of
+// ~1.1 M multiply-adds), enough chunks to balance threads, few enough to make the partials cheap.
+constexpr int64_t kChunkWork = int64_t{1} << 20;
+
+template <class T>
+struct Simd;
+template <>
+struct Simd<float> {
+  typedef float V __attribute__((vector_size(32)));
+  static constexpr int W = 8;
+};
+template <>
+struct Simd<double> {
+  typedef double V __attribute__((vector_size(32)));
+  static constexpr int W = 4;
+};
+
+template <class V, class T>
+[[gnu::always_inline]] inline V load(const T* p) {
+  V v;
+  std::memcpy(&v, p, sizeof(V));
+  return v;
+}
+
+template <class V, class T>
+[[gnu::always_inline]] inline void store(T* p, const V& v) {
+  std::memcpy(p, &v, sizeof(V));
+}
+
+struct Thin {
+  int64_t n, cin, h, w, cout, kh, kw, ho, wo;
+  int64_t sh, sw, ph, pw, dh, dw;
+  int64_t k() const { return cin * kh * kw; }
+  int64_t pixels() const { return ho * wo; }
+};
+
+// The output positions o in [0, out) whose input position o * stride - pad + off lies in [0, in).
+void valid_range(int64_t in, int64_t out, int64_t stride, int64_t pad, int64_t off, int64_t& lo, int64_t& hi) {
+  const int64_t base = off - pad;  // input position of o = 0
+  lo = base >= 0 ? 0 : (-base + stride - 1) / stride;
+  hi = in - base <= 0 ? 0 : (in - base + stride - 1) / stride;
+  lo = std::min(lo, out);
+  hi = std::clamp(hi, lo, out);
+}
+
+// cols[k][(oh - oh0) * wo + ow] = x[c][oh*sh - ph + i*dh][ow*sw - pw + j*dw] (0 outside the image)
+// for output rows [oh0, oh1) of one image; rows of ld elements, zero past the chunk's pixels.
+template <class T>
+[[gnu::always_inline]] inline void im2col_rows(const T* x, const Thin& d, int64_t oh0, int64_t oh1, T* cols, int64_t ld) {
+  const int64_t count = (oh1 - oh0) * d.wo;
+  for (int64_t c = 0; c < d.cin; ++c) {
+    const T* xc = x + c * d.h * d.w;
+    for (int64_t i = 0; i < d.kh; ++i) {
+      for (int64_t j = 0; j < d.kw; ++j) {
+        T* row = cols + ((c * d.kh + i) * d.kw + j) * ld;
+        int64_t ow_lo, ow_hi;
+        valid_range(d.w, d.wo, d.sw, d.pw, j * d.dw, ow_lo, ow_hi);
+        for (int64_t oh = oh0; oh < oh1; ++oh) {
+          T* r = row + (oh - oh0) * d.wo;
+          const int64_t ih = oh * d.sh - d.ph + i * d.dh;
+          if (ih < 0 || ih >= d.h) {
+            std::fill(r, r + d.wo, T(0));
+            continue;
+          }
+          const T* src = xc + ih * d.w + (j * d.dw - d.pw);  // indexed by ow * sw
+          for (int64_t ow = 0; ow < ow_lo; ++ow) r[ow] = T(0);
+          if (d.sw == 1) {  // plain loops: rows are short, a memcpy call costs more than the copy
+            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) r[ow] = src[ow];
+          } else {
+            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) r[ow] = src[ow * d.sw];
+          }
+          for (int64_t ow = ow_hi; ow < d.wo; ++ow) r[ow] = T(0);
+        }
+        std::fill(row + count, row + ld, T(0));
+      }
+    }
+  }
+}
+
+// acc[a][b] (vectors at acc + a * ld_acc + b * W) += sum over pixels p < count of
+// gy[a][p] * cols[b][p], lane p % W. cols rows are zero-padded to a multiple of W, so the last,
+// partial vector reads zeros there; gy's rows are not, so its tail goes through a zeroed copy.
+template <class T, int OB, int KB>
+[[gnu::always_inline]] inline void accumulate_block(const T* gy, int64_t ld_gy, const T* cols, int64_t ld_cols,
+                                                    int64_t count, T* acc, int64_t ld_acc, const T* prefetch) {
+  using V = typename Simd<T>::V;
+  constexpr int W = Simd<T>::W;
+  V s[OB][KB];
+#pragma GCC unroll 4
+  for (int a = 0; a < OB; ++a)
+#pragma GCC unroll 3
+    for (int b = 0; b < KB; ++b) s[a][b] = load<V>(acc + a * ld_acc + b * W);
+  const int64_t full = count / W * W;
+  for (int64_t p = 0; p < full; p += W) {
+    V c[KB];
+#pragma GCC unroll 3
+    for (int b = 0; b < KB; ++b) c[b] = load<V>(cols + b * ld_cols + p);
+    if (prefetch) {
+#pragma GCC unroll 4
+      for (int a = 0; a < kBlockO; ++a) __builtin_prefetch(prefetch + a * ld_gy + p);
+    }
+#pragma GCC unroll 4
+    for (int a = 0; a < OB; ++a) {
+      const V g = load<V>(gy + a * ld_gy + p);
+#pragma GCC unroll 3
+      for (int b = 0; b < KB; ++b) s[a][b] += g * c[b];
+    }
+  }
+  if (full < count) {
+    T tail[OB][W] = {};
+    for (int a = 0; a < OB; ++a) std::copy(gy + a * ld_gy + full, gy + a * ld_gy + count, tail[a]);
+    V c[KB];
+    for (int b = 0; b < KB; ++b) c[b] = load<V>(cols + b * ld_cols + full);
+    for (int a = 0; a < OB; ++a) {
+      const V g = load<V>(tail[a]);
+      for (int b = 0; b < KB; ++b) s[a][b] += g * c[b];
+    }
+  }
+#pragma GCC unroll 4
+  for (int a = 0; a < OB; ++a)
+#pragma GCC unroll 3
+    for (int b = 0; b < KB; ++b) store<V>(acc + a * ld_acc + b * W, s[a][b]);
+}
+
+template <class T, int OB>
+[[gnu::always_inline]] inline void accumulate_row_of_blocks(const T* gy, int64_t ld_gy, const T* cols,
+                                                            int64_t ld_cols, int64_t count, T* acc, int64_t k,
+                                                            const T* next) {
+  constexpr int W = Simd<T>::W;
+  int64_t k0 = 0;
+  for (; k0 + kBlockK <= k; k0 += kBlockK)
+    accumulate_block<T, OB, kBlockK>(gy, ld_gy, cols + k0 * ld_cols, ld_cols, count, acc + k0 * W, k * W,
+                                     k0 == 0 ? next : nullptr);
+  if (k - k0 == 2)
+    accumulate_block<T, OB, 2>(gy, ld_gy, cols + k0 * ld_cols, ld_cols, count, acc + k0 * W, k * W,
+                               k0 == 0 ? next : nullptr);
+  if (k - k0 == 1)
+    accumulate_block<T, OB, 1>(gy, ld_gy, cols + k0 * ld_cols, ld_cols, count, acc + k0 * W, k * W,
+                               k0 == 0 ? next : nullptr);
+}
+
+// Adds images [n0, n1) into acc ([cout][K] vectors of W lanes). cols: a K x ld scratch buffer.
+template <class T>
+STRATA_THIN_CLONES void accumulate_images(const T* x, const T* gy, const Thin& d, int64_t n0, int64_t n1,
+                                          int64_t rows, T* cols, int64_t ld, T* acc) {
+  constexpr int W = Simd<T>::W;
+  const int64_t k = d.k(), pixels = d.pixels();
+  for (int64_t n = n0; n < n1; ++n) {
+    const T* xn = x + n * d.cin * d.h * d.w;
+    const T* gyn = gy + n * d.cout * pixels;
+    for (int64_t oh0 = 0; oh0 < d.ho; oh0 += rows) {
+      const int64_t oh1 = std::min(oh0 + rows, d.ho), count = (oh1 - oh0) * d.wo;
+      im2col_rows(xn, d, oh0, oh1, cols, ld);
+      const T* gyc = gyn + oh0 * d.wo;
+      // The gy rows the next block reads, prefetched during this block's first pass: the next
+      // output channels, else the next chunk of rows or image (a prefetch past the end of gy is
+      // harmless: prefetches never fault).
+      auto next = [&](int64_t o0) {
+        return o0 + kBlockO < d.cout ? gyc + (o0 + kBlockO) * pixels : oh1 < d.ho ? gyn + oh1 * d.wo : gyn + d.cout * pixels;
+      };
+      int64_t o0 = 0;
+      for (; o0 + kBlockO <= d.cout; o0 += kBlockO)
+        accumulate_row_of_blocks<T, kBlockO>(gyc + o0 * pixels, pixels, cols, ld, count, acc + o0 * k * W, k,
+                                             next(o0));
+      const T* gyr = gyc + o0 * pixels;
+      T* accr = acc + o0 * k * W;
+      switch (d.cout - o0) {
+        case 3: accumulate_row_of_blocks<T, 3>(gyr, pixels, cols, ld, count, accr, k, next(o0)); break;
+        case 2: accumulate_row_of_blocks<T, 2>(gyr, pixels, cols, ld, count, accr, k, next(o0)); break;
+        case 1: accumulate_row_of_blocks<T, 1>(gyr, pixels, cols, ld, count, accr, k, next(o0)); break;
+        default: break;
+      }
+    }
+  }
+}
+
+// A per-thread scratch buffer that only grows (no page faults after the first call). Tag tells
+// apart the buffers one thread needs at once.
+template <class T, int Tag>
+T* scratch(int64_t elems) {
+  thread_local std::vector<T> buf;
+  if (static_cast<int64_t>(buf.size()) < elems) buf.resize(static_cast<size_t>(elems));
+  return buf.data();
+}
+
+template <class T>
+void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt, const ConvGeometry& g) {
+  const Thin d{xt.size(0), xt.size(1), xt.size(2), xt.size(3), gwt.size(0), gwt.size(2), gwt.size(3),
+               gyt.size(2), gyt.size(3), g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.dil_h, g.dil_w};
+  constexpr int W = Simd<T>::W;
+  const int64_t k = d.k(), outputs = d.cout * k;
+  T* gw = gwt.data<T>();
+  if (d.n == 0 || d.pixels() == 0 || outputs == 0) {
+    std::fill(gw, gw + outputs, T(0));
+    return;
+  }
+  const T* x = xt.data<T>();
+  const T* gy = gyt.data<T>();
+  // Output rows per cols chunk and the chunk's row stride (a whole number of vectors).
+  const int64_t rows = std::clamp<int64_t>(kColsElems / (k * d.wo), 1, d.ho);
+  const int64_t ld = (rows * d.wo + W - 1) / W * W;
+  // Images per chunk: from the shapes only, so the partition (and the result) never depends on
+  // the thread count.
+  const int64_t per_image = std::max<int64_t>(outputs * d.pixels(), 1);
+  const int64_t images = std::clamp<int64_t>((kChunkWork + per_image - 1) / per_image, 1, d.n);
+  const int64_t chunks = (d.n + images - 1) / images;
+  std::vector<double> partial(static_cast<size_t>(chunks * outputs));
+  parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
+    T* cols = scratch<T, 0>(k * ld);
+    T* acc = scratch<T, 1>(outputs * W);
+    for (int64_t chunk = lo; chunk < hi; ++chunk) {
+      std::fill(acc, acc + outputs * W, T(0));
+      const int64_t n0 = chunk * images, n1 = std::min(n0 + images, d.n);
+      accumulate_images<T>(x, gy, d, n0, n1, rows, cols, ld, acc);
+      double* out = partial.data() + chunk * outputs;
+      for (int64_t e = 0; e < outputs; ++e) {
+        double s = 0.0;
+        for (int l = 0; l < W; ++l) s += static_cast<double>(acc[e * W + l]);
+        out[e] = s;
+      }
+    }
+  });
+  for (int64_t e = 0; e < outputs; ++e) {
+    double s = 0.0;
+    for (int64_t chunk = 0; chunk < chunks; ++chunk) s += partial[static_cast<size_t>(chunk * outputs + e)];
+    gw[e] = static_cast<T>(s);
+  }
+}
+
+}  // namespace
+
+bool conv2d_thin_backward_weight(const Tensor& x, const Tensor& gy, const Tensor& gw, const ConvGeometry& g) {
+  if (!g_thin_enabled.load(std::memory_order_relaxed)) return false;
+  if (x.dtype() != DType::F32 && x.dtype() != DType::F64) return false;
+  if (g.groups != 1 || x.size(1) >= kMaxThinChannels) return false;
+  if (x.dtype() == DType::F64)
+    backward_weight_impl<double>(x, gy, gw, g);
+  else
+    backward_weight_impl<float>(x, gy, gw, g);
+  return true;
+}
+
+void conv2d_set_thin_enabled(bool enabled) { g_thin_enabled.store(enabled); }
+bool conv2d_thin_enabled() { return g_thin_enabled.load(); }
+
+}  // namespace strata::kernels::cpu
