@@ -94,49 +94,99 @@ void valid_range(int64_t in, int64_t out, int64_t stride, int64_t pad, int64_t o
   hi = std::clamp(hi, lo, out);
 }
 
-// cols[k][(oh - oh0) * wo + ow] = x[c][oh*sh - ph + i*dh][ow*sw - pw + j*dw] (0 outside the image)
-// for output rows [oh0, oh1) of one image; rows of ld elements, zero past the chunk's pixels.
+// The input rows of one output pixel chunk. Row k = (c * kh + i) * kw + j of the (virtual) im2col
+// matrix holds x[c][oh*sh - ph + i*dh][ow*sw - pw + j*dw] (0 outside the image) at pixel
+// oh * wo + ow; rows[k] points at the chunk's first pixel of it, its pixels contiguous.
+//
+// Stride 1 vertically (shifted copies): the kw horizontally shifted, zero-padded copies of
+// each channel, xs[c][j][r][ow] = x[c][r - ph][ow*sw - pw + j*dw] for r in [0, ho + dh*(kh-1)),
+// hold every row: row k starts at xs[c][j][oh + i*dh][0], so an image is copied kw (not
+// kh * kw) times and once for all its pixel chunks. Otherwise (vertical stride) the chunk's
+// im2col rows are copied out (im2col_rows).
 template <class T>
-[[gnu::always_inline]] inline void im2col_rows(const T* x, const Thin& d, int64_t oh0, int64_t oh1, T* cols, int64_t ld) {
-  const int64_t count = (oh1 - oh0) * d.wo;
+[[gnu::always_inline]] inline void copy_row(T* r, const T* x_row, const Thin& d, int64_t ow_lo, int64_t ow_hi) {
+  // Plain loops: rows are short, a memcpy call costs more than the copy.
+  for (int64_t ow = 0; ow < ow_lo; ++ow) r[ow] = T(0);
+  if (d.sw == 1) {
+    for (int64_t ow = ow_lo; ow < ow_hi; ++ow) r[ow] = x_row[ow];
+  } else {
+    for (int64_t ow = ow_lo; ow < ow_hi; ++ow) r[ow] = x_row[ow * d.sw];
+  }
+  for (int64_t ow = ow_hi; ow < d.wo; ++ow) r[ow] = T(0);
+}
+
+int64_t shifted_rows(const Thin& d) { return d.ho + d.dh * (d.kh - 1); }
+int64_t shifted_elems(const Thin& d) { return d.cin * d.kw * shifted_rows(d) * d.wo; }
+// Shifted copies need stride 1 vertically; they are kept while they fit in L2 (256K elements).
+bool uses_shifted_copies(const Thin& d) { return d.sh == 1 && shifted_elems(d) <= (int64_t{1} << 18); }
+
+template <class T>
+[[gnu::always_inline]] inline void shifted_copies(const T* x, const Thin& d, T* xs) {
+  const int64_t hp = shifted_rows(d);
+  for (int64_t c = 0; c < d.cin; ++c) {
+    const T* xc = x + c * d.h * d.w;
+    for (int64_t j = 0; j < d.kw; ++j) {
+      int64_t ow_lo, ow_hi;
+      valid_range(d.w, d.wo, d.sw, d.pw, j * d.dw, ow_lo, ow_hi);
+      T* plane = xs + (c * d.kw + j) * hp * d.wo;
+      for (int64_t r = 0; r < hp; ++r) {
+        const int64_t ih = r - d.ph;
+        if (ih < 0 || ih >= d.h)
+          std::fill(plane + r * d.wo, plane + (r + 1) * d.wo, T(0));
+        else
+          copy_row(plane + r * d.wo, xc + ih * d.w + (j * d.dw - d.pw), d, ow_lo, ow_hi);
+      }
+    }
+  }
+}
+
+template <class T>
+void shifted_rows_of_chunk(const T* xs, const Thin& d, int64_t oh0, const T** rows) {
+  const int64_t hp = shifted_rows(d);
+  for (int64_t c = 0; c < d.cin; ++c)
+    for (int64_t i = 0; i < d.kh; ++i)
+      for (int64_t j = 0; j < d.kw; ++j)
+        rows[(c * d.kh + i) * d.kw + j] = xs + ((c * d.kw + j) * hp + oh0 + i * d.dh) * d.wo;
+}
+
+// The im2col rows of output rows [oh0, oh1) of one image, each in `ld` elements of cols.
+template <class T>
+[[gnu::always_inline]] inline void im2col_rows(const T* x, const Thin& d, int64_t oh0, int64_t oh1, T* cols,
+                                               int64_t ld, const T** rows) {
   for (int64_t c = 0; c < d.cin; ++c) {
     const T* xc = x + c * d.h * d.w;
     for (int64_t i = 0; i < d.kh; ++i) {
       for (int64_t j = 0; j < d.kw; ++j) {
-        T* row = cols + ((c * d.kh + i) * d.kw + j) * ld;
+        const int64_t k = (c * d.kh + i) * d.kw + j;
+        T* row = cols + k * ld;
+        rows[k] = row;
         int64_t ow_lo, ow_hi;
         valid_range(d.w, d.wo, d.sw, d.pw, j * d.dw, ow_lo, ow_hi);
         for (int64_t oh = oh0; oh < oh1; ++oh) {
           T* r = row + (oh - oh0) * d.wo;
           const int64_t ih = oh * d.sh - d.ph + i * d.dh;
-          if (ih < 0 || ih >= d.h) {
+          if (ih < 0 || ih >= d.h)
             std::fill(r, r + d.wo, T(0));
-            continue;
-          }
-          const T* src = xc + ih * d.w + (j * d.dw - d.pw);  // indexed by ow * sw
-          for (int64_t ow = 0; ow < ow_lo; ++ow) r[ow] = T(0);
-          if (d.sw == 1) {  // plain loops: rows are short, a memcpy call costs more than the copy
-            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) r[ow] = src[ow];
-          } else {
-            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) r[ow] = src[ow * d.sw];
-          }
-          for (int64_t ow = ow_hi; ow < d.wo; ++ow) r[ow] = T(0);
+          else
+            copy_row(r, xc + ih * d.w + (j * d.dw - d.pw), d, ow_lo, ow_hi);
         }
-        std::fill(row + count, row + ld, T(0));
       }
     }
   }
 }
 
 // acc[a][b] (vectors at acc + a * ld_acc + b * W) += sum over pixels p < count of
-// gy[a][p] * cols[b][p], lane p % W. cols rows are zero-padded to a multiple of W, so the last,
-// partial vector reads zeros there; gy's rows are not, so its tail goes through a zeroed copy.
+// gy[a][p] * rows[b][p], lane p % W. The last, partial vector goes through zeroed copies (rows
+// and gy are read only up to count). prefetch: the gy rows of the next block, or null.
 template <class T, int OB, int KB>
-[[gnu::always_inline]] inline void accumulate_block(const T* gy, int64_t ld_gy, const T* cols, int64_t ld_cols,
-                                                    int64_t count, T* acc, int64_t ld_acc, const T* prefetch) {
+[[gnu::always_inline]] inline void accumulate_block(const T* gy, int64_t ld_gy, const T* const* rows, int64_t count,
+                                                    T* acc, int64_t ld_acc, const T* prefetch) {
   using V = typename Simd<T>::V;
   constexpr int W = Simd<T>::W;
+  const T* r[KB];
   V s[OB][KB];
+#pragma GCC unroll 4
+  for (int b = 0; b < KB; ++b) r[b] = rows[b];
 #pragma GCC unroll 4
   for (int a = 0; a < OB; ++a)
 #pragma GCC unroll 3
@@ -145,7 +195,7 @@ template <class T, int OB, int KB>
   for (int64_t p = 0; p < full; p += W) {
     V c[KB];
 #pragma GCC unroll 3
-    for (int b = 0; b < KB; ++b) c[b] = load<V>(cols + b * ld_cols + p);
+    for (int b = 0; b < KB; ++b) c[b] = load<V>(r[b] + p);
     if (prefetch) {
 #pragma GCC unroll 4
       for (int a = 0; a < kBlockO; ++a) __builtin_prefetch(prefetch + a * ld_gy + p);
@@ -158,13 +208,12 @@ template <class T, int OB, int KB>
     }
   }
   if (full < count) {
-    T tail[OB][W] = {};
-    for (int a = 0; a < OB; ++a) std::copy(gy + a * ld_gy + full, gy + a * ld_gy + count, tail[a]);
-    V c[KB];
-    for (int b = 0; b < KB; ++b) c[b] = load<V>(cols + b * ld_cols + full);
+    T gt[OB][W] = {}, ct[KB][W] = {};
+    for (int a = 0; a < OB; ++a) std::copy(gy + a * ld_gy + full, gy + a * ld_gy + count, gt[a]);
+    for (int b = 0; b < KB; ++b) std::copy(r[b] + full, r[b] + count, ct[b]);
     for (int a = 0; a < OB; ++a) {
-      const V g = load<V>(tail[a]);
-      for (int b = 0; b < KB; ++b) s[a][b] += g * c[b];
+      const V g = load<V>(gt[a]);
+      for (int b = 0; b < KB; ++b) s[a][b] += g * load<V>(ct[b]);
     }
   }
 #pragma GCC unroll 4
@@ -174,51 +223,53 @@ template <class T, int OB, int KB>
 }
 
 template <class T, int OB>
-[[gnu::always_inline]] inline void accumulate_row_of_blocks(const T* gy, int64_t ld_gy, const T* cols,
-                                                            int64_t ld_cols, int64_t count, T* acc, int64_t k,
-                                                            const T* next) {
+[[gnu::always_inline]] inline void accumulate_row_of_blocks(const T* gy, int64_t ld_gy, const T* const* rows,
+                                                            int64_t count, T* acc, int64_t k, const T* next) {
   constexpr int W = Simd<T>::W;
   int64_t k0 = 0;
   for (; k0 + kBlockK <= k; k0 += kBlockK)
-    accumulate_block<T, OB, kBlockK>(gy, ld_gy, cols + k0 * ld_cols, ld_cols, count, acc + k0 * W, k * W,
-                                     k0 == 0 ? next : nullptr);
-  if (k - k0 == 2)
-    accumulate_block<T, OB, 2>(gy, ld_gy, cols + k0 * ld_cols, ld_cols, count, acc + k0 * W, k * W,
-                               k0 == 0 ? next : nullptr);
-  if (k - k0 == 1)
-    accumulate_block<T, OB, 1>(gy, ld_gy, cols + k0 * ld_cols, ld_cols, count, acc + k0 * W, k * W,
-                               k0 == 0 ? next : nullptr);
+    accumulate_block<T, OB, kBlockK>(gy, ld_gy, rows + k0, count, acc + k0 * W, k * W, k0 == 0 ? next : nullptr);
+  if (k - k0 == 2) accumulate_block<T, OB, 2>(gy, ld_gy, rows + k0, count, acc + k0 * W, k * W, k0 == 0 ? next : nullptr);
+  if (k - k0 == 1) accumulate_block<T, OB, 1>(gy, ld_gy, rows + k0, count, acc + k0 * W, k * W, k0 == 0 ? next : nullptr);
 }
 
-// Adds images [n0, n1) into acc ([cout][K] vectors of W lanes). cols: a K x ld scratch buffer.
+// Adds images [n0, n1) into acc ([cout][K] vectors of W lanes). xs: scratch for the shifted
+// copies of an image or one chunk's im2col rows (rows_per_chunk * wo elements per row);
+// rows: K pointers of scratch.
 template <class T>
 STRATA_THIN_CLONES void accumulate_images(const T* x, const T* gy, const Thin& d, int64_t n0, int64_t n1,
-                                          int64_t rows, T* cols, int64_t ld, T* acc) {
+                                          int64_t rows_per_chunk, T* xs, const T** rows, T* acc) {
   constexpr int W = Simd<T>::W;
   const int64_t k = d.k(), pixels = d.pixels();
+  const bool shifted = uses_shifted_copies(d);
   for (int64_t n = n0; n < n1; ++n) {
     const T* xn = x + n * d.cin * d.h * d.w;
     const T* gyn = gy + n * d.cout * pixels;
-    for (int64_t oh0 = 0; oh0 < d.ho; oh0 += rows) {
-      const int64_t oh1 = std::min(oh0 + rows, d.ho), count = (oh1 - oh0) * d.wo;
-      im2col_rows(xn, d, oh0, oh1, cols, ld);
+    if (shifted) shifted_copies(xn, d, xs);
+    for (int64_t oh0 = 0; oh0 < d.ho; oh0 += rows_per_chunk) {
+      const int64_t oh1 = std::min(oh0 + rows_per_chunk, d.ho), count = (oh1 - oh0) * d.wo;
+      if (shifted)
+        shifted_rows_of_chunk(xs, d, oh0, rows);
+      else
+        im2col_rows(xn, d, oh0, oh1, xs, rows_per_chunk * d.wo, rows);
       const T* gyc = gyn + oh0 * d.wo;
       // The gy rows the next block reads, prefetched during this block's first pass: the next
       // output channels, else the next chunk of rows or image (a prefetch past the end of gy is
       // harmless: prefetches never fault).
       auto next = [&](int64_t o0) {
-        return o0 + kBlockO < d.cout ? gyc + (o0 + kBlockO) * pixels : oh1 < d.ho ? gyn + oh1 * d.wo : gyn + d.cout * pixels;
+        return o0 + kBlockO < d.cout ? gyc + (o0 + kBlockO) * pixels
+               : oh1 < d.ho          ? gyn + oh1 * d.wo
+                                     : gyn + d.cout * pixels;
       };
       int64_t o0 = 0;
       for (; o0 + kBlockO <= d.cout; o0 += kBlockO)
-        accumulate_row_of_blocks<T, kBlockO>(gyc + o0 * pixels, pixels, cols, ld, count, acc + o0 * k * W, k,
-                                             next(o0));
+        accumulate_row_of_blocks<T, kBlockO>(gyc + o0 * pixels, pixels, rows, count, acc + o0 * k * W, k, next(o0));
       const T* gyr = gyc + o0 * pixels;
       T* accr = acc + o0 * k * W;
       switch (d.cout - o0) {
-        case 3: accumulate_row_of_blocks<T, 3>(gyr, pixels, cols, ld, count, accr, k, next(o0)); break;
-        case 2: accumulate_row_of_blocks<T, 2>(gyr, pixels, cols, ld, count, accr, k, next(o0)); break;
-        case 1: accumulate_row_of_blocks<T, 1>(gyr, pixels, cols, ld, count, accr, k, next(o0)); break;
+        case 3: accumulate_row_of_blocks<T, 3>(gyr, pixels, rows, count, accr, k, next(o0)); break;
+        case 2: accumulate_row_of_blocks<T, 2>(gyr, pixels, rows, count, accr, k, next(o0)); break;
+        case 1: accumulate_row_of_blocks<T, 1>(gyr, pixels, rows, count, accr, k, next(o0)); break;
         default: break;
       }
     }
@@ -247,9 +298,9 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
   }
   const T* x = xt.data<T>();
   const T* gy = gyt.data<T>();
-  // Output rows per cols chunk and the chunk's row stride (a whole number of vectors).
+  // Output rows per pixel chunk: the chunk's K rows of x (and a block's gy rows) stay in L1.
   const int64_t rows = std::clamp<int64_t>(kColsElems / (k * d.wo), 1, d.ho);
-  const int64_t ld = (rows * d.wo + W - 1) / W * W;
+  const int64_t xs_elems = uses_shifted_copies(d) ? shifted_elems(d) : k * rows * d.wo;
   // Images per chunk: from the shapes only, so the partition (and the result) never depends on
   // the thread count.
   const int64_t per_image = std::max<int64_t>(outputs * d.pixels(), 1);
@@ -257,12 +308,14 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
   const int64_t chunks = (d.n + images - 1) / images;
   std::vector<double> partial(static_cast<size_t>(chunks * outputs));
   parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
-    T* cols = scratch<T, 0>(k * ld);
+    T* xs = scratch<T, 0>(xs_elems);
     T* acc = scratch<T, 1>(outputs * W);
+    thread_local std::vector<const T*> row_pointers;
+    row_pointers.resize(static_cast<size_t>(k));
     for (int64_t chunk = lo; chunk < hi; ++chunk) {
       std::fill(acc, acc + outputs * W, T(0));
       const int64_t n0 = chunk * images, n1 = std::min(n0 + images, d.n);
-      accumulate_images<T>(x, gy, d, n0, n1, rows, cols, ld, acc);
+      accumulate_images<T>(x, gy, d, n0, n1, rows, xs, row_pointers.data(), acc);
       double* out = partial.data() + chunk * outputs;
       for (int64_t e = 0; e < outputs; ++e) {
         double s = 0.0;

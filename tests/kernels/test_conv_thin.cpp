@@ -4,7 +4,7 @@
 // 3, 7; output channel counts that leave a partial register block; kernels whose Cin * kh * kw
 // leaves a partial block of cols rows; stride 1, 2 and (2, 3); padding 0/1/2; dilation 2; odd
 // image sizes whose pixel counts are not a multiple of the vector width; images taller than one
-// cols chunk; batches of 1 and 5 and batches that span several image chunks); bitwise the same
+// pixel chunk, and too big for the shifted copies; batches of 1 and 5 and batches that span several image chunks); bitwise the same
 // for 1, 2 and 3 threads; through conv2d + backward; and the shapes it must leave alone.
 #include <gtest/gtest.h>
 
@@ -56,7 +56,8 @@ std::vector<Case> cases() {
       {2, 7, 6, 8, 11, 2, 3, 0, 1, 1, 2},               // cin 7, non-square 2x3, K = 42, dilation (1, 2)
       {2, 3, 5, 5, 2, 1, 1, 0, 0, 1, 1},                // 1x1, K = 3
       {1, 3, 4, 4, 4, 3, 3, 1, 1, 1, 1, 4, 4},          // stride 4 > kernel
-      {2, 3, 40, 37, 5, 3, 3, 1, 1, 1, 1},              // images taller than one cols chunk
+      {2, 3, 40, 37, 5, 3, 3, 1, 1, 1, 1},              // images taller than one pixel chunk
+      {1, 3, 200, 200, 2, 3, 3, 1, 1, 1, 1},            // shifted copies too big for L2: im2col rows
       {12, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1},            // the reference CNN's first layer, 3 image chunks
       {1, 1, 3, 3, 1, 3, 3, 1, 1, 1, 1},                // tiny: one output channel, 9 pixels
   };
