@@ -287,6 +287,7 @@ void forward(const Tensor& xt, const Tensor& wt, const Tensor& bt, const Tensor&
   }
   if (is_depthwise(d)) return depthwise_forward(x, w, bias, y, d, g);
   if (conv2d_direct_forward(xt, wt, bt, yt, g)) return;
+  if (conv2d_thin_forward(xt, wt, bt, yt, g)) return;
   const bool pointwise = is_pointwise(d, g);
   const int64_t K = d.k(), P = d.howo();
   for_each_image(d.n, [&](int64_t n) {

@@ -276,6 +276,92 @@ STRATA_THIN_CLONES void accumulate_images(const T* x, const T* gy, const Thin& d
   }
 }
 
+// Forward: y[o][p] = bias[o] + sum over k of w[o][k] * rows[k][p], k ascending, for a register
+// block of OB output channels x PB pixel vectors (4 x 3: 12 accumulators, 3 row vectors and a
+// weight vector). wb: the block's weights broadcast, [OB][k][W]; bb: its bias broadcast,
+// [OB][W] (GCC vector code has no clean broadcast: splatting a scalar adds a zero or builds the
+// vector lane by lane). y: OB rows of ld_y elements, from pixel p.
+template <class T, int OB, int PB>
+[[gnu::always_inline]] inline void forward_block(const T* wb, int64_t k, const T* bb, const T* const* rows,
+                                                 int64_t p, T* y, int64_t ld_y) {
+  using V = typename Simd<T>::V;
+  constexpr int W = Simd<T>::W;
+  V s[OB][PB];
+#pragma GCC unroll 4
+  for (int a = 0; a < OB; ++a)
+#pragma GCC unroll 3
+    for (int q = 0; q < PB; ++q) s[a][q] = load<V>(bb + a * W);
+  for (int64_t kk = 0; kk < k; ++kk) {
+    const T* r = rows[kk] + p;
+    V c[PB];
+#pragma GCC unroll 3
+    for (int q = 0; q < PB; ++q) c[q] = load<V>(r + q * W);
+#pragma GCC unroll 4
+    for (int a = 0; a < OB; ++a) {
+      const V wv = load<V>(wb + (a * k + kk) * W);
+#pragma GCC unroll 3
+      for (int q = 0; q < PB; ++q) s[a][q] += wv * c[q];
+    }
+  }
+#pragma GCC unroll 4
+  for (int a = 0; a < OB; ++a)
+#pragma GCC unroll 3
+    for (int q = 0; q < PB; ++q) store<V>(y + a * ld_y + p + q * W, s[a][q]);
+}
+
+// One block of OB output channels over the pixels [0, count) of a chunk: whole groups of 3
+// vectors, then 2 or 1 vectors, then the last count % W pixels one by one (same order of k).
+template <class T, int OB>
+[[gnu::always_inline]] inline void forward_channels(const T* wb, int64_t k, const T* bb, const T* const* rows,
+                                                    int64_t count, T* y, int64_t ld_y) {
+  constexpr int W = Simd<T>::W;
+  int64_t p = 0;
+  for (; p + 3 * W <= count; p += 3 * W) forward_block<T, OB, 3>(wb, k, bb, rows, p, y, ld_y);
+  if (p + 2 * W <= count) {
+    forward_block<T, OB, 2>(wb, k, bb, rows, p, y, ld_y);
+    p += 2 * W;
+  } else if (p + W <= count) {
+    forward_block<T, OB, 1>(wb, k, bb, rows, p, y, ld_y);
+    p += W;
+  }
+  for (; p < count; ++p)
+    for (int a = 0; a < OB; ++a) {
+      T acc = bb[a * W];
+      for (int64_t kk = 0; kk < k; ++kk) acc += wb[(a * k + kk) * W] * rows[kk][p];
+      y[a * ld_y + p] = acc;
+    }
+}
+
+// The forward of one image. xs, rows: as for accumulate_images.
+template <class T>
+STRATA_THIN_CLONES void forward_image(const T* xn, const T* wb, const T* bb, const Thin& d, int64_t rows_per_chunk,
+                                      T* xs, const T** rows, T* yn) {
+  constexpr int W = Simd<T>::W;
+  const int64_t k = d.k(), pixels = d.pixels();
+  const bool shifted = uses_shifted_copies(d);
+  if (shifted) shifted_copies(xn, d, xs);
+  for (int64_t oh0 = 0; oh0 < d.ho; oh0 += rows_per_chunk) {
+    const int64_t oh1 = std::min(oh0 + rows_per_chunk, d.ho), count = (oh1 - oh0) * d.wo;
+    if (shifted)
+      shifted_rows_of_chunk(xs, d, oh0, rows);
+    else
+      im2col_rows(xn, d, oh0, oh1, xs, rows_per_chunk * d.wo, rows);
+    T* yc = yn + oh0 * d.wo;
+    int64_t o0 = 0;
+    for (; o0 + kBlockO <= d.cout; o0 += kBlockO)
+      forward_channels<T, kBlockO>(wb + o0 * k * W, k, bb + o0 * W, rows, count, yc + o0 * pixels, pixels);
+    const T* wr = wb + o0 * k * W;
+    const T* br = bb + o0 * W;
+    T* yr = yc + o0 * pixels;
+    switch (d.cout - o0) {
+      case 3: forward_channels<T, 3>(wr, k, br, rows, count, yr, pixels); break;
+      case 2: forward_channels<T, 2>(wr, k, br, rows, count, yr, pixels); break;
+      case 1: forward_channels<T, 1>(wr, k, br, rows, count, yr, pixels); break;
+      default: break;
+    }
+  }
+}
+
 // A per-thread scratch buffer that only grows (no page faults after the first call). Tag tells
 // apart the buffers one thread needs at once.
 template <class T, int Tag>
@@ -283,6 +369,35 @@ T* scratch(int64_t elems) {
   thread_local std::vector<T> buf;
   if (static_cast<int64_t>(buf.size()) < elems) buf.resize(static_cast<size_t>(elems));
   return buf.data();
+}
+
+template <class T>
+void forward_impl(const Tensor& xt, const Tensor& wt, const Tensor& bt, const Tensor& yt, const ConvGeometry& g) {
+  const Thin d{xt.size(0), xt.size(1), xt.size(2), xt.size(3), wt.size(0), wt.size(2), wt.size(3),
+               yt.size(2), yt.size(3), g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.dil_h, g.dil_w};
+  const int64_t k = d.k();
+  if (d.n == 0 || d.cout == 0 || d.pixels() == 0) return;
+  const T* x = xt.data<T>();
+  const T* w = wt.data<T>();
+  const T* bias = bt.defined() ? bt.data<T>() : nullptr;
+  T* y = yt.data<T>();
+  constexpr int W = Simd<T>::W;
+  std::vector<T> wb(static_cast<size_t>(d.cout * k * W)), bb(static_cast<size_t>(d.cout * W), T(0));
+  for (int64_t e = 0; e < d.cout * k; ++e) std::fill(wb.begin() + e * W, wb.begin() + (e + 1) * W, w[e]);
+  if (bias)
+    for (int64_t o = 0; o < d.cout; ++o) std::fill(bb.begin() + o * W, bb.begin() + (o + 1) * W, bias[o]);
+  // The shifted copies serve a whole image in one chunk; im2col rows come in L1-sized chunks.
+  const int64_t rows = uses_shifted_copies(d) ? d.ho : std::clamp<int64_t>(kColsElems / (k * d.wo), 1, d.ho);
+  const int64_t xs_elems = uses_shifted_copies(d) ? shifted_elems(d) : k * rows * d.wo;
+  // One image per task: every output element is computed by the same code whatever the thread count.
+  parallel_for(0, d.n, 1, [&](int64_t lo, int64_t hi) {
+    T* xs = scratch<T, 0>(xs_elems);
+    thread_local std::vector<const T*> row_pointers;
+    row_pointers.resize(static_cast<size_t>(k));
+    for (int64_t n = lo; n < hi; ++n)
+      forward_image<T>(x + n * d.cin * d.h * d.w, wb.data(), bb.data(), d, rows, xs, row_pointers.data(),
+                       y + n * d.cout * d.pixels());
+  });
 }
 
 template <class T>
@@ -331,12 +446,25 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
   }
 }
 
-}  // namespace
-
-bool conv2d_thin_backward_weight(const Tensor& x, const Tensor& gy, const Tensor& gw, const ConvGeometry& g) {
+bool thin(const Tensor& x, const ConvGeometry& g) {
   if (!g_thin_enabled.load(std::memory_order_relaxed)) return false;
   if (x.dtype() != DType::F32 && x.dtype() != DType::F64) return false;
-  if (g.groups != 1 || x.size(1) >= kMaxThinChannels) return false;
+  return g.groups == 1 && x.size(1) < kMaxThinChannels;
+}
+
+}  // namespace
+
+bool conv2d_thin_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvGeometry& g) {
+  if (!thin(x, g)) return false;
+  if (x.dtype() == DType::F64)
+    forward_impl<double>(x, w, bias, y, g);
+  else
+    forward_impl<float>(x, w, bias, y, g);
+  return true;
+}
+
+bool conv2d_thin_backward_weight(const Tensor& x, const Tensor& gy, const Tensor& gw, const ConvGeometry& g) {
+  if (!thin(x, g)) return false;
   if (x.dtype() == DType::F64)
     backward_weight_impl<double>(x, gy, gw, g);
   else

@@ -9,6 +9,11 @@
 
 namespace strata::kernels::cpu {
 
+// True when it computed y (forward, + bias when defined), false when the shapes are not its
+// business (as below). Same contract as conv2d_forward in kernels/conv.h.
+bool conv2d_thin_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
+                         const ConvGeometry& g);
+
 // True when it computed gw (overwriting it), false when the shapes are not its business (groups
 // > 1, Cin >= 8, dtype other than f32 / f64, or the thin path switched off). Same contract as
 // conv2d_backward_weight in kernels/conv.h. Any kernel size, stride, padding and dilation.

@@ -1,5 +1,5 @@
-// The thin-input backward-weight of kernels/cpu/conv_thin.cpp (groups 1, Cin < 8), called
-// straight (so a test fails if the path silently stops applying): against a naive double
+// The thin-input forward and backward-weight of kernels/cpu/conv_thin.cpp (groups 1, Cin < 8),
+// called straight (so a test fails if the path silently stops applying): against a naive double
 // convolution and against the im2col path (the thin path switched off) on odd shapes (Cin 1, 2,
 // 3, 7; output channel counts that leave a partial register block; kernels whose Cin * kh * kw
 // leaves a partial block of cols rows; stride 1, 2 and (2, 3); padding 0/1/2; dilation 2; odd
@@ -63,6 +63,29 @@ std::vector<Case> cases() {
   };
 }
 
+// y[n][o][oh][ow] = b[o] + sum over c, i, j of w[o][c][i][j] * x[n][c][oh*sh - ph + i*dh][ow*sw - pw + j*dw]
+// (b empty: no bias).
+std::vector<double> naive_y(const Case& c, const std::vector<double>& x, const std::vector<double>& w,
+                            const std::vector<double>& b) {
+  const int64_t ho = c.ho(), wo = c.wo();
+  std::vector<double> y(c.n * c.cout * ho * wo, 0.0);
+  for (int64_t n = 0; n < c.n; ++n)
+    for (int64_t o = 0; o < c.cout; ++o)
+      for (int64_t oh = 0; oh < ho; ++oh)
+        for (int64_t ow = 0; ow < wo; ++ow) {
+          double acc = b.empty() ? 0.0 : b[o];
+          for (int64_t ci = 0; ci < c.cin; ++ci)
+            for (int64_t i = 0; i < c.kh; ++i)
+              for (int64_t j = 0; j < c.kw; ++j) {
+                const int64_t ih = oh * c.sh - c.ph + i * c.dh, iw = ow * c.sw - c.pw + j * c.dw;
+                if (ih < 0 || ih >= c.h || iw < 0 || iw >= c.w) continue;
+                acc += w[((o * c.cin + ci) * c.kh + i) * c.kw + j] * x[((n * c.cin + ci) * c.h + ih) * c.w + iw];
+              }
+          y[((n * c.cout + o) * ho + oh) * wo + ow] = acc;
+        }
+  return y;
+}
+
 // gw[o][c][i][j] = sum over n, oh, ow of gy[n][o][oh][ow] * x[n][c][oh*sh - ph + i*dh][ow*sw - pw + j*dw].
 std::vector<double> naive_gw(const Case& c, const std::vector<double>& x, const std::vector<double>& gy) {
   const int64_t ho = c.ho(), wo = c.wo();
@@ -88,12 +111,24 @@ void expect_close(const std::vector<double>& got, const std::vector<double>& wan
     ASSERT_NEAR(got[i], want[i], tol * (1.0 + std::abs(want[i]))) << what << " element " << i;
 }
 
-// The thin kernel (which must accept the shapes) against the naive sum and the im2col path.
-void check(const Case& c, DType dt, double tol) {
-  SCOPED_TRACE(c.name() + " " + std::string(dtype_name(dt)));
+// The thin kernels (which must accept the shapes) against the naive sums and the im2col path;
+// the forward with a bias, and without one on every other case.
+void check(const Case& c, DType dt, double tol, bool with_bias) {
+  SCOPED_TRACE(c.name() + " " + std::string(dtype_name(dt)) + (with_bias ? " bias" : ""));
   Tensor x = random({c.n, c.cin, c.h, c.w}, dt, 1);
   Tensor gy = random({c.n, c.cout, c.ho(), c.wo()}, dt, 2);
+  Tensor w = random({c.cout, c.cin, c.kh, c.kw}, dt, 3);
+  Tensor b = with_bias ? random({c.cout}, dt, 4) : Tensor();
   const ConvGeometry g = c.geometry();
+
+  Tensor y = full(gy.shape(), 7.0, {.dtype = dt});  // junk: every element must be written
+  ASSERT_TRUE(kernels::cpu::conv2d_thin_forward(x, w, b, y, g));
+  expect_close(vec(y), naive_y(c, vec(x), vec(w), with_bias ? vec(b) : std::vector<double>()), tol, "forward vs naive");
+  kernels::cpu::conv2d_set_thin_enabled(false);
+  Tensor y_im2col = full(gy.shape(), 7.0, {.dtype = dt});
+  kernels::cpu::conv2d_forward(x, w, b, y_im2col, g);
+  kernels::cpu::conv2d_set_thin_enabled(true);
+  expect_close(vec(y), vec(y_im2col), tol, "forward vs im2col");
   Tensor gw = full({c.cout, c.cin, c.kh, c.kw}, 7.0, {.dtype = dt});  // junk: every element must be written
   ASSERT_TRUE(kernels::cpu::conv2d_thin_backward_weight(x, gy, gw, g));
   expect_close(vec(gw), naive_gw(c, vec(x), vec(gy)), tol, "thin vs naive");
@@ -105,12 +140,14 @@ void check(const Case& c, DType dt, double tol) {
   expect_close(vec(gw), vec(im2col), tol, "thin vs im2col");
 }
 
-TEST(ConvThin, BackwardWeightMatchesNaiveAndIm2colF64) {
-  for (const Case& c : cases()) check(c, DType::F64, 1e-11);
+TEST(ConvThin, MatchesNaiveAndIm2colF64) {
+  bool bias = true;
+  for (const Case& c : cases()) check(c, DType::F64, 1e-11, bias = !bias);
 }
 
-TEST(ConvThin, BackwardWeightMatchesNaiveAndIm2colF32) {
-  for (const Case& c : cases()) check(c, DType::F32, 1e-4);
+TEST(ConvThin, MatchesNaiveAndIm2colF32) {
+  bool bias = false;
+  for (const Case& c : cases()) check(c, DType::F32, 1e-4, bias = !bias);
 }
 
 // Non-contiguous inputs reach the kernel through the front end (which makes them contiguous).
@@ -126,7 +163,7 @@ TEST(ConvThin, AgreesWithIm2colThroughAutograd) {
   };
   for (const Run& r : runs) {
     SCOPED_TRACE(r.x.str() + " " + r.w.str());
-    std::vector<double> out[2];
+    std::vector<double> out[2], outy[2];
     for (int thin = 0; thin < 2; ++thin) {
       kernels::cpu::conv2d_set_thin_enabled(thin == 1);
       // x as the transpose of a [.., W, H] tensor: a non-contiguous input.
@@ -136,8 +173,10 @@ TEST(ConvThin, AgreesWithIm2colThroughAutograd) {
       Tensor y = conv2d(x, w, {}, r.o);
       y.backward(random(y.shape(), DType::F32, 3));
       out[thin] = vec(w.grad());
+      outy[thin] = vec(y);
     }
     kernels::cpu::conv2d_set_thin_enabled(true);
+    expect_close(outy[1], outy[0], 1e-4, "y");
     expect_close(out[1], out[0], 1e-4, "gw");
   }
 }
@@ -149,15 +188,22 @@ TEST(ConvThin, IdenticalForAnyThreadCount) {
     for (DType dt : {DType::F32, DType::F64}) {
       Tensor x = random({c.n, c.cin, c.h, c.w}, dt, 1);
       Tensor gy = random({c.n, c.cout, c.ho(), c.wo()}, dt, 2);
-      std::vector<double> ref;
+      Tensor w = random({c.cout, c.cin, c.kh, c.kw}, dt, 3);
+      Tensor b = random({c.cout}, dt, 4);
+      std::vector<double> ref, ref_y;
       for (int threads : {1, 2, 3}) {
         set_num_threads(threads);
-        Tensor gw = empty({c.cout, c.cin, c.kh, c.kw}, {.dtype = dt});
+        Tensor gw = empty(w.shape(), {.dtype = dt});
+        Tensor y = empty(gy.shape(), {.dtype = dt});
         ASSERT_TRUE(kernels::cpu::conv2d_thin_backward_weight(x, gy, gw, c.geometry()));
-        if (threads == 1)
+        ASSERT_TRUE(kernels::cpu::conv2d_thin_forward(x, w, b, y, c.geometry()));
+        if (threads == 1) {
           ref = vec(gw);
-        else
+          ref_y = vec(y);
+        } else {
           EXPECT_EQ(vec(gw), ref) << threads << " threads, " << dtype_name(dt);
+          EXPECT_EQ(vec(y), ref_y) << threads << " threads, " << dtype_name(dt);
+        }
       }
     }
   }
@@ -170,6 +216,8 @@ TEST(ConvThin, EmptyBatchGivesZeros) {
   Tensor gw = full({4, 1, 3, 3}, 7.0);
   ASSERT_TRUE(kernels::cpu::conv2d_thin_backward_weight(x, gy, gw, {1, 1, 1, 1, 1, 1, 1}));
   for (double v : vec(gw)) EXPECT_EQ(v, 0.0);
+  Tensor y = empty({0, 4, 5, 5});
+  EXPECT_TRUE(kernels::cpu::conv2d_thin_forward(x, full({4, 1, 3, 3}, 1.0), Tensor(), y, {1, 1, 1, 1, 1, 1, 1}));
 }
 
 TEST(ConvThin, LeavesOtherShapesAlone) {
@@ -178,6 +226,9 @@ TEST(ConvThin, LeavesOtherShapesAlone) {
   // 8 input channels: the direct path's business.
   EXPECT_FALSE(kernels::cpu::conv2d_thin_backward_weight(random({1, 8, 5, 5}, DType::F32, 1),
                                                           random({1, 4, 5, 5}, DType::F32, 2), gw, g));
+  Tensor y8 = empty({1, 4, 5, 5});
+  EXPECT_FALSE(kernels::cpu::conv2d_thin_forward(random({1, 8, 5, 5}, DType::F32, 1), random({4, 8, 3, 3}, DType::F32, 2),
+                                                 Tensor(), y8, g));
   // groups 2 (thin per group, but grouped).
   Tensor gw_grouped = empty({4, 2, 3, 3});
   EXPECT_FALSE(kernels::cpu::conv2d_thin_backward_weight(random({1, 4, 5, 5}, DType::F32, 1),
@@ -189,7 +240,10 @@ TEST(ConvThin, LeavesOtherShapesAlone) {
   kernels::cpu::conv2d_set_thin_enabled(false);
   EXPECT_FALSE(kernels::cpu::conv2d_thin_enabled());
   EXPECT_FALSE(kernels::cpu::conv2d_thin_backward_weight(x, gy, gw1, g));
+  Tensor y1 = empty({1, 4, 5, 5});
+  EXPECT_FALSE(kernels::cpu::conv2d_thin_forward(x, gw1, Tensor(), y1, g));
   kernels::cpu::conv2d_set_thin_enabled(true);
+  EXPECT_TRUE(kernels::cpu::conv2d_thin_forward(x, gw1, Tensor(), y1, g));
   EXPECT_TRUE(kernels::cpu::conv2d_thin_enabled());
   EXPECT_TRUE(kernels::cpu::conv2d_thin_backward_weight(x, gy, gw1, g));
 }
