@@ -47,8 +47,18 @@ constexpr int64_t kMaxThinChannels = 8;
 // the 16 vector registers of AVX2).
 constexpr int kBlockO = 4;
 constexpr int kBlockK = 3;
-// Elements of one cols chunk (per thread): 8192 = 32 KiB in f32, an L1's worth.
+// Elements of one chunk of im2col rows (per thread, strided convolutions): 8 KiB in f32, so
+// that the rows and a block's gy rows stay in L1 (cnn_l1 measured 1.41 ms at 8192, 1.33 at 4096,
+// 1.30 at 2048, one thread, before the shifted copies).
 constexpr int64_t kColsElems = 2048;
+// Bytes of one row of a chunk of backward-weight with shifted copies (a block's 4 gy and 3 x rows
+// stay in L1): 1024 f32 pixels. cnn_l1, one thread: 1.42 ms at 256 pixels, 0.92 at 512 and 1024;
+// a 3 -> 32 channel 3x3 layer at 32x32: 3.50, 3.48, 3.26 ms.
+constexpr int64_t kShiftedChunkBytes = 4096;
+// Strided thin convolutions copy im2col rows per chunk; with more than this many of them (K =
+// Cin * kh * kw) the chunks get too short and im2col + GEMM wins (a 7x7 stride-2 RGB stem,
+// K = 147: 10.8 ms there against 11.4 here).
+constexpr int64_t kMaxStridedK = 32;
 // Multiply-adds per chunk of images: 2^20 gives cnn_l1 chunks of 5 images (26 chunks of
 // ~1.1 M multiply-adds), enough chunks to balance threads, few enough to make the partials cheap.
 constexpr int64_t kChunkWork = int64_t{1} << 20;
@@ -84,6 +94,11 @@ struct Thin {
   int64_t k() const { return cin * kh * kw; }
   int64_t pixels() const { return ho * wo; }
 };
+
+Thin thin_dims(const Tensor& x, const Tensor& w, const Tensor& y, const ConvGeometry& g) {
+  return {x.size(0), x.size(1), x.size(2), x.size(3), w.size(0), w.size(2), w.size(3),
+          y.size(2), y.size(3), g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.dil_h, g.dil_w};
+}
 
 // The output positions o in [0, out) whose input position o * stride - pad + off lies in [0, in).
 void valid_range(int64_t in, int64_t out, int64_t stride, int64_t pad, int64_t off, int64_t& lo, int64_t& hi) {
@@ -373,8 +388,7 @@ T* scratch(int64_t elems) {
 
 template <class T>
 void forward_impl(const Tensor& xt, const Tensor& wt, const Tensor& bt, const Tensor& yt, const ConvGeometry& g) {
-  const Thin d{xt.size(0), xt.size(1), xt.size(2), xt.size(3), wt.size(0), wt.size(2), wt.size(3),
-               yt.size(2), yt.size(3), g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.dil_h, g.dil_w};
+  const Thin d = thin_dims(xt, wt, yt, g);
   const int64_t k = d.k();
   if (d.n == 0 || d.cout == 0 || d.pixels() == 0) return;
   const T* x = xt.data<T>();
@@ -402,8 +416,7 @@ void forward_impl(const Tensor& xt, const Tensor& wt, const Tensor& bt, const Te
 
 template <class T>
 void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt, const ConvGeometry& g) {
-  const Thin d{xt.size(0), xt.size(1), xt.size(2), xt.size(3), gwt.size(0), gwt.size(2), gwt.size(3),
-               gyt.size(2), gyt.size(3), g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.dil_h, g.dil_w};
+  const Thin d = thin_dims(xt, gwt, gyt, g);
   constexpr int W = Simd<T>::W;
   const int64_t k = d.k(), outputs = d.cout * k;
   T* gw = gwt.data<T>();
@@ -413,8 +426,9 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
   }
   const T* x = xt.data<T>();
   const T* gy = gyt.data<T>();
-  // Output rows per pixel chunk: the chunk's K rows of x (and a block's gy rows) stay in L1.
-  const int64_t rows = std::clamp<int64_t>(kColsElems / (k * d.wo), 1, d.ho);
+  // Output rows per pixel chunk: a block's gy and x rows stay in L1 (and the chunk's im2col rows).
+  const int64_t rows = uses_shifted_copies(d) ? std::clamp<int64_t>(kShiftedChunkBytes / int64_t{sizeof(T)} / d.wo, 1, d.ho)
+                                              : std::clamp<int64_t>(kColsElems / (k * d.wo), 1, d.ho);
   const int64_t xs_elems = uses_shifted_copies(d) ? shifted_elems(d) : k * rows * d.wo;
   // Images per chunk: from the shapes only, so the partition (and the result) never depends on
   // the thread count.
@@ -455,7 +469,8 @@ bool thin(const Tensor& x, const ConvGeometry& g) {
 }  // namespace
 
 bool conv2d_thin_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvGeometry& g) {
-  if (!thin(x, g)) return false;
+  // Only with the shifted copies: over im2col rows (strided) the GEMM path was faster.
+  if (!thin(x, g) || !uses_shifted_copies(thin_dims(x, w, y, g))) return false;
   if (x.dtype() == DType::F64)
     forward_impl<double>(x, w, bias, y, g);
   else
@@ -465,6 +480,8 @@ bool conv2d_thin_forward(const Tensor& x, const Tensor& w, const Tensor& bias, c
 
 bool conv2d_thin_backward_weight(const Tensor& x, const Tensor& gy, const Tensor& gw, const ConvGeometry& g) {
   if (!thin(x, g)) return false;
+  const Thin d = thin_dims(x, gw, gy, g);
+  if (!uses_shifted_copies(d) && d.k() > kMaxStridedK) return false;
   if (x.dtype() == DType::F64)
     backward_weight_impl<double>(x, gy, gw, g);
   else
