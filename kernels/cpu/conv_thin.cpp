@@ -347,33 +347,25 @@ template <class T, int OB>
     }
 }
 
-// The forward of one image. xs, rows: as for accumulate_images.
+// The forward of one image, over its shifted copies (xs; rows: K pointers of scratch).
 template <class T>
-STRATA_THIN_CLONES void forward_image(const T* xn, const T* wb, const T* bb, const Thin& d, int64_t rows_per_chunk,
-                                      T* xs, const T** rows, T* yn) {
+STRATA_THIN_CLONES void forward_image(const T* xn, const T* wb, const T* bb, const Thin& d, T* xs, const T** rows,
+                                      T* yn) {
   constexpr int W = Simd<T>::W;
   const int64_t k = d.k(), pixels = d.pixels();
-  const bool shifted = uses_shifted_copies(d);
-  if (shifted) shifted_copies(xn, d, xs);
-  for (int64_t oh0 = 0; oh0 < d.ho; oh0 += rows_per_chunk) {
-    const int64_t oh1 = std::min(oh0 + rows_per_chunk, d.ho), count = (oh1 - oh0) * d.wo;
-    if (shifted)
-      shifted_rows_of_chunk(xs, d, oh0, rows);
-    else
-      im2col_rows(xn, d, oh0, oh1, xs, rows_per_chunk * d.wo, rows);
-    T* yc = yn + oh0 * d.wo;
-    int64_t o0 = 0;
-    for (; o0 + kBlockO <= d.cout; o0 += kBlockO)
-      forward_channels<T, kBlockO>(wb + o0 * k * W, k, bb + o0 * W, rows, count, yc + o0 * pixels, pixels);
-    const T* wr = wb + o0 * k * W;
-    const T* br = bb + o0 * W;
-    T* yr = yc + o0 * pixels;
-    switch (d.cout - o0) {
-      case 3: forward_channels<T, 3>(wr, k, br, rows, count, yr, pixels); break;
-      case 2: forward_channels<T, 2>(wr, k, br, rows, count, yr, pixels); break;
-      case 1: forward_channels<T, 1>(wr, k, br, rows, count, yr, pixels); break;
-      default: break;
-    }
+  shifted_copies(xn, d, xs);
+  shifted_rows_of_chunk(xs, d, 0, rows);
+  int64_t o0 = 0;
+  for (; o0 + kBlockO <= d.cout; o0 += kBlockO)
+    forward_channels<T, kBlockO>(wb + o0 * k * W, k, bb + o0 * W, rows, pixels, yn + o0 * pixels, pixels);
+  const T* wr = wb + o0 * k * W;
+  const T* br = bb + o0 * W;
+  T* yr = yn + o0 * pixels;
+  switch (d.cout - o0) {
+    case 3: forward_channels<T, 3>(wr, k, br, rows, pixels, yr, pixels); break;
+    case 2: forward_channels<T, 2>(wr, k, br, rows, pixels, yr, pixels); break;
+    case 1: forward_channels<T, 1>(wr, k, br, rows, pixels, yr, pixels); break;
+    default: break;
   }
 }
 
@@ -400,16 +392,14 @@ void forward_impl(const Tensor& xt, const Tensor& wt, const Tensor& bt, const Te
   for (int64_t e = 0; e < d.cout * k; ++e) std::fill(wb.begin() + e * W, wb.begin() + (e + 1) * W, w[e]);
   if (bias)
     for (int64_t o = 0; o < d.cout; ++o) std::fill(bb.begin() + o * W, bb.begin() + (o + 1) * W, bias[o]);
-  // The shifted copies serve a whole image in one chunk; im2col rows come in L1-sized chunks.
-  const int64_t rows = uses_shifted_copies(d) ? d.ho : std::clamp<int64_t>(kColsElems / (k * d.wo), 1, d.ho);
-  const int64_t xs_elems = uses_shifted_copies(d) ? shifted_elems(d) : k * rows * d.wo;
+  const int64_t xs_elems = shifted_elems(d);
   // One image per task: every output element is computed by the same code whatever the thread count.
   parallel_for(0, d.n, 1, [&](int64_t lo, int64_t hi) {
     T* xs = scratch<T, 0>(xs_elems);
     thread_local std::vector<const T*> row_pointers;
     row_pointers.resize(static_cast<size_t>(k));
     for (int64_t n = lo; n < hi; ++n)
-      forward_image<T>(x + n * d.cin * d.h * d.w, wb.data(), bb.data(), d, rows, xs, row_pointers.data(),
+      forward_image<T>(x + n * d.cin * d.h * d.w, wb.data(), bb.data(), d, xs, row_pointers.data(),
                        y + n * d.cout * d.pixels());
   });
 }
