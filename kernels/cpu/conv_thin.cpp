@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -192,10 +193,10 @@ template <class T>
 
 // acc[a][b] (vectors at acc + a * ld_acc + b * W) += sum over pixels p < count of
 // gy[a][p] * rows[b][p], lane p % W. The last, partial vector goes through zeroed copies (rows
-// and gy are read only up to count). prefetch: the gy rows of the next block, or null.
+// and gy are read only up to count). prefetch: the address of the gy rows of the next block, or 0.
 template <class T, int OB, int KB>
 [[gnu::always_inline]] inline void accumulate_block(const T* gy, int64_t ld_gy, const T* const* rows, int64_t count,
-                                                    T* acc, int64_t ld_acc, const T* prefetch) {
+                                                    T* acc, int64_t ld_acc, uintptr_t prefetch) {
   using V = typename Simd<T>::V;
   constexpr int W = Simd<T>::W;
   const T* r[KB];
@@ -211,9 +212,10 @@ template <class T, int OB, int KB>
     V c[KB];
 #pragma GCC unroll 3
     for (int b = 0; b < KB; ++b) c[b] = load<V>(r[b] + p);
-    if (prefetch) {
+    if (prefetch) {  // addresses in integers: they may lie past the end of gy (a prefetch never faults)
 #pragma GCC unroll 4
-      for (int a = 0; a < kBlockO; ++a) __builtin_prefetch(prefetch + a * ld_gy + p);
+      for (int a = 0; a < kBlockO; ++a)
+        __builtin_prefetch(reinterpret_cast<const void*>(prefetch + static_cast<uintptr_t>(a * ld_gy + p) * sizeof(T)));
     }
 #pragma GCC unroll 4
     for (int a = 0; a < OB; ++a) {
@@ -239,13 +241,13 @@ template <class T, int OB, int KB>
 
 template <class T, int OB>
 [[gnu::always_inline]] inline void accumulate_row_of_blocks(const T* gy, int64_t ld_gy, const T* const* rows,
-                                                            int64_t count, T* acc, int64_t k, const T* next) {
+                                                            int64_t count, T* acc, int64_t k, uintptr_t next) {
   constexpr int W = Simd<T>::W;
   int64_t k0 = 0;
   for (; k0 + kBlockK <= k; k0 += kBlockK)
-    accumulate_block<T, OB, kBlockK>(gy, ld_gy, rows + k0, count, acc + k0 * W, k * W, k0 == 0 ? next : nullptr);
-  if (k - k0 == 2) accumulate_block<T, OB, 2>(gy, ld_gy, rows + k0, count, acc + k0 * W, k * W, k0 == 0 ? next : nullptr);
-  if (k - k0 == 1) accumulate_block<T, OB, 1>(gy, ld_gy, rows + k0, count, acc + k0 * W, k * W, k0 == 0 ? next : nullptr);
+    accumulate_block<T, OB, kBlockK>(gy, ld_gy, rows + k0, count, acc + k0 * W, k * W, k0 == 0 ? next : 0);
+  if (k - k0 == 2) accumulate_block<T, OB, 2>(gy, ld_gy, rows + k0, count, acc + k0 * W, k * W, k0 == 0 ? next : 0);
+  if (k - k0 == 1) accumulate_block<T, OB, 1>(gy, ld_gy, rows + k0, count, acc + k0 * W, k * W, k0 == 0 ? next : 0);
 }
 
 // Adds images [n0, n1) into acc ([cout][K] vectors of W lanes). xs: scratch for the shifted
@@ -272,9 +274,10 @@ STRATA_THIN_CLONES void accumulate_images(const T* x, const T* gy, const Thin& d
       // output channels, else the next chunk of rows or image (a prefetch past the end of gy is
       // harmless: prefetches never fault).
       auto next = [&](int64_t o0) {
-        return o0 + kBlockO < d.cout ? gyc + (o0 + kBlockO) * pixels
-               : oh1 < d.ho          ? gyn + oh1 * d.wo
-                                     : gyn + d.cout * pixels;
+        const T* p = o0 + kBlockO < d.cout ? gyc + (o0 + kBlockO) * pixels
+                     : oh1 < d.ho          ? gyn + oh1 * d.wo
+                                           : gyn + d.cout * pixels;  // at most one past the end
+        return reinterpret_cast<uintptr_t>(p);
       };
       int64_t o0 = 0;
       for (; o0 + kBlockO <= d.cout; o0 += kBlockO)
