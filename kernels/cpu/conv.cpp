@@ -1,7 +1,8 @@
 // CPU convolution: im2col + the project's GEMM (kernels/cpu/gemm.h), for what the direct
 // path (kernels/cpu/conv_direct.cpp, tried first, faster on the ResNet stage shapes and the
-// reference CNN's stride-2 layers) leaves to it: strided backward-data, thin channel counts,
-// conv_transpose2d's output_padding.
+// reference CNN's stride-2 layers) and the thin-input path (kernels/cpu/conv_thin.cpp: Cin < 8,
+// forward at stride 1 and backward-weight) leave to it: strided backward-data, thin backward-data
+// and strided thin forward, conv_transpose2d's output_padding.
 //
 // Approach (measured on the 2-core Zen 3 dev box with bench/bench_conv.cpp, 2 threads):
 //  - forward and backward-data run over images in parallel (parallel_for, one image per task), each

@@ -1,22 +1,43 @@
-// Backward-weight of thin convolutions (groups == 1, Cin < 8; the reference CNN's cnn_l1 is
-// 1 -> 32 channels, 28x28, 3x3, batch 128) without the GEMM.
+// Forward and backward-weight of thin convolutions (groups == 1, Cin < 8: a CNN's first layer;
+// the reference CNN's cnn_l1 is 1 -> 32 channels, 28x28, 3x3, padding 1, batch 128) without the
+// GEMM. With K = Cin * kh * kw (9 at cnn_l1) rows of the im2col matrix, the GEMM has one tiny
+// dimension: backward-weight (gw = gy x cols^T, a 32 x 9 result over a reduction of
+// 128 * 784 pixels) spent its time copying gy (12.8 MB at cnn_l1) side by side into a wide
+// matrix, packing it and in a strided micro-kernel.
 //
-// gw[o][k] = sum over images n and output pixels p of gy[n][o][p] * cols_n[k][p], where cols_n is
-// image n's im2col matrix (k = (c * kh + i) * kw + j, K = Cin * kh * kw rows: 9 for cnn_l1).
-// The GEMM path copied gy (the big operand: 12.8 MB at cnn_l1) side by side into a wide matrix
-// and packed it, to feed a GEMM whose output is only 32 x 9. Here gy is read in place:
-//  - per image and chunk of output rows, cols (K rows of the chunk's pixels, zero-padded to a
-//    whole number of vectors) is built in a small per-thread buffer (L1-sized), which handles
-//    every stride, padding and dilation in one place: the padding becomes zeros in cols, so the
-//    reduction loop has no bounds checks;
-//  - the reduction runs along pixels, vectorized (8 floats / 4 doubles, GCC vector extensions,
-//    compiled for x86-64-v3 and baseline through target_clones): a register block of 4 output
-//    channels x 3 cols rows keeps 12 vector accumulators, each step loads 4 gy and 3 cols
-//    vectors for 12 multiply-adds. The accumulators keep their lanes across pixels and images
-//    and are reduced only at the end of a chunk of images;
-//  - threads take FIXED chunks of images (the chunk size comes from the shapes only, never the
-//    thread count); each chunk's lane-reduced partial sums go to their own slot and the slots
-//    are added in chunk order in double, so the result is identical for any thread count.
+// Input rows. Row k = (c * kh + i) * kw + j of an image's (virtual) im2col matrix is
+// x[c][oh*sh - ph + i*dh][ow*sw - pw + j*dw] (0 outside the image) at pixel p = oh * wo + ow. With
+// vertical stride 1 every such row is a contiguous run of one of kw horizontally shifted,
+// zero-padded copies of each channel (xs[c][j][r][ow] = x[c][r - ph][ow*sw - pw + j*dw]): an
+// image is copied kw times (not kh * kw), once for all its pixels, and the kernels read the rows
+// in place with no bounds checks. Strided convolutions copy im2col rows per chunk of output rows.
+//
+// Backward-weight: gw[o][k] = sum over images n and pixels p of gy[n][o][p] * row_k[p], gy read in
+// place. Vectorized along pixels (8 floats / 4 doubles; GCC vector extensions compiled for
+// x86-64-v3 and baseline through target_clones): a register block of 4 output channels x 3 rows
+// keeps 12 vector accumulators, each step loads 4 gy and 3 x vectors for 12 multiply-adds. The
+// accumulators keep their lanes across pixels and images (reduced at the end of a chunk of
+// images); pixels go in chunks whose block of gy and x rows stays in L1, and the first pass over
+// a block prefetches the gy rows of the next one (1.05 -> 0.88 ms at cnn_l1). Threads take FIXED
+// chunks of images (sized from the shapes only, never the thread count); each chunk's partial
+// sums go to their own slot and the slots are added in chunk order in double, so the result is
+// identical for any thread count.
+//
+// Forward (stride 1 only: over strided im2col rows the GEMM path was faster, 1.50 vs 1.98 ms for
+// 3 -> 32 channels at 64x64 stride 2, 7.6 vs 12.3 ms for a 7x7 stride-2 RGB stem): one image per
+// task, y[o][p] = bias[o] + sum over k of w[o][k] * row_k[p] in blocks of 4 output channels x 3
+// pixel vectors (12 accumulators over all K, weights pre-broadcast into vectors), stored straight
+// into y. Backward-data stays on im2col + GEMM (a first layer's input needs no gradient).
+//
+// Measured (bench_conv pass_*_cnn_l1, STRATA_CONV_THIN=0 for the im2col path, the same binary,
+// interleaved, best of 5, on the shared 2-core Zen 3 box at load 4-5; ms):
+//   one thread, CPU time:  backward-weight 2.87 -> 0.91 (3.2x), forward 1.37 -> 0.94 (1.45x)
+//   two threads, wall:     backward-weight 6.52 -> 1.70, forward 2.75 -> 1.86 (load-inflated)
+// Other thin shapes (one thread, CPU ms, im2col -> here): 3 -> 32 channels 3x3 at 32x32 batch
+// 128: forward 4.87 -> 3.10, backward-weight 11.7 -> 3.3; 3 -> 32 channels 7x7 stride 1 at 56x56
+// batch 8: forward 3.86 -> 3.48, backward-weight 4.88 -> 2.97; 3 -> 32 channels 3x3 stride 2 at
+// 64x64 batch 32: backward-weight 3.83 -> 1.73. Whole reference-CNN epoch on one thread
+// (bench_fashion_cnn, user CPU): 64.9 -> 63.5 s.
 #include "kernels/cpu/conv_thin.h"
 
 #include <algorithm>
