@@ -81,8 +81,8 @@ constexpr int64_t kShiftedChunkBytes = 4096;
 // Cin * kh * kw) the chunks get too short and im2col + GEMM wins (a 7x7 stride-2 RGB stem,
 // K = 147: 10.8 ms there against 11.4 here).
 constexpr int64_t kMaxStridedK = 32;
-// Multiply-adds per chunk of images: 2^20 gives cnn_l1 chunks of 5 images (26 chunks of
-// ~1.1 M multiply-adds), enough chunks to balance threads, few enough to make the partials cheap.
+// Multiply-adds per work unit of backward-weight: 2^20 gives cnn_l1 units of 5 images (26 units
+// of ~1.1 M multiply-adds), enough to balance threads, few enough to make the partials cheap.
 constexpr int64_t kChunkWork = int64_t{1} << 20;
 
 template <class T>
@@ -157,8 +157,9 @@ int64_t shifted_elems(const Thin& d) { return d.cin * d.kw * shifted_rows(d) * d
 // Shifted copies need stride 1 vertically; they are kept while they fit in L2 (256K elements).
 bool uses_shifted_copies(const Thin& d) { return d.sh == 1 && shifted_elems(d) <= (int64_t{1} << 18); }
 
+// The rows [r0, r1) of the shifted copies of one image (the rest of xs is left alone).
 template <class T>
-[[gnu::always_inline]] inline void shifted_copies(const T* x, const Thin& d, T* xs) {
+[[gnu::always_inline]] inline void shifted_copies(const T* x, const Thin& d, int64_t r0, int64_t r1, T* xs) {
   const int64_t hp = shifted_rows(d);
   for (int64_t c = 0; c < d.cin; ++c) {
     const T* xc = x + c * d.h * d.w;
@@ -166,7 +167,7 @@ template <class T>
       int64_t ow_lo, ow_hi;
       valid_range(d.w, d.wo, d.sw, d.pw, j * d.dw, ow_lo, ow_hi);
       T* plane = xs + (c * d.kw + j) * hp * d.wo;
-      for (int64_t r = 0; r < hp; ++r) {
+      for (int64_t r = r0; r < r1; ++r) {
         const int64_t ih = r - d.ph;
         if (ih < 0 || ih >= d.h)
           std::fill(plane + r * d.wo, plane + (r + 1) * d.wo, T(0));
@@ -271,21 +272,22 @@ template <class T, int OB>
   if (k - k0 == 1) accumulate_block<T, OB, 1>(gy, ld_gy, rows + k0, count, acc + k0 * W, k * W, k0 == 0 ? next : 0);
 }
 
-// Adds images [n0, n1) into acc ([cout][K] vectors of W lanes). xs: scratch for the shifted
-// copies of an image or one chunk's im2col rows (rows_per_chunk * wo elements per row);
-// rows: K pointers of scratch.
+// Adds output rows [oh_begin, oh_end) of images [n0, n1) into acc ([cout][K] vectors of W
+// lanes). xs: scratch for the shifted copies of an image or one chunk's im2col rows
+// (rows_per_chunk * wo elements per row); rows: K pointers of scratch.
 template <class T>
 STRATA_THIN_CLONES void accumulate_images(const T* x, const T* gy, const Thin& d, int64_t n0, int64_t n1,
-                                          int64_t rows_per_chunk, T* xs, const T** rows, T* acc) {
+                                          int64_t oh_begin, int64_t oh_end, int64_t rows_per_chunk, T* xs,
+                                          const T** rows, T* acc) {
   constexpr int W = Simd<T>::W;
   const int64_t k = d.k(), pixels = d.pixels();
   const bool shifted = uses_shifted_copies(d);
   for (int64_t n = n0; n < n1; ++n) {
     const T* xn = x + n * d.cin * d.h * d.w;
     const T* gyn = gy + n * d.cout * pixels;
-    if (shifted) shifted_copies(xn, d, xs);
-    for (int64_t oh0 = 0; oh0 < d.ho; oh0 += rows_per_chunk) {
-      const int64_t oh1 = std::min(oh0 + rows_per_chunk, d.ho), count = (oh1 - oh0) * d.wo;
+    if (shifted) shifted_copies(xn, d, oh_begin, oh_end + d.dh * (d.kh - 1), xs);
+    for (int64_t oh0 = oh_begin; oh0 < oh_end; oh0 += rows_per_chunk) {
+      const int64_t oh1 = std::min(oh0 + rows_per_chunk, oh_end), count = (oh1 - oh0) * d.wo;
       if (shifted)
         shifted_rows_of_chunk(xs, d, oh0, rows);
       else
@@ -377,7 +379,7 @@ STRATA_THIN_CLONES void forward_image(const T* xn, const T* wb, const T* bb, con
                                       T* yn) {
   constexpr int W = Simd<T>::W;
   const int64_t k = d.k(), pixels = d.pixels();
-  shifted_copies(xn, d, xs);
+  shifted_copies(xn, d, 0, shifted_rows(d), xs);
   shifted_rows_of_chunk(xs, d, 0, rows);
   int64_t o0 = 0;
   for (; o0 + kBlockO <= d.cout; o0 += kBlockO)
@@ -444,11 +446,18 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
   const int64_t rows = uses_shifted_copies(d) ? std::clamp<int64_t>(kShiftedChunkBytes / int64_t{sizeof(T)} / d.wo, 1, d.ho)
                                               : std::clamp<int64_t>(kColsElems / (k * d.wo), 1, d.ho);
   const int64_t xs_elems = uses_shifted_copies(d) ? shifted_elems(d) : k * rows * d.wo;
-  // Images per chunk: from the shapes only, so the partition (and the result) never depends on
-  // the thread count.
+  // Work units of about kChunkWork multiply-adds: several whole images, or (images heavier than
+  // that) a band of an image's output rows, so that one big image still keeps the threads busy.
+  // From the shapes only, so the partition (and the result) never depends on the thread count.
   const int64_t per_image = std::max<int64_t>(outputs * d.pixels(), 1);
   const int64_t images = std::clamp<int64_t>((kChunkWork + per_image - 1) / per_image, 1, d.n);
-  const int64_t chunks = (d.n + images - 1) / images;
+  int64_t band = d.ho;  // output rows per unit
+  if (per_image > kChunkWork) {
+    const int64_t band_rows = std::max<int64_t>(kChunkWork / (outputs * d.wo), 1);
+    band = std::min((band_rows + rows - 1) / rows * rows, d.ho);  // whole pixel chunks
+  }
+  const int64_t bands = (d.ho + band - 1) / band;
+  const int64_t chunks = images > 1 ? (d.n + images - 1) / images : d.n * bands;
   std::vector<double> partial(static_cast<size_t>(chunks * outputs));
   parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
     T* xs = scratch<T, 0>(xs_elems);
@@ -457,8 +466,9 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
     row_pointers.resize(static_cast<size_t>(k));
     for (int64_t chunk = lo; chunk < hi; ++chunk) {
       std::fill(acc, acc + outputs * W, T(0));
-      const int64_t n0 = chunk * images, n1 = std::min(n0 + images, d.n);
-      accumulate_images<T>(x, gy, d, n0, n1, rows, xs, row_pointers.data(), acc);
+      const int64_t n0 = images > 1 ? chunk * images : chunk / bands, n1 = std::min(n0 + images, d.n);
+      const int64_t oh_begin = images > 1 ? 0 : chunk % bands * band, oh_end = std::min(oh_begin + band, d.ho);
+      accumulate_images<T>(x, gy, d, n0, n1, oh_begin, oh_end, rows, xs, row_pointers.data(), acc);
       double* out = partial.data() + chunk * outputs;
       for (int64_t e = 0; e < outputs; ++e) {
         double s = 0.0;

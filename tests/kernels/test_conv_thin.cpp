@@ -3,7 +3,8 @@
 // convolution and against the im2col path (the thin path switched off) on odd shapes (Cin 1, 2,
 // 3, 7; output channel counts that leave a partial register block; kernels whose Cin * kh * kw
 // leaves a partial block of cols rows; stride 1, 2 and (2, 3); padding 0/1/2; dilation 2; odd
-// image sizes whose pixel counts are not a multiple of the vector width; images taller than one
+// image sizes whose pixel counts are not a multiple of the vector width; images heavy enough to
+// be split into bands of rows; images taller than one
 // pixel chunk, and too big for the shifted copies; batches of 1 and 5 and batches that span several image chunks); bitwise the same
 // for 1, 2 and 3 threads; through conv2d + backward; and the shapes it must leave alone.
 #include <gtest/gtest.h>
@@ -64,6 +65,8 @@ std::vector<Case> cases() {
       {2, 3, 40, 37, 5, 3, 3, 1, 1, 1, 1},              // images taller than one pixel chunk
       {1, 3, 200, 200, 2, 3, 3, 1, 1, 1, 1},            // shifted copies too big for L2: im2col rows
       {12, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1},            // the reference CNN's first layer, 3 image chunks
+      {1, 1, 64, 64, 64, 3, 3, 1, 1, 1, 1},             // one heavy image: bands of output rows
+      {1, 3, 96, 96, 64, 3, 3, 1, 1, 1, 1, 2, 2},       // the same over im2col rows (4 bands)
       {1, 1, 3, 3, 1, 3, 3, 1, 1, 1, 1},                // tiny: one output channel, 9 pixels
       {2, 3, 12, 11, 6, 7, 7, 3, 3, 1, 1},              // 7x7 stride 1: K = 147
       {1, 3, 17, 17, 4, 7, 7, 3, 3, 1, 1, 2, 2},        // 7x7 stride 2 (K = 147): im2col + GEMM
@@ -198,7 +201,8 @@ TEST(ConvThin, AgreesWithIm2colThroughAutograd) {
 
 TEST(ConvThin, IdenticalForAnyThreadCount) {
   const int saved = get_num_threads();
-  for (const Case& c : {Case{12, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1}, Case{7, 3, 30, 29, 6, 3, 3, 1, 1, 1, 1, 2, 2}}) {
+  for (const Case& c : {Case{12, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1}, Case{7, 3, 30, 29, 6, 3, 3, 1, 1, 1, 1, 2, 2},
+                        Case{2, 3, 96, 96, 64, 3, 3, 1, 1, 1, 1, 2, 2}}) {
     SCOPED_TRACE(c.name());
     for (DType dt : {DType::F32, DType::F64}) {
       Tensor x = random({c.n, c.cin, c.h, c.w}, dt, 1);
