@@ -10,18 +10,19 @@
 // vertical stride 1 every such row is a contiguous run of one of kw horizontally shifted,
 // zero-padded copies of each channel (xs[c][j][r][ow] = x[c][r - ph][ow*sw - pw + j*dw]): an
 // image is copied kw times (not kh * kw), once for all its pixels, and the kernels read the rows
-// in place with no bounds checks. Strided convolutions copy im2col rows per chunk of output rows.
+// in place with no bounds checks (against im2col rows per chunk: 1.05 -> 0.88 ms at cnn_l1, one
+// thread). Strided convolutions copy im2col rows per chunk of output rows.
 //
 // Backward-weight: gw[o][k] = sum over images n and pixels p of gy[n][o][p] * row_k[p], gy read in
 // place. Vectorized along pixels (8 floats / 4 doubles; GCC vector extensions compiled for
 // x86-64-v3 and baseline through target_clones): a register block of 4 output channels x 3 rows
 // keeps 12 vector accumulators, each step loads 4 gy and 3 x vectors for 12 multiply-adds. The
-// accumulators keep their lanes across pixels and images (reduced at the end of a chunk of
-// images); pixels go in chunks whose block of gy and x rows stays in L1, and the first pass over
-// a block prefetches the gy rows of the next one (1.05 -> 0.88 ms at cnn_l1). Threads take FIXED
-// chunks of images (sized from the shapes only, never the thread count); each chunk's partial
-// sums go to their own slot and the slots are added in chunk order in double, so the result is
-// identical for any thread count.
+// accumulators keep their lanes across pixels and images (reduced at the end of a work
+// unit); pixels go in chunks whose block of gy and x rows stays in L1, and the first pass over
+// a block prefetches the gy rows of the next one (1.36 -> 1.04 ms at cnn_l1). Threads take FIXED
+// work units of images, or of bands of rows of one heavy image (sized from the shapes only, never
+// the thread count); each unit's partial sums go to their own slot and the slots are added in
+// unit order in double, so the result is identical for any thread count.
 //
 // Forward (stride 1 only: over strided im2col rows the GEMM path was faster, 1.50 vs 1.98 ms for
 // 3 -> 32 channels at 64x64 stride 2, 7.6 vs 12.3 ms for a 7x7 stride-2 RGB stem): one image per
@@ -30,9 +31,13 @@
 // into y. Backward-data stays on im2col + GEMM (a first layer's input needs no gradient).
 //
 // Measured (bench_conv pass_*_cnn_l1, STRATA_CONV_THIN=0 for the im2col path, the same binary,
-// interleaved, best of 5, on the shared 2-core Zen 3 box at load 4-5; ms):
-//   one thread, CPU time:  backward-weight 2.87 -> 0.91 (3.2x), forward 1.37 -> 0.94 (1.45x)
-//   two threads, wall:     backward-weight 6.52 -> 1.70, forward 2.75 -> 1.86 (load-inflated)
+// interleaved, best of 5-7, two sittings on the shared 2-core Zen 3 box at load 4-6; ms):
+//   one thread, CPU time:  backward-weight 2.87 / 3.18 -> 0.91 / 0.94 (3.2-3.4x),
+//                          forward 1.37 / 1.54 -> 0.94 / 1.05 (1.45x)
+//   two threads, wall:     backward-weight 6.52 / 6.06 -> 1.70 / 1.66, forward 2.75 / 2.95 ->
+//                          1.86 / 2.38 (inflated by the load: 2-3x the quiet-box figures)
+// conv2d + backward through autograd (conv3x3_fwdbwd_cnn_l1, backward-data included), one
+// thread, CPU: 7.15 -> 4.22 ms.
 // Other thin shapes (one thread, CPU ms, im2col -> here): 3 -> 32 channels 3x3 at 32x32 batch
 // 128: forward 4.87 -> 3.10, backward-weight 11.7 -> 3.3; 3 -> 32 channels 7x7 stride 1 at 56x56
 // batch 8: forward 3.86 -> 3.48, backward-weight 4.88 -> 2.97; 3 -> 32 channels 3x3 stride 2 at
