@@ -11,7 +11,7 @@
 //
 // pass_<fwd|bwd_data|bwd_weight>_<case>: one kernel pass on its own (kernels::cpu, no autograd).
 // Threads: STRATA_NUM_THREADS (default 2). STRATA_CONV_DIRECT=0 switches the direct stride-1
-// path off (im2col + GEMM everywhere).
+// path off (im2col + GEMM everywhere); STRATA_CONV_THIN=0 the thin-input path (kernels/cpu/conv_thin.h).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -21,6 +21,7 @@
 
 #include "kernels/conv.h"
 #include "kernels/cpu/conv_direct.h"
+#include "kernels/cpu/conv_thin.h"
 #include "kernels/cpu/parallel.h"
 #include "strata.h"
 
@@ -91,6 +92,9 @@ int main(int argc, char** argv) {
   // STRATA_CONV_DIRECT=0: the im2col path everywhere (before/after comparisons in one sitting).
   if (const char* env = std::getenv("STRATA_CONV_DIRECT"))
     strata::kernels::cpu::conv2d_set_direct_enabled(std::string(env) != "0");
+  // STRATA_CONV_THIN=0: thin convolutions (Cin < 8) on im2col too.
+  if (const char* env = std::getenv("STRATA_CONV_THIN"))
+    strata::kernels::cpu::conv2d_set_thin_enabled(std::string(env) != "0");
   const std::vector<ConvCase> cases = {
       {"cnn_l1", 128, 1, 32, 28, 1, 3},   {"cnn_l2", 128, 32, 64, 28, 2, 3}, {"cnn_l3", 128, 64, 128, 14, 2, 3},
       {"r18_s1", 32, 64, 64, 56, 1, 3},   {"r18_s2", 32, 128, 128, 28, 1, 3}, {"r18_s3", 32, 256, 256, 14, 1, 3},

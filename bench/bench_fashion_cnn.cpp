@@ -17,6 +17,7 @@
 //
 //   build/bench/bench_fashion_cnn            # STRATA_NUM_THREADS / --threads: default 2, like the peer
 //                                            # STRATA_CONV_DIRECT=0: convs through im2col only
+//                                            # STRATA_CONV_THIN=0: the 1-channel conv through im2col
 //
 // Quiet machine, 2 threads, same run (2026-11-24): training 0.94x PyTorch's images/s, eval 0.80x,
 // peak RSS 0.88x (docs/performance.md has the profile). Under load the ratio mostly measures CPU
@@ -35,6 +36,7 @@
 
 #include "apps/examples/fashion_cnn.h"
 #include "kernels/cpu/conv_direct.h"
+#include "kernels/cpu/conv_thin.h"
 #include "data/mnist.h"
 #include "kernels/cpu/parallel.h"
 #include "train/learner.h"
@@ -125,6 +127,8 @@ int main(int argc, char** argv) {
     set_num_threads(threads);
     // STRATA_CONV_DIRECT=0: every convolution through im2col + GEMM (to measure the direct path).
     if (const char* d = std::getenv("STRATA_CONV_DIRECT")) kernels::cpu::conv2d_set_direct_enabled(std::string(d) != "0");
+    // STRATA_CONV_THIN=0: the first (1-channel) convolution through im2col + GEMM too.
+    if (const char* d = std::getenv("STRATA_CONV_THIN")) kernels::cpu::conv2d_set_thin_enabled(std::string(d) != "0");
     const auto dir = data::fashion_mnist_dir();
     if (!data::has_mnist(dir, "train") || !data::has_mnist(dir, "t10k")) {
       std::printf("Fashion-MNIST not found in %s; nothing to measure\n", dir.c_str());

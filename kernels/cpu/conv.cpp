@@ -1,7 +1,8 @@
 // CPU convolution: im2col + the project's GEMM (kernels/cpu/gemm.h), for what the direct
 // path (kernels/cpu/conv_direct.cpp, tried first, faster on the ResNet stage shapes and the
-// reference CNN's stride-2 layers) leaves to it: strided backward-data, thin channel counts,
-// conv_transpose2d's output_padding.
+// reference CNN's stride-2 layers) and the thin-input path (kernels/cpu/conv_thin.cpp: Cin < 8,
+// forward at stride 1 and backward-weight) leave to it: strided backward-data, thin backward-data
+// and strided thin forward, conv_transpose2d's output_padding.
 //
 // Approach (measured on the 2-core Zen 3 dev box with bench/bench_conv.cpp, 2 threads):
 //  - forward and backward-data run over images in parallel (parallel_for, one image per task), each
@@ -29,6 +30,7 @@
 
 #include "kernels/conv.h"
 #include "kernels/cpu/conv_direct.h"
+#include "kernels/cpu/conv_thin.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
 
@@ -286,6 +288,7 @@ void forward(const Tensor& xt, const Tensor& wt, const Tensor& bt, const Tensor&
   }
   if (is_depthwise(d)) return depthwise_forward(x, w, bias, y, d, g);
   if (conv2d_direct_forward(xt, wt, bt, yt, g)) return;
+  if (conv2d_thin_forward(xt, wt, bt, yt, g)) return;
   const bool pointwise = is_pointwise(d, g);
   const int64_t K = d.k(), P = d.howo();
   for_each_image(d.n, [&](int64_t n) {
@@ -355,6 +358,7 @@ void backward_weight(const Tensor& xt, const Tensor& gyt, const Tensor& gwt, con
   const T* gy = gyt.data<T>();
   if (is_depthwise(d)) return depthwise_backward_weight(x, gy, gw, d, g);
   if (conv2d_direct_backward_weight(xt, gyt, gwt, g)) return;
+  if (conv2d_thin_backward_weight(xt, gyt, gwt, g)) return;
   const int64_t K = d.k(), P = d.howo();
   const bool pointwise = is_pointwise(d, g);
   // Images per block: im2col matrix of about 2M elements, from the shapes only (never the thread count).
