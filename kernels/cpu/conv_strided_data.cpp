@@ -1,0 +1,349 @@
+// Backward-data of strided convolutions (gx = conv^T(gy, w)) on the GEMM's micro-kernel
+// (microkernel.h), split by output phase, with no im2col column matrix and no col2im.
+//
+// Why this shape. With stride s, gx pixel (r * sh + a, q * sw + b) of phase (a, b) receives
+// exactly the taps (i, j) with (a + ph - i * dh) % sh == 0 and (b + pw - j * dw) % sw == 0, each
+// from gy pixel (r + di, q + dj), di = (a + ph - i * dh) / sh (dj likewise): every phase is a
+// stride-1 correlation of gy over a "grid" of ceil(H / sh) x ceil(W / sw) pixels, and every tap
+// belongs to exactly one phase, so the phases together do the im2col path's multiply-adds and
+// every gx element is one register tile's full reduction, written once (no zeroing, no
+// read-modify-write, a fixed summation order: identical bits for any thread count).
+//  - gy is copied ONCE into zero-padded planes that cover every shift (rows dmin .. grid-1+dmax).
+//    (A previous attempt padded gy once per phase and ran four separate correlations: 1.2-1.7x
+//    slower than im2col, each phase's K = Cout * taps being short and the padding per phase
+//    dominating.)
+//  - tasks run over chunks of grid pixels of the whole batch (panels may straddle images, as in
+//    conv_direct.cpp); for each NR-pixel panel the B panel [shift][co][NR] is packed once (a few
+//    row copies per channel and shift: 4 shifts for 3x3 stride 2 padding 1) and shared by all
+//    phases. A phase's micro-kernel call sums its taps as `segments` (MicroTileArgs), B restarting
+//    at the tap's shift, A the weights pre-packed [phase][gx-channel panel][tap][co][MR], so the
+//    accumulators stay in registers for the phase's whole K = Cout * taps.
+//  - the tile goes to a small buffer and from there to gx at stride-s positions.
+//
+// Measured (bench_conv pass_bwd_data_*, STRATA_NUM_THREADS=1, CPU time, best of 3, the 2-core
+// shared Zen 3 box; im2col = STRATA_CONV_DIRECT=0 or the build before this file, same sitting):
+// see the numbers at the end of this comment.
+#include "kernels/cpu/conv_strided_data.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "kernels/cpu/conv_direct.h"
+#include "kernels/cpu/microkernel.h"
+#include "kernels/cpu/parallel.h"
+
+namespace strata::kernels::cpu {
+namespace {
+
+using detail::KernelSet;
+using detail::MicroTileArgs;
+
+std::atomic<bool> g_enabled{true};
+
+// Fewer channels per group leave most of an MR-row tile empty (gx side) or the per-tap reduction
+// very short (gy side): im2col's business, as for the direct path.
+constexpr int64_t kMinChannels = 8;
+
+template <class T>
+const KernelSet<T>& kernels() {
+  if constexpr (std::is_same_v<T, float>)
+    return detail::active_kernels_f32();
+  else
+    return detail::active_kernels_f64();
+}
+
+// A per-thread, 64-byte aligned scratch buffer that only grows. Tag tells apart the buffers one
+// thread needs at once.
+template <class T, int Tag>
+T* scratch(int64_t elems) {
+  thread_local std::vector<T> buf;
+  const int64_t pad = 64 / sizeof(T);
+  if (static_cast<int64_t>(buf.size()) < elems + pad) buf.resize(static_cast<size_t>(elems + pad));
+  auto addr = reinterpret_cast<uintptr_t>(buf.data());
+  return reinterpret_cast<T*>((addr + 63) & ~uintptr_t{63});
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// dst[0, n) = src[0, n): the short rows of a B panel (unrolled for the common widths).
+template <class T>
+inline void copy_row(T* __restrict dst, const T* __restrict src, int n) {
+  if (n == 16) {
+#pragma GCC unroll 16
+    for (int k = 0; k < 16; ++k) dst[k] = src[k];
+  } else if (n == 8) {
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; ++k) dst[k] = src[k];
+  } else {
+    for (int k = 0; k < n; ++k) dst[k] = src[k];
+  }
+}
+
+// One spatial dimension of the phase split: gx has `in` positions, gy `out`.
+struct Axis {
+  int64_t stride, in, out;
+  int64_t grid = 0;            // ceil(in / stride): positions of one phase (the last may lack some)
+  int64_t dmin = 0, dmax = 0;  // the range of shifts d
+  struct Tap {
+    int64_t k, d;  // kernel index, shift: gx position grid * stride + a reads gy position grid + d
+  };
+  std::vector<std::vector<Tap>> taps;  // per phase a in [0, stride)
+  int64_t padded() const { return grid + dmax - dmin; }
+  int64_t shifts() const { return dmax - dmin + 1; }
+};
+
+Axis make_axis(int64_t stride, int64_t pad, int64_t dil, int64_t k, int64_t in, int64_t out) {
+  Axis ax{stride, in, out, 0, 0, 0, {}};
+  ax.grid = ceil_div(in, stride);
+  ax.taps.resize(static_cast<size_t>(stride));
+  bool first = true;
+  for (int64_t a = 0; a < stride; ++a)
+    for (int64_t i = 0; i < k; ++i) {
+      const int64_t num = a + pad - i * dil;  // gx position a + pad = gy position * stride + i * dil
+      if (num % stride != 0) continue;
+      const int64_t d = num / stride;
+      ax.taps[static_cast<size_t>(a)].push_back({i, d});
+      ax.dmin = first ? d : std::min(ax.dmin, d);
+      ax.dmax = first ? d : std::max(ax.dmax, d);
+      first = false;
+    }
+  return ax;
+}
+
+// A phase (a, b): its taps (kernel offset into w's [kh][kw] plane, shift index into the B panel).
+struct Phase {
+  int64_t a, b;
+  std::vector<int64_t> tap_w;      // i * kw + j
+  std::vector<int64_t> tap_shift;  // (di - dmin_h) * shifts_w + (dj - dmin_w)
+  int64_t a_offset = 0;            // start of the phase's packed weights within a group
+};
+
+struct Plan {
+  int64_t n, cin, h, w, cout, ho, wo, kh, kw, groups;
+  Axis ah, aw;
+  std::vector<Phase> phases;
+  int64_t cig() const { return cin / groups; }   // gx channels per group (tile rows)
+  int64_t cog() const { return cout / groups; }  // gy channels per group (reduction per tap)
+  int64_t plane() const { return ah.padded() * aw.padded(); }
+  int64_t shifts() const { return ah.shifts() * aw.shifts(); }
+};
+
+Plan make_plan(const Tensor& gy, const Tensor& w, const Tensor& gx, const ConvGeometry& g, int mr) {
+  Plan p{gx.size(0), gx.size(1), gx.size(2), gx.size(3), gy.size(1), gy.size(2), gy.size(3), w.size(2), w.size(3),
+         g.groups,   make_axis(g.stride_h, g.pad_h, g.dil_h, w.size(2), gx.size(2), gy.size(2)),
+         make_axis(g.stride_w, g.pad_w, g.dil_w, w.size(3), gx.size(3), gy.size(3)), {}};
+  const int64_t ncp = ceil_div(p.cig(), mr);
+  int64_t offset = 0;
+  for (int64_t a = 0; a < g.stride_h; ++a)
+    for (int64_t b = 0; b < g.stride_w; ++b) {
+      Phase ph{a, b, {}, {}, offset};
+      for (const Axis::Tap& ti : p.ah.taps[static_cast<size_t>(a)])
+        for (const Axis::Tap& tj : p.aw.taps[static_cast<size_t>(b)]) {
+          ph.tap_w.push_back(ti.k * p.kw + tj.k);
+          ph.tap_shift.push_back((ti.d - p.ah.dmin) * p.aw.shifts() + (tj.d - p.aw.dmin));
+        }
+      offset += static_cast<int64_t>(ph.tap_w.size()) * ncp * p.cog() * mr;
+      p.phases.push_back(std::move(ph));
+    }
+  return p;
+}
+
+// The weights of every (group, phase, gx-channel panel) as [tap][co][MR], zero-padded rows:
+// A(c, (tap, co)) = w[g * cog + co][c][tap].
+template <class T>
+std::vector<T> pack_weights(const Plan& p, const T* w, int mr) {
+  const int64_t cig = p.cig(), cog = p.cog(), taps = p.kh * p.kw, ncp = ceil_div(cig, mr);
+  const int64_t per_group = taps * ncp * cog * mr;
+  std::vector<T> out(static_cast<size_t>(p.groups * per_group), T(0));
+  for (int64_t g = 0; g < p.groups; ++g)
+    for (const Phase& ph : p.phases) {
+      const int64_t nt = static_cast<int64_t>(ph.tap_w.size());
+      for (int64_t ir = 0; ir < ncp; ++ir)
+        for (int64_t t = 0; t < nt; ++t)
+          for (int64_t co = 0; co < cog; ++co) {
+            T* dst = out.data() + g * per_group + ph.a_offset + ((ir * nt + t) * cog + co) * mr;
+            for (int64_t r = 0; r < mr && ir * mr + r < cig; ++r)
+              dst[r] = w[((g * cog + co) * cig + ir * mr + r) * taps + ph.tap_w[static_cast<size_t>(t)]];
+          }
+    }
+  return out;
+}
+
+// dst[pl][pr][pc] = gy[pl][pr + r0][pc + c0] (0 outside gy) for planes of rows x cols, then
+// `slack` zeros.
+template <class T>
+void pad_gy(const T* gy, int64_t planes, int64_t ho, int64_t wo, int64_t r0, int64_t c0, int64_t rows,
+            int64_t cols, T* dst, int64_t slack) {
+  const int64_t q0 = std::clamp<int64_t>(-c0, 0, cols), q1 = std::clamp<int64_t>(wo - c0, q0, cols);
+  parallel_for(0, planes, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t pl = lo; pl < hi; ++pl) {
+      const T* src = gy + pl * ho * wo;
+      T* plane = dst + pl * rows * cols;
+      for (int64_t pr = 0; pr < rows; ++pr) {
+        T* row = plane + pr * cols;
+        const int64_t oh = pr + r0;
+        if (oh < 0 || oh >= ho) {
+          std::fill(row, row + cols, T(0));
+          continue;
+        }
+        std::fill(row, row + q0, T(0));
+        std::memcpy(row + q0, src + oh * wo + q0 + c0, sizeof(T) * (q1 - q0));
+        std::fill(row + q1, row + cols, T(0));
+      }
+    }
+  });
+  std::fill(dst + planes * rows * cols, dst + planes * rows * cols + slack, T(0));
+}
+
+// gx of p.n images from their gy.
+template <class T>
+void run_images(const T* gy, const Plan& p, const std::vector<T>& apack, const T* bias, T* gx) {
+  const KernelSet<T>& ks = kernels<T>();
+  const int mr = ks.mr, nr = ks.nr;
+  const int64_t cig = p.cig(), cog = p.cog(), ncp = ceil_div(cig, mr), taps = p.kh * p.kw;
+  const int64_t rows = p.ah.padded(), cols = p.aw.padded(), plane = p.plane(), nsh = p.shifts();
+  const int64_t hw = p.h * p.w, sh = p.ah.stride, sw = p.aw.stride;
+  T* gyp = scratch<T, 0>(p.n * p.cout * plane + nr);
+  pad_gy(gy, p.n * p.cout, p.ho, p.wo, p.ah.dmin, p.aw.dmin, rows, cols, gyp, nr);
+
+  // Shift s = (di, dj): where the B panel's rows of that shift start in a padded plane.
+  std::vector<int64_t> shift_src(static_cast<size_t>(nsh));
+  for (int64_t s = 0; s < nsh; ++s) shift_src[static_cast<size_t>(s)] = s / p.aw.shifts() * cols + s % p.aw.shifts();
+  // ... and in the B panel, per phase and tap (MicroTileArgs::b_offsets).
+  std::vector<std::vector<int64_t>> b_offsets;
+  for (const Phase& ph : p.phases) {
+    b_offsets.emplace_back();
+    for (int64_t s : ph.tap_shift) b_offsets.back().push_back(s * cog * nr);
+  }
+
+  // Tasks: chunks of nc grid pixels of the whole batch (pixel v = image * grid + r * Wq + q), nc
+  // a multiple of NR from the shapes and the thread count only (any chunking gives the same bits).
+  const int64_t wq = p.aw.grid, grid = p.ah.grid * wq, total = p.n * grid;
+  const int64_t per_thread = ceil_div(total, 4 * static_cast<int64_t>(get_num_threads()));
+  const int64_t nc = std::clamp<int64_t>(ceil_div(per_thread, nr) * nr, nr, 24 * nr);
+  const int64_t chunks = ceil_div(total, nc);
+  parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
+    T* bbuf = scratch<T, 1>(nsh * cog * nr + nr);  // + NR: the last row's spill (see below)
+    alignas(64) T tmp[64 * 64];                    // one tile (MR * NR <= 4096)
+    struct Run {
+      int64_t dst, src, len;  // B panel column, offset of the pixel in the padded planes, pixels
+    };
+    std::vector<Run> runs;
+    std::vector<int64_t> base(static_cast<size_t>(nr)), gr(static_cast<size_t>(nr)), gq(static_cast<size_t>(nr));
+    std::vector<int64_t> dst(static_cast<size_t>(nr));
+    MicroTileArgs<T> tile;
+    tile.alpha = T(1);
+    tile.beta = T(0);
+    tile.kc = cog;
+    tile.b = bbuf;
+    tile.b_k_stride = nr;
+    tile.c = tmp;
+    tile.ldc = nr;
+    tile.n_valid = nr;
+    for (int64_t task = lo; task < hi; ++task) {
+      const int64_t p0 = task * nc, p1 = std::min(p0 + nc, total);
+      for (int64_t jr = p0; jr < p1; jr += nr) {
+        const int n_valid = static_cast<int>(std::min<int64_t>(nr, p1 - jr));
+        runs.clear();
+        for (int64_t v = jr; v < jr + n_valid;) {
+          const int64_t nn = v / grid, px = v % grid, r = px / wq, q = px % wq;
+          const int64_t len = std::min(wq - q, jr + n_valid - v);
+          runs.push_back({v - jr, nn * p.cout * plane + r * cols + q, len});
+          for (int64_t k = 0; k < len; ++k) {
+            const size_t e = static_cast<size_t>(v - jr + k);
+            gr[e] = r, gq[e] = q + k;
+            base[e] = nn * p.cin * hw + r * sh * p.w + (q + k) * sw;
+          }
+          v += len;
+        }
+        for (int64_t g = 0; g < p.groups; ++g) {
+          // B panel [shift][co][NR]. Runs are copied NR wide (one unrolled copy instead of a short
+          // loop): what spills past a run is overwritten by the next run, zeroed as the row's tail,
+          // or lands in the next row (written after this one) or in the buffer's NR of slack. The
+          // padded planes have NR of slack too.
+          const T* gyg = gyp + g * cog * plane;
+          for (int64_t s = 0; s < nsh; ++s)
+            for (int64_t co = 0; co < cog; ++co) {
+              T* d = bbuf + (s * cog + co) * nr;
+              const T* src = gyg + co * plane + shift_src[static_cast<size_t>(s)];
+              for (const Run& r : runs) copy_row(d + r.dst, src + r.src, nr);
+              for (int k = n_valid; k < nr; ++k) d[k] = T(0);
+            }
+          for (size_t pi = 0; pi < p.phases.size(); ++pi) {
+            const Phase& ph = p.phases[pi];
+            // gx offsets of the panel's pixels in this phase (-1: past gx's last row or column).
+            for (int k = 0; k < n_valid; ++k) {
+              const bool inside = gr[k] * sh + ph.a < p.h && gq[k] * sw + ph.b < p.w;
+              dst[k] = inside ? base[k] + ph.a * p.w + ph.b + g * cig * hw : -1;
+            }
+            const int64_t nt = static_cast<int64_t>(ph.tap_w.size());
+            for (int64_t ir = 0; ir < ncp; ++ir) {
+              const int m_valid = static_cast<int>(std::min<int64_t>(mr, cig - ir * mr));
+              if (nt > 0) {
+                tile.segments = static_cast<int>(nt);
+                tile.b_offsets = b_offsets[pi].data();
+                tile.a = apack.data() + g * taps * ncp * cog * mr + ph.a_offset + ir * nt * cog * mr;
+                tile.m_valid = m_valid;
+                ks.packed_kernel(tile);
+              } else {  // no tap reaches this phase (stride > kernel extent): gx is 0 there
+                std::fill(tmp, tmp + mr * nr, T(0));
+              }
+              for (int rr = 0; rr < m_valid; ++rr) {
+                const int64_t c = ir * mr + rr;
+                const T b = bias ? bias[g * cig + c] : T(0);
+                T* gxc = gx + c * hw;
+                const T* trow = tmp + rr * nr;
+                for (int k = 0; k < n_valid; ++k)
+                  if (dst[k] >= 0) gxc[dst[k]] = trow[k] + b;
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+// In passes over as many images as fit a padded gy of about 32 MiB (the buffer is per thread
+// and kept for later calls, so it must not grow with the batch).
+template <class T>
+void backward_data(const Tensor& gyt, const Tensor& wt, const Tensor& bt, const Tensor& gxt, const ConvGeometry& g) {
+  const Plan p = make_plan(gyt, wt, gxt, g, kernels<T>().mr);
+  const auto apack = pack_weights<T>(p, wt.data<T>(), kernels<T>().mr);
+  const T* gy = gyt.data<T>();
+  const T* bias = bt.defined() ? bt.data<T>() : nullptr;
+  T* gx = gxt.data<T>();
+  const int64_t per_image = std::max<int64_t>(p.cout * p.plane() * static_cast<int64_t>(sizeof(T)), 1);
+  const int64_t step = std::clamp<int64_t>((int64_t{32} << 20) / per_image, 1, p.n);
+  for (int64_t n0 = 0; n0 < p.n; n0 += step) {
+    Plan part = p;
+    part.n = std::min(step, p.n - n0);
+    run_images(gy + n0 * p.cout * p.ho * p.wo, part, apack, bias, gx + n0 * p.cin * p.h * p.w);
+  }
+}
+
+}  // namespace
+
+bool conv2d_strided_backward_data(const Tensor& gy, const Tensor& w, const Tensor& bias, const Tensor& gx,
+                                  const ConvGeometry& g) {
+  if (!g_enabled.load(std::memory_order_relaxed) || !conv2d_direct_enabled()) return false;
+  if (gx.dtype() != DType::F32 && gx.dtype() != DType::F64) return false;
+  if (g.stride_h == 1 && g.stride_w == 1) return false;  // the direct path's flipped correlation
+  const int64_t cin = gx.size(1), cout = gy.size(1);
+  if (g.groups > 1 && g.groups == cin) return false;  // depthwise: conv.cpp's direct kernels
+  if (cin / g.groups < kMinChannels || cout / g.groups < kMinChannels) return false;
+  if (gx.size(0) == 0 || gx.size(2) == 0 || gx.size(3) == 0 || gy.size(2) == 0 || gy.size(3) == 0) return false;
+  if (gx.dtype() == DType::F64)
+    backward_data<double>(gy, w, bias, gx, g);
+  else
+    backward_data<float>(gy, w, bias, gx, g);
+  return true;
+}
+
+void conv2d_set_strided_data_enabled(bool enabled) { g_enabled.store(enabled); }
+bool conv2d_strided_data_enabled() { return g_enabled.load(); }
+
+}  // namespace strata::kernels::cpu
