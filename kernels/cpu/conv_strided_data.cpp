@@ -30,6 +30,9 @@
 #include <cstring>
 #include <type_traits>
 #include <vector>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "kernels/cpu/conv_direct.h"
 #include "kernels/cpu/microkernel.h"
@@ -80,6 +83,35 @@ inline void copy_row(T* __restrict dst, const T* __restrict src, int n) {
   } else {
     for (int k = 0; k < n; ++k) dst[k] = src[k];
   }
+}
+
+// d[2k] = t0[k] + bias, d[2k + 1] = t1[k] + bias for 2k, 2k + 1 < count: two phase tiles' rows
+// into one contiguous gx run (SSE2 unpacks; the scalar loop stalled on single stores).
+template <class T>
+inline void interleave2(T* __restrict d, const T* __restrict t0, const T* __restrict t1, int64_t count, T bias) {
+  int64_t e = 0;
+#if defined(__SSE2__)
+  if constexpr (std::is_same_v<T, float>) {
+    const __m128 bv = _mm_set1_ps(bias);
+    for (; e + 8 <= count; e += 8) {
+      const __m128 x = _mm_add_ps(_mm_loadu_ps(t0 + e / 2), bv), y = _mm_add_ps(_mm_loadu_ps(t1 + e / 2), bv);
+      _mm_storeu_ps(d + e, _mm_unpacklo_ps(x, y));
+      _mm_storeu_ps(d + e + 4, _mm_unpackhi_ps(x, y));
+    }
+  } else {
+    const __m128d bv = _mm_set1_pd(bias);
+    for (; e + 4 <= count; e += 4) {
+      const __m128d x = _mm_add_pd(_mm_loadu_pd(t0 + e / 2), bv), y = _mm_add_pd(_mm_loadu_pd(t1 + e / 2), bv);
+      _mm_storeu_pd(d + e, _mm_unpacklo_pd(x, y));
+      _mm_storeu_pd(d + e + 2, _mm_unpackhi_pd(x, y));
+    }
+  }
+#endif
+  for (; e + 2 <= count; e += 2) {
+    d[e] = t0[e / 2] + bias;
+    d[e + 1] = t1[e / 2] + bias;
+  }
+  if (e < count) d[e] = t0[e / 2] + bias;
 }
 
 // One spatial dimension of the phase split: gx has `in` positions, gy `out`.
@@ -212,6 +244,7 @@ void run_images(const T* gy, const Plan& p, const std::vector<T>& apack, const T
   // Shift s = (di, dj): where the B panel's rows of that shift start in a padded plane.
   std::vector<int64_t> shift_src(static_cast<size_t>(nsh));
   for (int64_t s = 0; s < nsh; ++s) shift_src[static_cast<size_t>(s)] = s / p.aw.shifts() * cols + s % p.aw.shifts();
+  const int64_t last_shift = shift_src.back();
   // ... and in the B panel, per phase and tap (MicroTileArgs::b_offsets).
   std::vector<std::vector<int64_t>> b_offsets;
   for (const Phase& ph : p.phases) {
@@ -227,20 +260,19 @@ void run_images(const T* gy, const Plan& p, const std::vector<T>& apack, const T
   const int64_t chunks = ceil_div(total, nc);
   parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
     T* bbuf = scratch<T, 1>(nsh * cog * nr + nr);  // + NR: the last row's spill (see below)
-    alignas(64) T tmp[64 * 64];                    // one tile (MR * NR <= 4096)
+    T* tiles = scratch<T, 2>(sw * mr * nr);         // the tiles of phases (a, 0 .. sw-1)
     struct Run {
       int64_t dst, src, len;  // B panel column, offset of the pixel in the padded planes, pixels
+      int64_t gx;             // offset of its first pixel's phase-(0, 0) position in gx
+      int64_t row, col;       // its grid row and first grid column
     };
     std::vector<Run> runs;
-    std::vector<int64_t> base(static_cast<size_t>(nr)), gr(static_cast<size_t>(nr)), gq(static_cast<size_t>(nr));
-    std::vector<int64_t> dst(static_cast<size_t>(nr));
     MicroTileArgs<T> tile;
     tile.alpha = T(1);
     tile.beta = T(0);
     tile.kc = cog;
     tile.b = bbuf;
     tile.b_k_stride = nr;
-    tile.c = tmp;
     tile.ldc = nr;
     tile.n_valid = nr;
     for (int64_t task = lo; task < hi; ++task) {
@@ -251,56 +283,71 @@ void run_images(const T* gy, const Plan& p, const std::vector<T>& apack, const T
         for (int64_t v = jr; v < jr + n_valid;) {
           const int64_t nn = v / grid, px = v % grid, r = px / wq, q = px % wq;
           const int64_t len = std::min(wq - q, jr + n_valid - v);
-          runs.push_back({v - jr, nn * p.cout * plane + r * cols + q, len});
-          for (int64_t k = 0; k < len; ++k) {
-            const size_t e = static_cast<size_t>(v - jr + k);
-            gr[e] = r, gq[e] = q + k;
-            base[e] = nn * p.cin * hw + r * sh * p.w + (q + k) * sw;
-          }
+          runs.push_back({v - jr, nn * p.cout * plane + r * cols + q, len, nn * p.cin * hw + r * sh * p.w + q * sw, r, q});
           v += len;
         }
         for (int64_t g = 0; g < p.groups; ++g) {
-          // B panel [shift][co][NR]. Runs are copied NR wide (one unrolled copy instead of a short
-          // loop): what spills past a run is overwritten by the next run, zeroed as the row's tail,
-          // or lands in the next row (written after this one) or in the buffer's NR of slack. The
-          // padded planes have NR of slack too.
+          // B panel [shift][co][NR], all shifts of a channel together (the same lines of its
+          // plane). Runs are copied NR wide (one unrolled copy instead of a short loop): what
+          // spills past a run is overwritten by the next run, zeroed as the row's tail, or lands
+          // in row (s, co + 1), written later (or the buffer's NR of slack). The padded planes
+          // have NR of slack too.
           const T* gyg = gyp + g * cog * plane;
-          for (int64_t s = 0; s < nsh; ++s)
-            for (int64_t co = 0; co < cog; ++co) {
+          for (int64_t co = 0; co < cog; ++co) {
+            const T* src = gyg + co * plane;
+            // The last shift meets new lines of the plane: fetch them a few panels ahead (one
+            // stream per channel is more than the hardware prefetcher follows).
+            __builtin_prefetch(src + runs[0].src + last_shift + 2 * nr);
+            __builtin_prefetch(src + runs[0].src + last_shift + 2 * nr + 64 / sizeof(T));
+            for (int64_t s = 0; s < nsh; ++s) {
               T* d = bbuf + (s * cog + co) * nr;
-              const T* src = gyg + co * plane + shift_src[static_cast<size_t>(s)];
-              for (const Run& r : runs) copy_row(d + r.dst, src + r.src, nr);
+              const T* ss = src + shift_src[static_cast<size_t>(s)];
+              if (co + 1 < cog) {
+                for (const Run& r : runs) copy_row(d + r.dst, ss + r.src, nr);
+              } else {  // the spill would reach row (s + 1, 0), already written
+                for (const Run& r : runs) copy_row(d + r.dst, ss + r.src, static_cast<int>(r.len));
+              }
               for (int k = n_valid; k < nr; ++k) d[k] = T(0);
             }
-          for (size_t pi = 0; pi < p.phases.size(); ++pi) {
-            const Phase& ph = p.phases[pi];
-            // gx offsets of the panel's pixels in this phase (-1: past gx's last row or column).
-            for (int k = 0; k < n_valid; ++k) {
-              const bool inside = gr[k] * sh + ph.a < p.h && gq[k] * sw + ph.b < p.w;
-              dst[k] = inside ? base[k] + ph.a * p.w + ph.b + g * cig * hw : -1;
-            }
-            const int64_t nt = static_cast<int64_t>(ph.tap_w.size());
+          }
+          // Phases (a, 0 .. sw-1) tile by tile, then their tiles interleaved into contiguous
+          // runs of gx row r * sh + a (scattered single stores stalled on the store buffer).
+          for (int64_t a = 0; a < sh; ++a)
             for (int64_t ir = 0; ir < ncp; ++ir) {
               const int m_valid = static_cast<int>(std::min<int64_t>(mr, cig - ir * mr));
-              if (nt > 0) {
+              for (int64_t b = 0; b < sw; ++b) {
+                const size_t pi = static_cast<size_t>(a * sw + b);
+                const Phase& ph = p.phases[pi];
+                const int64_t nt = static_cast<int64_t>(ph.tap_w.size());
+                T* t = tiles + b * mr * nr;
+                if (nt == 0) {  // no tap reaches this phase (stride > kernel extent): gx is 0 there
+                  std::fill(t, t + mr * nr, T(0));
+                  continue;
+                }
                 tile.segments = static_cast<int>(nt);
                 tile.b_offsets = b_offsets[pi].data();
                 tile.a = apack.data() + g * taps * ncp * cog * mr + ph.a_offset + ir * nt * cog * mr;
+                tile.c = t;
                 tile.m_valid = m_valid;
                 ks.packed_kernel(tile);
-              } else {  // no tap reaches this phase (stride > kernel extent): gx is 0 there
-                std::fill(tmp, tmp + mr * nr, T(0));
               }
-              for (int rr = 0; rr < m_valid; ++rr) {
-                const int64_t c = ir * mr + rr;
-                const T b = bias ? bias[g * cig + c] : T(0);
-                T* gxc = gx + c * hw;
-                const T* trow = tmp + rr * nr;
-                for (int k = 0; k < n_valid; ++k)
-                  if (dst[k] >= 0) gxc[dst[k]] = trow[k] + b;
+              for (const Run& r : runs) {
+                const int64_t ih = r.row * sh + a;
+                if (ih >= p.h) continue;
+                const int64_t count = std::min(p.w - r.col * sw, r.len * sw);  // gx columns of the run
+                for (int rr = 0; rr < m_valid; ++rr) {
+                  const int64_t c = g * cig + ir * mr + rr;
+                  const T bv = bias ? bias[c] : T(0);
+                  T* d = gx + r.gx + c * hw + a * p.w;
+                  const T* t0 = tiles + rr * nr + r.dst;
+                  if (sw == 2) {
+                    interleave2(d, t0, t0 + mr * nr, count, bv);
+                  } else {
+                    for (int64_t e = 0; e < count; ++e) d[e] = tiles[e % sw * mr * nr + rr * nr + r.dst + e / sw] + bv;
+                  }
+                }
               }
             }
-          }
         }
       }
     }
