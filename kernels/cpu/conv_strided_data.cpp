@@ -123,7 +123,6 @@ struct Axis {
     int64_t k, d;  // kernel index, shift: gx position grid * stride + a reads gy position grid + d
   };
   std::vector<std::vector<Tap>> taps;  // per phase a in [0, stride)
-  int64_t padded() const { return grid + dmax - dmin; }
   int64_t shifts() const { return dmax - dmin + 1; }
 };
 
@@ -159,7 +158,6 @@ struct Plan {
   std::vector<Phase> phases;
   int64_t cig() const { return cin / groups; }   // gx channels per group (tile rows)
   int64_t cog() const { return cout / groups; }  // gy channels per group (reduction per tap)
-  int64_t plane() const { return ah.padded() * aw.padded(); }
   int64_t shifts() const { return ah.shifts() * aw.shifts(); }
 };
 
@@ -204,47 +202,14 @@ std::vector<T> pack_weights(const Plan& p, const T* w, int mr) {
   return out;
 }
 
-// dst[pl][pr][pc] = gy[pl][pr + r0][pc + c0] (0 outside gy) for planes of rows x cols, then
-// `slack` zeros.
-template <class T>
-void pad_gy(const T* gy, int64_t planes, int64_t ho, int64_t wo, int64_t r0, int64_t c0, int64_t rows,
-            int64_t cols, T* dst, int64_t slack) {
-  const int64_t q0 = std::clamp<int64_t>(-c0, 0, cols), q1 = std::clamp<int64_t>(wo - c0, q0, cols);
-  parallel_for(0, planes, 1, [&](int64_t lo, int64_t hi) {
-    for (int64_t pl = lo; pl < hi; ++pl) {
-      const T* src = gy + pl * ho * wo;
-      T* plane = dst + pl * rows * cols;
-      for (int64_t pr = 0; pr < rows; ++pr) {
-        T* row = plane + pr * cols;
-        const int64_t oh = pr + r0;
-        if (oh < 0 || oh >= ho) {
-          std::fill(row, row + cols, T(0));
-          continue;
-        }
-        std::fill(row, row + q0, T(0));
-        std::memcpy(row + q0, src + oh * wo + q0 + c0, sizeof(T) * (q1 - q0));
-        std::fill(row + q1, row + cols, T(0));
-      }
-    }
-  });
-  std::fill(dst + planes * rows * cols, dst + planes * rows * cols + slack, T(0));
-}
-
-// gx of p.n images from their gy.
+// gx of the batch from gy.
 template <class T>
 void run_images(const T* gy, const Plan& p, const std::vector<T>& apack, const T* bias, T* gx) {
   const KernelSet<T>& ks = kernels<T>();
   const int mr = ks.mr, nr = ks.nr;
   const int64_t cig = p.cig(), cog = p.cog(), ncp = ceil_div(cig, mr), taps = p.kh * p.kw;
-  const int64_t rows = p.ah.padded(), cols = p.aw.padded(), plane = p.plane(), nsh = p.shifts();
+  const int64_t nsh = p.shifts(), nshw = p.aw.shifts(), howo = p.ho * p.wo, gy_size = p.n * p.cout * howo;
   const int64_t hw = p.h * p.w, sh = p.ah.stride, sw = p.aw.stride;
-  T* gyp = scratch<T, 0>(p.n * p.cout * plane + nr);
-  pad_gy(gy, p.n * p.cout, p.ho, p.wo, p.ah.dmin, p.aw.dmin, rows, cols, gyp, nr);
-
-  // Shift s = (di, dj): where the B panel's rows of that shift start in a padded plane.
-  std::vector<int64_t> shift_src(static_cast<size_t>(nsh));
-  for (int64_t s = 0; s < nsh; ++s) shift_src[static_cast<size_t>(s)] = s / p.aw.shifts() * cols + s % p.aw.shifts();
-  const int64_t last_shift = shift_src.back();
   // ... and in the B panel, per phase and tap (MicroTileArgs::b_offsets).
   std::vector<std::vector<int64_t>> b_offsets;
   for (const Phase& ph : p.phases) {
@@ -262,11 +227,20 @@ void run_images(const T* gy, const Plan& p, const std::vector<T>& apack, const T
     T* bbuf = scratch<T, 1>(nsh * cog * nr + nr);  // + NR: the last row's spill (see below)
     T* tiles = scratch<T, 2>(sw * mr * nr);         // the tiles of phases (a, 0 .. sw-1)
     struct Run {
-      int64_t dst, src, len;  // B panel column, offset of the pixel in the padded planes, pixels
-      int64_t gx;             // offset of its first pixel's phase-(0, 0) position in gx
-      int64_t row, col;       // its grid row and first grid column
+      int64_t dst, len;  // B panel column, pixels
+      int64_t image, row, col;  // its image, grid row and first grid column
+      int64_t gx;        // offset of its first pixel's phase-(0, 0) position in gx
+    };
+    // A run seen through shift s: gy pixels (row + di, col + dj ...) of channel 0, clipped to gy.
+    struct Piece {
+      int64_t dst, len;
+      int64_t src;        // gy offset of the first valid pixel (channel 0)
+      int64_t zeros;      // leading pixels outside gy
+      int64_t valid;      // pixels inside gy, after the zeros
+      bool wide;          // whole run inside gy, and NR values readable from src of any channel
     };
     std::vector<Run> runs;
+    std::vector<std::vector<Piece>> pieces(static_cast<size_t>(nsh));
     MicroTileArgs<T> tile;
     tile.alpha = T(1);
     tile.beta = T(0);
@@ -283,29 +257,53 @@ void run_images(const T* gy, const Plan& p, const std::vector<T>& apack, const T
         for (int64_t v = jr; v < jr + n_valid;) {
           const int64_t nn = v / grid, px = v % grid, r = px / wq, q = px % wq;
           const int64_t len = std::min(wq - q, jr + n_valid - v);
-          runs.push_back({v - jr, nn * p.cout * plane + r * cols + q, len, nn * p.cin * hw + r * sh * p.w + q * sw, r, q});
+          runs.push_back({v - jr, len, nn, r, q, nn * p.cin * hw + r * sh * p.w + q * sw});
           v += len;
         }
+        for (int64_t s = 0; s < nsh; ++s) {
+          const int64_t di = s / nshw + p.ah.dmin, dj = s % nshw + p.aw.dmin;
+          auto& ps = pieces[static_cast<size_t>(s)];
+          ps.clear();
+          for (const Run& r : runs) {
+            const int64_t oh = r.row + di, ow = r.col + dj;
+            Piece pc{r.dst, r.len, 0, r.len, 0, false};
+            if (oh >= 0 && oh < p.ho) {
+              pc.zeros = std::clamp<int64_t>(-ow, 0, r.len);
+              pc.valid = std::clamp<int64_t>(p.wo - ow, pc.zeros, r.len) - pc.zeros;
+              pc.src = r.image * p.cout * howo + oh * p.wo + ow + pc.zeros;
+              pc.wide = pc.zeros == 0 && pc.valid == r.len && pc.src + (p.cout - 1) * howo + nr <= gy_size;
+            }
+            ps.push_back(pc);
+          }
+        }
+        // Where the next panels' gy rows start (the last row shift meets new lines).
+        const int64_t ahead = runs[0].image * p.cout * howo +
+                              std::clamp<int64_t>(runs[0].row + p.ah.dmax, 0, p.ho - 1) * p.wo + runs[0].col + 2 * nr;
         for (int64_t g = 0; g < p.groups; ++g) {
           // B panel [shift][co][NR], all shifts of a channel together (the same lines of its
-          // plane). Runs are copied NR wide (one unrolled copy instead of a short loop): what
-          // spills past a run is overwritten by the next run, zeroed as the row's tail, or lands
-          // in row (s, co + 1), written later (or the buffer's NR of slack). The padded planes
-          // have NR of slack too.
-          const T* gyg = gyp + g * cog * plane;
+          // plane), packed straight from gy (a zero-padded copy of gy first cost a pass over
+          // memory: ~1 ms of 18 at cnn_l2). Whole runs are copied NR wide (one unrolled copy
+          // instead of a short loop): what spills past a run is overwritten by the next run,
+          // zeroed as the row's tail, or lands in row (s, co + 1), written later (or the buffer's
+          // NR of slack).
+          const T* gyg = gy + g * cog * howo;
           for (int64_t co = 0; co < cog; ++co) {
-            const T* src = gyg + co * plane;
-            // The last shift meets new lines of the plane: fetch them a few panels ahead (one
-            // stream per channel is more than the hardware prefetcher follows).
-            __builtin_prefetch(src + runs[0].src + last_shift + 2 * nr);
-            __builtin_prefetch(src + runs[0].src + last_shift + 2 * nr + 64 / sizeof(T));
+            const T* src = gyg + co * howo;
+            // One stream per channel is more than the hardware prefetcher follows.
+            __builtin_prefetch(src + ahead);
+            __builtin_prefetch(src + ahead + 64 / sizeof(T));
+            const bool spill_ok = co + 1 < cog;  // else the spill would reach row (s + 1, 0), already written
             for (int64_t s = 0; s < nsh; ++s) {
               T* d = bbuf + (s * cog + co) * nr;
-              const T* ss = src + shift_src[static_cast<size_t>(s)];
-              if (co + 1 < cog) {
-                for (const Run& r : runs) copy_row(d + r.dst, ss + r.src, nr);
-              } else {  // the spill would reach row (s + 1, 0), already written
-                for (const Run& r : runs) copy_row(d + r.dst, ss + r.src, static_cast<int>(r.len));
+              for (const Piece& pc : pieces[static_cast<size_t>(s)]) {
+                if (pc.wide && spill_ok) {
+                  copy_row(d + pc.dst, src + pc.src, nr);
+                  continue;
+                }
+                T* out = d + pc.dst;
+                for (int64_t k = 0; k < pc.zeros; ++k) out[k] = T(0);
+                for (int64_t k = 0; k < pc.valid; ++k) out[pc.zeros + k] = src[pc.src + k];
+                for (int64_t k = pc.zeros + pc.valid; k < pc.len; ++k) out[k] = T(0);
               }
               for (int k = n_valid; k < nr; ++k) d[k] = T(0);
             }
@@ -354,8 +352,6 @@ void run_images(const T* gy, const Plan& p, const std::vector<T>& apack, const T
   });
 }
 
-// In passes over as many images as fit a padded gy of about 32 MiB (the buffer is per thread
-// and kept for later calls, so it must not grow with the batch).
 template <class T>
 void backward_data(const Tensor& gyt, const Tensor& wt, const Tensor& bt, const Tensor& gxt, const ConvGeometry& g) {
   const Plan p = make_plan(gyt, wt, gxt, g, kernels<T>().mr);
@@ -363,13 +359,7 @@ void backward_data(const Tensor& gyt, const Tensor& wt, const Tensor& bt, const 
   const T* gy = gyt.data<T>();
   const T* bias = bt.defined() ? bt.data<T>() : nullptr;
   T* gx = gxt.data<T>();
-  const int64_t per_image = std::max<int64_t>(p.cout * p.plane() * static_cast<int64_t>(sizeof(T)), 1);
-  const int64_t step = std::clamp<int64_t>((int64_t{32} << 20) / per_image, 1, p.n);
-  for (int64_t n0 = 0; n0 < p.n; n0 += step) {
-    Plan part = p;
-    part.n = std::min(step, p.n - n0);
-    run_images(gy + n0 * p.cout * p.ho * p.wo, part, apack, bias, gx + n0 * p.cin * p.h * p.w);
-  }
+  run_images(gy, p, apack, bias, gx);
 }
 
 }  // namespace
