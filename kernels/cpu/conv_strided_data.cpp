@@ -85,6 +85,17 @@ inline void copy_row(T* __restrict dst, const T* __restrict src, int n) {
   }
 }
 
+// dst[0, n) = 0 (n as in copy_row).
+template <class T>
+inline void zero_row(T* __restrict dst, int n) {
+  if (n == 16) {
+#pragma GCC unroll 16
+    for (int k = 0; k < 16; ++k) dst[k] = T(0);
+  } else {
+    for (int k = 0; k < n; ++k) dst[k] = T(0);
+  }
+}
+
 // d[2k] = t0[k] + bias, d[2k + 1] = t1[k] + bias for 2k, 2k + 1 < count: two phase tiles' rows
 // into one contiguous gx run (SSE2 unpacks; the scalar loop stalled on single stores).
 template <class T>
@@ -223,125 +234,150 @@ void run_images(const T* gy, const Plan& p, const std::vector<T>& apack, const T
   const int64_t per_thread = ceil_div(total, 4 * static_cast<int64_t>(get_num_threads()));
   const int64_t nc = std::clamp<int64_t>(ceil_div(per_thread, nr) * nr, nr, 24 * nr);
   const int64_t chunks = ceil_div(total, nc);
+  // Panels per block: the block's B panels (about 192 KiB) stay in L2 while each A chunk (one
+  // gx-channel panel of one row of phases) is used by every panel of the block from L1.
+  const int64_t panel_elems = nsh * cog * nr;
+  const int64_t block = std::clamp<int64_t>((192 << 10) / static_cast<int64_t>(panel_elems * sizeof(T)), 1, 16);
   parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
-    T* bbuf = scratch<T, 1>(nsh * cog * nr + nr);  // + NR: the last row's spill (see below)
-    T* tiles = scratch<T, 2>(sw * mr * nr);         // the tiles of phases (a, 0 .. sw-1)
+    T* bbuf = scratch<T, 1>(block * panel_elems + nr);  // + NR: the last row's spill (see below)
+    T* tiles = scratch<T, 2>(sw * mr * nr);             // the tiles of phases (a, 0 .. sw-1)
     struct Run {
-      int64_t dst, len;  // B panel column, pixels
+      int64_t dst, len;         // B panel column, pixels
       int64_t image, row, col;  // its image, grid row and first grid column
-      int64_t gx;        // offset of its first pixel's phase-(0, 0) position in gx
+      int64_t gx;               // offset of its first pixel's phase-(0, 0) position in gx
     };
     // A run seen through shift s: gy pixels (row + di, col + dj ...) of channel 0, clipped to gy.
+    // kind: how it is packed. wide: NR values copied from src (readable for every channel), then
+    // [valid, len) zeroed (a run that ends past gy's last column); zero: the row lies outside gy;
+    // exact: leading pixels outside gy (negative shifts) or too close to gy's end to read NR.
+    enum class Kind : uint8_t { wide, zero, exact };
     struct Piece {
       int64_t dst, len;
-      int64_t src;        // gy offset of the first valid pixel (channel 0)
-      int64_t zeros;      // leading pixels outside gy
-      int64_t valid;      // pixels inside gy, after the zeros
-      bool wide;          // whole run inside gy, and NR values readable from src of any channel
+      int64_t src;    // gy offset of the first valid pixel (channel 0)
+      int64_t zeros;  // leading pixels outside gy
+      int64_t valid;  // pixels inside gy, after the zeros
+      Kind kind;
     };
+    // Per panel of the block: its runs [run0[i], run0[i + 1]) and pieces (shift-major).
     std::vector<Run> runs;
-    std::vector<std::vector<Piece>> pieces(static_cast<size_t>(nsh));
+    std::vector<Piece> pieces;
+    std::vector<size_t> run0, piece0;
     MicroTileArgs<T> tile;
     tile.alpha = T(1);
     tile.beta = T(0);
     tile.kc = cog;
-    tile.b = bbuf;
     tile.b_k_stride = nr;
     tile.ldc = nr;
     tile.n_valid = nr;
     for (int64_t task = lo; task < hi; ++task) {
       const int64_t p0 = task * nc, p1 = std::min(p0 + nc, total);
-      for (int64_t jr = p0; jr < p1; jr += nr) {
-        const int n_valid = static_cast<int>(std::min<int64_t>(nr, p1 - jr));
-        runs.clear();
-        for (int64_t v = jr; v < jr + n_valid;) {
-          const int64_t nn = v / grid, px = v % grid, r = px / wq, q = px % wq;
-          const int64_t len = std::min(wq - q, jr + n_valid - v);
-          runs.push_back({v - jr, len, nn, r, q, nn * p.cin * hw + r * sh * p.w + q * sw});
-          v += len;
-        }
-        for (int64_t s = 0; s < nsh; ++s) {
-          const int64_t di = s / nshw + p.ah.dmin, dj = s % nshw + p.aw.dmin;
-          auto& ps = pieces[static_cast<size_t>(s)];
-          ps.clear();
-          for (const Run& r : runs) {
-            const int64_t oh = r.row + di, ow = r.col + dj;
-            Piece pc{r.dst, r.len, 0, r.len, 0, false};
-            if (oh >= 0 && oh < p.ho) {
-              pc.zeros = std::clamp<int64_t>(-ow, 0, r.len);
-              pc.valid = std::clamp<int64_t>(p.wo - ow, pc.zeros, r.len) - pc.zeros;
-              pc.src = r.image * p.cout * howo + oh * p.wo + ow + pc.zeros;
-              pc.wide = pc.zeros == 0 && pc.valid == r.len && pc.src + (p.cout - 1) * howo + nr <= gy_size;
-            }
-            ps.push_back(pc);
+      for (int64_t jb = p0; jb < p1; jb += block * nr) {
+        const int64_t np = std::min(block, ceil_div(p1 - jb, nr));
+        runs.clear(), pieces.clear(), run0.assign(1, 0), piece0.assign(1, 0);
+        for (int64_t pi = 0; pi < np; ++pi) {
+          const int64_t jr = jb + pi * nr, end = std::min(jr + nr, p1);
+          for (int64_t v = jr; v < end;) {
+            const int64_t nn = v / grid, px = v % grid, r = px / wq, q = px % wq;
+            const int64_t len = std::min(wq - q, end - v);
+            runs.push_back({v - jr, len, nn, r, q, nn * p.cin * hw + r * sh * p.w + q * sw});
+            v += len;
           }
-        }
-        // Where the next panels' gy rows start (the last row shift meets new lines).
-        const int64_t ahead = runs[0].image * p.cout * howo +
-                              std::clamp<int64_t>(runs[0].row + p.ah.dmax, 0, p.ho - 1) * p.wo + runs[0].col + 2 * nr;
-        for (int64_t g = 0; g < p.groups; ++g) {
-          // B panel [shift][co][NR], all shifts of a channel together (the same lines of its
-          // plane), packed straight from gy (a zero-padded copy of gy first cost a pass over
-          // memory: ~1 ms of 18 at cnn_l2). Whole runs are copied NR wide (one unrolled copy
-          // instead of a short loop): what spills past a run is overwritten by the next run,
-          // zeroed as the row's tail, or lands in row (s, co + 1), written later (or the buffer's
-          // NR of slack).
-          const T* gyg = gy + g * cog * howo;
-          for (int64_t co = 0; co < cog; ++co) {
-            const T* src = gyg + co * howo;
-            // One stream per channel is more than the hardware prefetcher follows.
-            __builtin_prefetch(src + ahead);
-            __builtin_prefetch(src + ahead + 64 / sizeof(T));
-            const bool spill_ok = co + 1 < cog;  // else the spill would reach row (s + 1, 0), already written
-            for (int64_t s = 0; s < nsh; ++s) {
-              T* d = bbuf + (s * cog + co) * nr;
-              for (const Piece& pc : pieces[static_cast<size_t>(s)]) {
-                if (pc.wide && spill_ok) {
-                  copy_row(d + pc.dst, src + pc.src, nr);
-                  continue;
-                }
-                T* out = d + pc.dst;
-                for (int64_t k = 0; k < pc.zeros; ++k) out[k] = T(0);
-                for (int64_t k = 0; k < pc.valid; ++k) out[pc.zeros + k] = src[pc.src + k];
-                for (int64_t k = pc.zeros + pc.valid; k < pc.len; ++k) out[k] = T(0);
+          run0.push_back(runs.size());
+          for (int64_t sft = 0; sft < nsh; ++sft) {
+            const int64_t di = sft / nshw + p.ah.dmin, dj = sft % nshw + p.aw.dmin;
+            for (size_t ri = run0[pi]; ri < run0[pi + 1]; ++ri) {
+              const Run& r = runs[ri];
+              const int64_t oh = r.row + di, ow = r.col + dj;
+              Piece pc{r.dst, r.len, 0, r.len, 0, Kind::zero};
+              if (oh >= 0 && oh < p.ho) {
+                pc.zeros = std::clamp<int64_t>(-ow, 0, r.len);
+                pc.valid = std::clamp<int64_t>(p.wo - ow, pc.zeros, r.len) - pc.zeros;
+                pc.src = r.image * p.cout * howo + oh * p.wo + ow + pc.zeros;
+                const bool readable = pc.src + (p.cout - 1) * howo + nr <= gy_size;
+                pc.kind = pc.zeros == 0 && readable ? Kind::wide : Kind::exact;
               }
-              for (int k = n_valid; k < nr; ++k) d[k] = T(0);
+              pieces.push_back(pc);
             }
           }
-          // Phases (a, 0 .. sw-1) tile by tile, then their tiles interleaved into contiguous
-          // runs of gx row r * sh + a (scattered single stores stalled on the store buffer).
+          piece0.push_back(pieces.size());
+        }
+        const auto n_valid = [&](int64_t pi) { return static_cast<int>(std::min<int64_t>(nr, p1 - jb - pi * nr)); };
+        for (int64_t g = 0; g < p.groups; ++g) {
+          // B panels [panel][shift][co][NR], written in that order (sequential stores: the block
+          // is in L2, and channel-major order with stores jumping between panels and shifts
+          // stalled on them), packed straight from gy (a zero-padded copy of gy first cost a pass
+          // over memory). Runs are copied (or zeroed) NR wide, one unrolled copy instead of a
+          // short loop (exact copies of runs clipped by gy's last column cost a quarter of the
+          // packing time): what spills past a run is overwritten by the next run, zeroed as the
+          // row's tail, or lands in the next row, written next (or the buffer's NR of slack).
+          const T* gyg = gy + g * cog * howo;
+          for (int64_t pi = 0; pi < np; ++pi) {
+            const size_t nrun = run0[pi + 1] - run0[pi];
+            const int nv = n_valid(pi);
+            for (int64_t sft = 0; sft < nsh; ++sft) {
+              const Piece* pcs = pieces.data() + piece0[pi] + static_cast<size_t>(sft) * nrun;
+              T* d = bbuf + (pi * nsh + sft) * cog * nr;
+              for (int64_t co = 0; co < cog; ++co, d += nr) {
+                const T* src = gyg + co * howo;
+                for (size_t k = 0; k < nrun; ++k) {
+                  const Piece& pc = pcs[k];
+                  T* out = d + pc.dst;
+                  if (pc.kind == Kind::wide) {
+                    copy_row(out, src + pc.src, nr);
+                    for (int64_t e = pc.valid; e < pc.len; ++e) out[e] = T(0);
+                  } else if (pc.kind == Kind::zero) {
+                    zero_row(out, nr);
+                  } else {
+                    for (int64_t e = 0; e < pc.zeros; ++e) out[e] = T(0);
+                    for (int64_t e = 0; e < pc.valid; ++e) out[pc.zeros + e] = src[pc.src + e];
+                    for (int64_t e = pc.zeros + pc.valid; e < pc.len; ++e) out[e] = T(0);
+                  }
+                }
+                for (int e = nv; e < nr; ++e) d[e] = T(0);
+              }
+            }
+          }
+          // For each row a of phases and gx-channel panel (its A chunk in L1), every panel of
+          // the block: phases (a, 0 .. sw-1) tile by tile, then their tiles interleaved into
+          // contiguous runs of gx row r * sh + a (scattered single stores stalled on the store
+          // buffer).
           for (int64_t a = 0; a < sh; ++a)
             for (int64_t ir = 0; ir < ncp; ++ir) {
               const int m_valid = static_cast<int>(std::min<int64_t>(mr, cig - ir * mr));
-              for (int64_t b = 0; b < sw; ++b) {
-                const size_t pi = static_cast<size_t>(a * sw + b);
-                const Phase& ph = p.phases[pi];
-                const int64_t nt = static_cast<int64_t>(ph.tap_w.size());
-                T* t = tiles + b * mr * nr;
-                if (nt == 0) {  // no tap reaches this phase (stride > kernel extent): gx is 0 there
-                  std::fill(t, t + mr * nr, T(0));
-                  continue;
+              tile.m_valid = m_valid;
+              for (int64_t pi = 0; pi < np; ++pi) {
+                tile.b = bbuf + pi * panel_elems;
+                for (int64_t b = 0; b < sw; ++b) {
+                  const size_t ph_i = static_cast<size_t>(a * sw + b);
+                  const Phase& ph = p.phases[ph_i];
+                  const int64_t nt = static_cast<int64_t>(ph.tap_w.size());
+                  T* t = tiles + b * mr * nr;
+                  if (nt == 0) {  // no tap reaches this phase (stride > kernel extent): gx is 0 there
+                    std::fill(t, t + mr * nr, T(0));
+                    continue;
+                  }
+                  tile.segments = static_cast<int>(nt);
+                  tile.b_offsets = b_offsets[ph_i].data();
+                  tile.a = apack.data() + g * taps * ncp * cog * mr + ph.a_offset + ir * nt * cog * mr;
+                  tile.c = t;
+                  ks.packed_kernel(tile);
                 }
-                tile.segments = static_cast<int>(nt);
-                tile.b_offsets = b_offsets[pi].data();
-                tile.a = apack.data() + g * taps * ncp * cog * mr + ph.a_offset + ir * nt * cog * mr;
-                tile.c = t;
-                tile.m_valid = m_valid;
-                ks.packed_kernel(tile);
-              }
-              for (const Run& r : runs) {
-                const int64_t ih = r.row * sh + a;
-                if (ih >= p.h) continue;
-                const int64_t count = std::min(p.w - r.col * sw, r.len * sw);  // gx columns of the run
-                for (int rr = 0; rr < m_valid; ++rr) {
-                  const int64_t c = g * cig + ir * mr + rr;
-                  const T bv = bias ? bias[c] : T(0);
-                  T* d = gx + r.gx + c * hw + a * p.w;
-                  const T* t0 = tiles + rr * nr + r.dst;
-                  if (sw == 2) {
-                    interleave2(d, t0, t0 + mr * nr, count, bv);
-                  } else {
-                    for (int64_t e = 0; e < count; ++e) d[e] = tiles[e % sw * mr * nr + rr * nr + r.dst + e / sw] + bv;
+                for (size_t ri = run0[pi]; ri < run0[pi + 1]; ++ri) {
+                  const Run& r = runs[ri];
+                  const int64_t ih = r.row * sh + a;
+                  if (ih >= p.h) continue;
+                  const int64_t count = std::min(p.w - r.col * sw, r.len * sw);  // gx columns of the run
+                  for (int rr = 0; rr < m_valid; ++rr) {
+                    const int64_t c = g * cig + ir * mr + rr;
+                    const T bv = bias ? bias[c] : T(0);
+                    T* d = gx + r.gx + c * hw + a * p.w;
+                    const T* t0 = tiles + rr * nr + r.dst;
+                    if (sw == 2) {
+                      interleave2(d, t0, t0 + mr * nr, count, bv);
+                    } else {
+                      for (int64_t e = 0; e < count; ++e)
+                        d[e] = tiles[e % sw * mr * nr + rr * nr + r.dst + e / sw] + bv;
+                    }
                   }
                 }
               }
