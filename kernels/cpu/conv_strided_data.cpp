@@ -85,6 +85,18 @@ inline void copy_row(T* __restrict dst, const T* __restrict src, int n) {
   }
 }
 
+// dst[0, m) = src[0, m) for m = n rounded up to a multiple of 16 bytes (at most 64 bytes past
+// n, within NR): whole 16-byte moves for the pieces of a B panel row, without moving a full NR
+// for a run of 2 pixels.
+template <class T>
+inline void copy_rounded(T* __restrict dst, const T* __restrict src, int64_t n) {
+  constexpr int64_t kStep = 16 / sizeof(T);
+  for (int64_t k = 0; k < n; k += kStep) {
+#pragma GCC unroll 4
+    for (int64_t e = 0; e < kStep; ++e) dst[k + e] = src[k + e];
+  }
+}
+
 // dst[0, n) = 0 (n as in copy_row).
 template <class T>
 inline void zero_row(T* __restrict dst, int n) {
@@ -323,7 +335,10 @@ void run_images(const T* gy, const Plan& p, const std::vector<T>& apack, const T
                   const Piece& pc = pcs[k];
                   T* out = d + pc.dst;
                   if (pc.kind == Kind::wide) {
-                    copy_row(out, src + pc.src, nr);
+                    if (pc.len == nr)
+                      copy_row(out, src + pc.src, nr);
+                    else
+                      copy_rounded(out, src + pc.src, pc.len);
                     for (int64_t e = pc.valid; e < pc.len; ++e) out[e] = T(0);
                   } else if (pc.kind == Kind::zero) {
                     zero_row(out, nr);
