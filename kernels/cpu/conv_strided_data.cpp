@@ -71,43 +71,6 @@ T* scratch(int64_t elems) {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// dst[0, n) = src[0, n): the short rows of a B panel (unrolled for the common widths).
-template <class T>
-inline void copy_row(T* __restrict dst, const T* __restrict src, int n) {
-  if (n == 16) {
-#pragma GCC unroll 16
-    for (int k = 0; k < 16; ++k) dst[k] = src[k];
-  } else if (n == 8) {
-#pragma GCC unroll 8
-    for (int k = 0; k < 8; ++k) dst[k] = src[k];
-  } else {
-    for (int k = 0; k < n; ++k) dst[k] = src[k];
-  }
-}
-
-// dst[0, m) = src[0, m) for m = n rounded up to a multiple of 16 bytes (at most 64 bytes past
-// n, within NR): whole 16-byte moves for the pieces of a B panel row, without moving a full NR
-// for a run of 2 pixels.
-template <class T>
-inline void copy_rounded(T* __restrict dst, const T* __restrict src, int64_t n) {
-  constexpr int64_t kStep = 16 / sizeof(T);
-  for (int64_t k = 0; k < n; k += kStep) {
-#pragma GCC unroll 4
-    for (int64_t e = 0; e < kStep; ++e) dst[k + e] = src[k + e];
-  }
-}
-
-// dst[0, n) = 0 (n as in copy_row).
-template <class T>
-inline void zero_row(T* __restrict dst, int n) {
-  if (n == 16) {
-#pragma GCC unroll 16
-    for (int k = 0; k < 16; ++k) dst[k] = T(0);
-  } else {
-    for (int k = 0; k < n; ++k) dst[k] = T(0);
-  }
-}
-
 // d[2k] = t0[k] + bias, d[2k + 1] = t1[k] + bias for 2k, 2k + 1 < count: two phase tiles' rows
 // into one contiguous gx run (SSE2 unpacks; the scalar loop stalled on single stores).
 template <class T>
@@ -233,13 +196,6 @@ void run_images(const T* gy, const Plan& p, const std::vector<T>& apack, const T
   const int64_t cig = p.cig(), cog = p.cog(), ncp = ceil_div(cig, mr), taps = p.kh * p.kw;
   const int64_t nsh = p.shifts(), nshw = p.aw.shifts(), howo = p.ho * p.wo, gy_size = p.n * p.cout * howo;
   const int64_t hw = p.h * p.w, sh = p.ah.stride, sw = p.aw.stride;
-  // ... and in the B panel, per phase and tap (MicroTileArgs::b_offsets).
-  std::vector<std::vector<int64_t>> b_offsets;
-  for (const Phase& ph : p.phases) {
-    b_offsets.emplace_back();
-    for (int64_t s : ph.tap_shift) b_offsets.back().push_back(s * cog * nr);
-  }
-
   // Tasks: chunks of nc grid pixels of the whole batch (pixel v = image * grid + r * Wq + q), nc
   // a multiple of NR from the shapes and the thread count only (any chunking gives the same bits).
   const int64_t wq = p.aw.grid, grid = p.ah.grid * wq, total = p.n * grid;
@@ -248,81 +204,112 @@ void run_images(const T* gy, const Plan& p, const std::vector<T>& apack, const T
   const int64_t chunks = ceil_div(total, nc);
   // Panels per block: the block's B panels (about 192 KiB) stay in L2 while each A chunk (one
   // gx-channel panel of one row of phases) is used by every panel of the block from L1.
-  const int64_t panel_elems = nsh * cog * nr;
   constexpr int64_t kLine = 64 / sizeof(T);
-  const int64_t block = std::clamp<int64_t>((192 << 10) / static_cast<int64_t>(panel_elems * sizeof(T)), 1, 16);
+  const int64_t block = std::clamp<int64_t>((192 << 10) / static_cast<int64_t>(nsh * cog * nr * sizeof(T)), 1, 16);
+  // The block's B rows [shift][co][row_len]: each (shift, channel) row holds the block's pixels
+  // side by side, so it is a few long copies of gy (below); panel i reads its NR columns at
+  // i * NR with the row length as k stride. An odd number of cache lines per row spreads the
+  // rows over every L1 set.
+  const int64_t row_len = (block * nr / kLine | 1) * kLine;
+  // Where each tap's B rows start, per phase (MicroTileArgs::b_offsets).
+  std::vector<std::vector<int64_t>> b_offsets;
+  for (const Phase& ph : p.phases) {
+    b_offsets.emplace_back();
+    for (int64_t s : ph.tap_shift) b_offsets.back().push_back(s * cog * row_len);
+  }
+
   parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
-    T* bbuf = scratch<T, 1>(block * panel_elems + nr);  // + NR: the last row's spill (see below)
-    T* tiles = scratch<T, 2>(sw * mr * nr);             // the tiles of phases (a, 0 .. sw-1)
+    T* bbuf = scratch<T, 1>(nsh * cog * row_len);
+    T* tiles = scratch<T, 2>(sw * mr * nr);  // the tiles of phases (a, 0 .. sw-1)
     struct Run {
-      int64_t dst, len;         // B panel column, pixels
+      int64_t dst, len;         // B row column (pixel of the block), pixels
       int64_t image, row, col;  // its image, grid row and first grid column
       int64_t gx;               // offset of its first pixel's phase-(0, 0) position in gx
     };
-    // A run seen through shift s: gy pixels (row + di, col + dj ...) of channel 0, clipped to gy.
-    // kind: how it is packed. wide: NR values copied from src (readable for every channel), then
-    // [valid, len) zeroed (a run that ends past gy's last column); zero: the row lies outside gy;
-    // exact: leading pixels outside gy (negative shifts) or too close to gy's end to read NR.
-    enum class Kind : uint8_t { wide, zero, exact };
-    struct Piece {
-      int64_t dst, len;
-      int64_t src;    // gy offset of the first valid pixel (channel 0)
-      int64_t zeros;  // leading pixels outside gy
-      int64_t valid;  // pixels inside gy, after the zeros
-      Kind kind;
+    // How a shift's B rows are made, the same for every channel (gy offsets of channel 0):
+    // copies of gy (a run seen through the shift is gy pixels (row + di, col + dj ...), and
+    // runs of consecutive rows are consecutive in gy when the grid is as wide as gy: one copy
+    // per image), then zeros over what lies outside gy (the copy reads the neighbouring row's
+    // pixels there, or the next channel's).
+    struct Copy {
+      int64_t dst, src, len;
     };
-    // Per panel of the block: its runs [run0[i], run0[i + 1]) and pieces (shift-major).
+    struct Zero {
+      int64_t dst, len;
+    };
     std::vector<Run> runs;
-    std::vector<Piece> pieces;
-    std::vector<size_t> run0, piece0;
+    std::vector<size_t> run0;                      // panel i's runs: [run0[i], run0[i + 1])
+    std::vector<Copy> copies;
+    std::vector<Zero> zeros;
+    std::vector<size_t> copy0, zero0;              // shift s's: [copy0[s], copy0[s + 1]) ...
     std::vector<std::pair<int64_t, int64_t>> ahead;  // gy ranges (offset of channel 0, length)
     MicroTileArgs<T> tile;
     tile.alpha = T(1);
     tile.beta = T(0);
     tile.kc = cog;
-    tile.b_k_stride = nr;
+    tile.b_k_stride = row_len;
     tile.ldc = nr;
     tile.n_valid = nr;
     for (int64_t task = lo; task < hi; ++task) {
       const int64_t p0 = task * nc, p1 = std::min(p0 + nc, total);
       for (int64_t jb = p0; jb < p1; jb += block * nr) {
-        const int64_t np = std::min(block, ceil_div(p1 - jb, nr));
-        runs.clear(), pieces.clear(), run0.assign(1, 0), piece0.assign(1, 0);
+        const int64_t np = std::min(block, ceil_div(p1 - jb, nr)), pixels = std::min(np * nr, p1 - jb);
+        runs.clear(), run0.assign(1, 0);
         for (int64_t pi = 0; pi < np; ++pi) {
           const int64_t jr = jb + pi * nr, end = std::min(jr + nr, p1);
           for (int64_t v = jr; v < end;) {
             const int64_t nn = v / grid, px = v % grid, r = px / wq, q = px % wq;
             const int64_t len = std::min(wq - q, end - v);
-            runs.push_back({v - jr, len, nn, r, q, nn * p.cin * hw + r * sh * p.w + q * sw});
+            runs.push_back({v - jb, len, nn, r, q, nn * p.cin * hw + r * sh * p.w + q * sw});
             v += len;
           }
           run0.push_back(runs.size());
-          for (int64_t sft = 0; sft < nsh; ++sft) {
-            const int64_t di = sft / nshw + p.ah.dmin, dj = sft % nshw + p.aw.dmin;
-            for (size_t ri = run0[pi]; ri < run0[pi + 1]; ++ri) {
-              const Run& r = runs[ri];
-              const int64_t oh = r.row + di, ow = r.col + dj;
-              Piece pc{r.dst, r.len, 0, r.len, 0, Kind::zero};
-              if (oh >= 0 && oh < p.ho) {
-                pc.zeros = std::clamp<int64_t>(-ow, 0, r.len);
-                pc.valid = std::clamp<int64_t>(p.wo - ow, pc.zeros, r.len) - pc.zeros;
-                pc.src = r.image * p.cout * howo + oh * p.wo + ow + pc.zeros;
-                const bool readable = pc.src + (p.cout - 1) * howo + nr <= gy_size;
-                pc.kind = pc.zeros == 0 && readable ? Kind::wide : Kind::exact;
-              }
-              pieces.push_back(pc);
-            }
-          }
-          piece0.push_back(pieces.size());
         }
-        const auto n_valid = [&](int64_t pi) { return static_cast<int>(std::min<int64_t>(nr, p1 - jb - pi * nr)); };
+        copies.clear(), zeros.clear(), copy0.assign(1, 0), zero0.assign(1, 0);
+        for (int64_t sft = 0; sft < nsh; ++sft) {
+          const int64_t di = sft / nshw + p.ah.dmin, dj = sft % nshw + p.aw.dmin;
+          const size_t first = copies.size();
+          const auto copy = [&](int64_t dst, int64_t src, int64_t len) {
+            if (len <= 0) return;
+            if (copies.size() > first) {
+              Copy& last = copies.back();
+              if (last.dst + last.len == dst && last.src + last.len == src) {
+                last.len += len;
+                return;
+              }
+            }
+            copies.push_back({dst, src, len});
+          };
+          const auto zero = [&](int64_t dst, int64_t len) {
+            if (len > 0) zeros.push_back({dst, len});
+          };
+          for (const Run& r : runs) {
+            const int64_t oh = r.row + di, ow = r.col + dj;
+            if (oh < 0 || oh >= p.ho) {
+              zero(r.dst, r.len);
+              continue;
+            }
+            const int64_t z = std::clamp<int64_t>(-ow, 0, r.len);           // leading pixels left of gy
+            const int64_t v = std::clamp<int64_t>(p.wo - ow, z, r.len) - z;  // pixels inside gy
+            const int64_t src = r.image * p.cout * howo + oh * p.wo + ow;
+            if (src >= 0 && src + (p.cout - 1) * howo + r.len <= gy_size) {
+              copy(r.dst, src, r.len);  // the whole run: it may merge with its neighbours
+            } else {
+              copy(r.dst + z, src + z, v);
+            }
+            zero(r.dst, z);
+            zero(r.dst + z + v, r.len - z - v);
+          }
+          zero(pixels, np * nr - pixels);  // the last panel's columns past the chunk
+          copy0.push_back(copies.size());
+          zero0.push_back(zeros.size());
+        }
         // The next block's gy rows (per image it touches: a range of each channel plane),
         // fetched a slice of channels at a time while this block computes: one stream per
-        // channel is more than the hardware prefetcher follows (large images ran no faster
-        // than im2col without it).
+        // channel is more than the hardware prefetcher follows.
         ahead.clear();
-        if (jb + np * nr < p1) {
-          const int64_t v0 = jb + np * nr, v1 = std::min(v0 + block * nr, p1) - 1;
+        if (jb + pixels < p1) {
+          const int64_t v0 = jb + pixels, v1 = std::min(v0 + block * nr, p1) - 1;
           for (int64_t nn = v0 / grid; nn <= v1 / grid; ++nn) {
             const int64_t r0 = nn == v0 / grid ? v0 % grid / wq : 0, r1 = nn == v1 / grid ? v1 % grid / wq : p.ah.grid - 1;
             const int64_t lo = std::clamp<int64_t>(r0 + p.ah.dmin, 0, p.ho), hi = std::clamp<int64_t>(r1 + p.ah.dmax + 1, lo, p.ho);
@@ -339,43 +326,17 @@ void run_images(const T* gy, const Plan& p, const std::vector<T>& apack, const T
               for (int64_t e = 0; e < len; e += kLine) __builtin_prefetch(gy + off + c * howo + e);
         };
         for (int64_t g = 0; g < p.groups; ++g) {
-          // B panels [panel][shift][co][NR], written in that order (sequential stores: the block
-          // is in L2, and channel-major order with stores jumping between panels and shifts
-          // stalled on them), packed straight from gy (a zero-padded copy of gy first cost a pass
-          // over memory). Runs are copied (or zeroed) NR wide, one unrolled copy instead of a
-          // short loop (exact copies of runs clipped by gy's last column cost a quarter of the
-          // packing time): what spills past a run is overwritten by the next run, zeroed as the
-          // row's tail, or lands in the next row, written next (or the buffer's NR of slack).
+          // The B rows, packed straight from gy (a zero-padded copy of gy first cost a pass over
+          // memory; packing NR-pixel panels run by run cost more than the stores it made).
           const T* gyg = gy + g * cog * howo;
-          for (int64_t pi = 0; pi < np; ++pi) {
-            const size_t nrun = run0[pi + 1] - run0[pi];
-            const int nv = n_valid(pi);
-            for (int64_t sft = 0; sft < nsh; ++sft) {
-              const Piece* pcs = pieces.data() + piece0[pi] + static_cast<size_t>(sft) * nrun;
-              T* d = bbuf + (pi * nsh + sft) * cog * nr;
-              for (int64_t co = 0; co < cog; ++co, d += nr) {
-                const T* src = gyg + co * howo;
-                for (size_t k = 0; k < nrun; ++k) {
-                  const Piece& pc = pcs[k];
-                  T* out = d + pc.dst;
-                  if (pc.kind == Kind::wide) {
-                    if (pc.len == nr)
-                      copy_row(out, src + pc.src, nr);
-                    else
-                      copy_rounded(out, src + pc.src, pc.len);
-                    for (int64_t e = pc.valid; e < pc.len; ++e) out[e] = T(0);
-                  } else if (pc.kind == Kind::zero) {
-                    zero_row(out, nr);
-                  } else {
-                    for (int64_t e = 0; e < pc.zeros; ++e) out[e] = T(0);
-                    for (int64_t e = 0; e < pc.valid; ++e) out[pc.zeros + e] = src[pc.src + e];
-                    for (int64_t e = pc.zeros + pc.valid; e < pc.len; ++e) out[e] = T(0);
-                  }
-                }
-                for (int e = nv; e < nr; ++e) d[e] = T(0);
-              }
+          for (int64_t sft = 0; sft < nsh; ++sft)
+            for (int64_t co = 0; co < cog; ++co) {
+              T* d = bbuf + (sft * cog + co) * row_len;
+              const T* src = gyg + co * howo;
+              for (size_t k = copy0[sft]; k < copy0[sft + 1]; ++k)
+                std::memcpy(d + copies[k].dst, src + copies[k].src, sizeof(T) * copies[k].len);
+              for (size_t k = zero0[sft]; k < zero0[sft + 1]; ++k) std::fill_n(d + zeros[k].dst, zeros[k].len, T(0));
             }
-          }
           // For each row a of phases and gx-channel panel (its A chunk in L1), every panel of
           // the block: phases (a, 0 .. sw-1) tile by tile, then their tiles interleaved into
           // contiguous runs of gx row r * sh + a (scattered single stores stalled on the store
@@ -396,7 +357,7 @@ void run_images(const T* gy, const Plan& p, const std::vector<T>& apack, const T
                 }
               }
               for (int64_t pi = 0; pi < np; ++pi) {
-                tile.b = bbuf + pi * panel_elems;
+                tile.b = bbuf + pi * nr;
                 for (int64_t b = 0; b < sw; ++b) {
                   const size_t ph_i = static_cast<size_t>(a * sw + b);
                   const Phase& ph = p.phases[ph_i];
@@ -421,12 +382,12 @@ void run_images(const T* gy, const Plan& p, const std::vector<T>& apack, const T
                     const int64_t c = g * cig + ir * mr + rr;
                     const T bv = bias ? bias[c] : T(0);
                     T* d = gx + r.gx + c * hw + a * p.w;
-                    const T* t0 = tiles + rr * nr + r.dst;
+                    const T* t0 = tiles + rr * nr + (r.dst - pi * nr);
                     if (sw == 2) {
                       interleave2(d, t0, t0 + mr * nr, count, bv);
                     } else {
                       for (int64_t e = 0; e < count; ++e)
-                        d[e] = tiles[e % sw * mr * nr + rr * nr + r.dst + e / sw] + bv;
+                        d[e] = tiles[e % sw * mr * nr + rr * nr + (r.dst - pi * nr) + e / sw] + bv;
                     }
                   }
                 }
