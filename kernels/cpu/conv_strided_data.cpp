@@ -363,10 +363,6 @@ void run_images(const T* gy, const Plan& p, const std::vector<T>& apack, const T
                   const Phase& ph = p.phases[ph_i];
                   const int64_t nt = static_cast<int64_t>(ph.tap_w.size());
                   T* t = tiles + b * mr * nr;
-                  if (nt == 0) {  // no tap reaches this phase (stride > kernel extent): gx is 0 there
-                    std::fill(t, t + mr * nr, T(0));
-                    continue;
-                  }
                   tile.segments = static_cast<int>(nt);
                   tile.b_offsets = b_offsets[ph_i].data();
                   tile.a = apack.data() + g * taps * ncp * cog * mr + ph.a_offset + ir * nt * cog * mr;
@@ -409,6 +405,16 @@ void backward_data(const Tensor& gyt, const Tensor& wt, const Tensor& bt, const 
   run_images(gy, p, apack, bias, gx);
 }
 
+// Whether every phase a in [0, stride) of a dimension receives at least one tap.
+bool every_phase_reached(int64_t stride, int64_t pad, int64_t dil, int64_t k) {
+  for (int64_t a = 0; a < stride; ++a) {
+    bool reached = false;
+    for (int64_t i = 0; i < k && !reached; ++i) reached = (a + pad - i * dil) % stride == 0;
+    if (!reached) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool conv2d_strided_backward_data(const Tensor& gy, const Tensor& w, const Tensor& bias, const Tensor& gx,
@@ -420,6 +426,12 @@ bool conv2d_strided_backward_data(const Tensor& gy, const Tensor& w, const Tenso
   if (g.groups > 1 && g.groups == cin) return false;  // depthwise: conv.cpp's direct kernels
   if (cin / g.groups < kMinChannels || cout / g.groups < kMinChannels) return false;
   if (gx.size(0) == 0 || gx.size(2) == 0 || gx.size(3) == 0 || gy.size(2) == 0 || gy.size(3) == 0) return false;
+  // A phase no tap reaches (a kernel narrower than the stride, as 1x1 stride-2 downsampling) is
+  // all zeros: the path would be mostly a strided memset (ResNet's 1x1 stride-2 at 56x56 ran
+  // 11% slower than im2col).
+  if (!every_phase_reached(g.stride_h, g.pad_h, g.dil_h, w.size(2)) ||
+      !every_phase_reached(g.stride_w, g.pad_w, g.dil_w, w.size(3)))
+    return false;
   if (gx.dtype() == DType::F64)
     backward_data<double>(gy, w, bias, gx, g);
   else

@@ -3,7 +3,7 @@
 // the im2col path (the same kernel with the path switched off) and a naive double-precision
 // transposed convolution, on strides 2 and 3 (and mixed (2, 1)), padding 0/1/2, dilation 1/2,
 // odd sizes, channel counts that are not multiples of the micro-tile, groups 1 and 2, batch 1
-// and 3, 5x5 and even kernels, a stride larger than the kernel (phases no tap reaches), gx larger
+// and 3, 5x5 and even kernels, one tap per phase (4x4 stride 4), gx larger
 // than the forward's input (conv_transpose2d's output_padding), the bias, f32 and f64, every
 // micro-kernel ISA this CPU runs; bitwise the same for 1, 2 and 3 threads; through autograd and
 // conv_transpose2d; and the shapes it must leave to the other paths.
@@ -62,12 +62,11 @@ std::vector<Case> cases() {
       {3, 13, 13, 11, 9, 3, 3, 0, 2, 1, 1, 1, 3, 3},   // stride 3, padding 0 / 2
       {2, 16, 9, 10, 16, 3, 3, 1, 1, 1, 1, 2, 2, 1},   // stride (2, 1), groups 2
       {3, 18, 9, 7, 16, 3, 3, 1, 0, 1, 1, 2, 2, 2},    // groups 2 with 9 and 8 channels per group
-      {1, 8, 12, 12, 8, 3, 3, 2, 2, 2, 2, 1, 2, 2},    // dilation 2
+      {1, 8, 12, 12, 8, 3, 3, 2, 2, 2, 2, 1, 3, 3},    // dilation 2, stride 3
       {3, 9, 13, 12, 10, 3, 3, 1, 2, 2, 1, 1, 3, 2},   // dilation (2, 1), stride (3, 2)
-      {1, 8, 9, 9, 10, 1, 1, 1, 1, 1, 1, 1, 2, 2},     // 1x1 stride 2 with padding
       {2, 8, 11, 12, 9, 5, 5, 2, 2, 1, 1, 1, 2, 2},    // 5x5: phases of 3x3, 3x2, 2x3, 2x2 taps
       {1, 9, 12, 10, 8, 4, 4, 1, 1, 1, 1, 1, 2, 2},    // 4x4 (even kernel)
-      {1, 8, 13, 14, 8, 3, 3, 0, 0, 1, 1, 1, 4, 4},    // stride 4 > kernel: a phase no tap reaches
+      {1, 8, 13, 14, 8, 4, 4, 1, 0, 1, 1, 1, 4, 4},    // 4x4 stride 4: one tap per phase
       {3, 8, 7, 7, 8, 3, 3, 1, 1, 1, 1, 1, 2, 2},      // 4x4 grids: panels straddle images
       {2, 8, 9, 9, 12, 3, 3, 1, 1, 1, 1, 1, 2, 2, 1, 1},  // gx one row and column larger
       {1, 12, 8, 10, 8, 3, 3, 1, 1, 1, 1, 1, 3, 3, 2, 1}, // stride 3, output_padding (2, 1)
@@ -208,6 +207,14 @@ TEST(ConvStridedData, LeavesOtherShapesToTheOtherPaths) {
   Tensor gy_thin = random({1, 4, 5, 5}, DType::F32, 5);
   EXPECT_FALSE(kernels::cpu::conv2d_strided_backward_data(gy_thin, random({4, 16, 3, 3}, DType::F32, 6), Tensor(),
                                                           gx, s2));
+  // a phase no tap reaches: 1x1 stride 2, 3x3 stride 4, 3x3 dilation 2 stride 2
+  EXPECT_FALSE(kernels::cpu::conv2d_strided_backward_data(random({1, 16, 5, 5}, DType::F32, 8),
+                                                          random({16, 16, 1, 1}, DType::F32, 9), Tensor(), gx,
+                                                          {2, 2, 0, 0, 1, 1, 1}));
+  EXPECT_FALSE(kernels::cpu::conv2d_strided_backward_data(random({1, 16, 3, 3}, DType::F32, 10), w, Tensor(), gx,
+                                                          {4, 4, 1, 1, 1, 1, 1}));
+  EXPECT_FALSE(kernels::cpu::conv2d_strided_backward_data(random({1, 16, 4, 4}, DType::F32, 11), w, Tensor(), gx,
+                                                          {2, 2, 1, 1, 2, 2, 1}));
   // depthwise
   EXPECT_FALSE(kernels::cpu::conv2d_strided_backward_data(gy, random({16, 1, 3, 3}, DType::F32, 7), Tensor(), gx,
                                                           {2, 2, 1, 1, 1, 1, 16}));
