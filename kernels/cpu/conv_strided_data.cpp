@@ -335,7 +335,12 @@ void run_images(const T* gy, const Plan& p, const std::vector<T>& apack, const T
               const T* src = gyg + co * howo;
               for (size_t k = copy0[sft]; k < copy0[sft + 1]; ++k)
                 std::memcpy(d + copies[k].dst, src + copies[k].src, sizeof(T) * copies[k].len);
-              for (size_t k = zero0[sft]; k < zero0[sft + 1]; ++k) std::fill_n(d + zeros[k].dst, zeros[k].len, T(0));
+              for (size_t k = zero0[sft]; k < zero0[sft + 1]; ++k) {
+                if (zeros[k].len == 1)  // a pixel past gy's last column: no memset call for it
+                  d[zeros[k].dst] = T(0);
+                else
+                  std::fill_n(d + zeros[k].dst, zeros[k].len, T(0));
+              }
             }
           // For each row a of phases and gx-channel panel (its A chunk in L1), every panel of
           // the block: phases (a, 0 .. sw-1) tile by tile, then their tiles interleaved into
