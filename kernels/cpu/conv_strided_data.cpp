@@ -351,16 +351,6 @@ void run_images(const T* gy, const Plan& p, const std::vector<T>& apack, const T
               const int m_valid = static_cast<int>(std::min<int64_t>(mr, cig - ir * mr));
               tile.m_valid = m_valid;
               prefetch_ahead();
-              // The gx lines this (a, ir) writes, for writing: they arrive while the tiles compute.
-              for (const Run& r : runs) {
-                if (r.row * sh + a >= p.h) continue;
-                const int64_t count = std::min(p.w - r.col * sw, r.len * sw);
-                for (int rr = 0; rr < m_valid; ++rr) {
-                  const T* d = gx + r.gx + (g * cig + ir * mr + rr) * hw + a * p.w;
-                  for (int64_t e = 0; e < count; e += kLine) __builtin_prefetch(d + e, 1);
-                  __builtin_prefetch(d + count - 1, 1);
-                }
-              }
               for (int64_t pi = 0; pi < np; ++pi) {
                 tile.b = bbuf + pi * nr;
                 for (int64_t b = 0; b < sw; ++b) {
