@@ -1,5 +1,5 @@
-// Backward-data of strided convolutions (gx = conv^T(gy, w)) on the GEMM's micro-kernel
-// (microkernel.h), split by output phase, with no im2col column matrix and no col2im.
+// Backward-data of strided convolutions (gx = conv^T(gy, w), conv_transpose2d's forward) on the
+// GEMM's micro-kernel (microkernel.h), split by output phase: no im2col column matrix, no col2im.
 //
 // Why this shape. With stride s, gx pixel (r * sh + a, q * sw + b) of phase (a, b) receives
 // exactly the taps (i, j) with (a + ph - i * dh) % sh == 0 and (b + pw - j * dw) % sw == 0, each
@@ -8,21 +8,40 @@
 // belongs to exactly one phase, so the phases together do the im2col path's multiply-adds and
 // every gx element is one register tile's full reduction, written once (no zeroing, no
 // read-modify-write, a fixed summation order: identical bits for any thread count).
-//  - gy is copied ONCE into zero-padded planes that cover every shift (rows dmin .. grid-1+dmax).
-//    (A previous attempt padded gy once per phase and ran four separate correlations: 1.2-1.7x
-//    slower than im2col, each phase's K = Cout * taps being short and the padding per phase
-//    dominating.)
 //  - tasks run over chunks of grid pixels of the whole batch (panels may straddle images, as in
-//    conv_direct.cpp); for each NR-pixel panel the B panel [shift][co][NR] is packed once (a few
-//    row copies per channel and shift: 4 shifts for 3x3 stride 2 padding 1) and shared by all
-//    phases. A phase's micro-kernel call sums its taps as `segments` (MicroTileArgs), B restarting
-//    at the tap's shift, A the weights pre-packed [phase][gx-channel panel][tap][co][MR], so the
-//    accumulators stay in registers for the phase's whole K = Cout * taps.
-//  - the tile goes to a small buffer and from there to gx at stride-s positions.
+//    conv_direct.cpp), in blocks of NR-pixel panels. A block's B rows [shift][co][block pixels]
+//    are made once and shared by every phase: a (shift, channel) row is gy seen through the
+//    shift, which for consecutive grid rows is consecutive gy whenever the grid is as wide as gy
+//    (3x3 stride 2 padding 1: one memcpy per image and row, then zeros where the shift leaves
+//    gy). 4 shifts for 3x3 stride 2 padding 1. A panel reads its NR columns with the row length
+//    as k stride.
+//  - a phase's micro-kernel call sums its taps as `segments` (MicroTileArgs), B restarting at the
+//    tap's shift, A the weights pre-packed [phase][gx-channel panel][tap][co][MR], so the
+//    accumulators stay in registers for the phase's whole K = Cout * taps. For each row a of
+//    phases and gx-channel panel (its A chunk in L1) every panel of the block runs: the tiles of
+//    phases (a, 0 .. sw-1) go to a small buffer and from there, interleaved, into contiguous
+//    runs of gx row r * sh + a.
+//  - the next block's gy rows are prefetched a slice of channels at a time (one stream per
+//    channel is more than the hardware prefetcher follows: 3-4% at 28x28 images).
+// What did not work (same measure as below): gy padded once per phase, four separate
+// correlations: 1.2-1.7x slower than im2col (an earlier attempt); one zero-padded copy of gy and
+// B panels packed NR pixels at a time, run by run: cnn_l2 18.6 ms (slower than im2col), the
+// packing as costly as the stores it made; for 3x3 stride 2, the GEMM C = W^T x gy with gy read
+// in place and col2im folded into the tile's write (vector adds of three tile rows into one gx
+// row): cnn_l2 16.2 (no better than the phases), cnn_l3 16.3 (49-pixel images waste a third of
+// the last NR panel), r18_down4 64.5; a write-prefetch of the gx lines: no effect.
+// Convolutions with a phase no tap reaches (1x1 stride 2, dilation = stride) go to im2col: the
+// path would be mostly a strided memset (ResNet's 1x1 stride-2 at 56x56: 9.7 vs 8.7 ms).
 //
-// Measured (bench_conv pass_bwd_data_*, STRATA_NUM_THREADS=1, CPU time, best of 3, the 2-core
-// shared Zen 3 box; im2col = STRATA_CONV_DIRECT=0 or the build before this file, same sitting):
-// see the numbers at the end of this comment.
+// Measured: single-thread CPU time (STRATA_NUM_THREADS=1, Google Benchmark's CPU column, best
+// of 3-5 interleaved runs on the shared 2-core Zen 3 box, ms; before = the build without this
+// file, same sitting):
+//   bench_conv pass_bwd_data_cnn_l2 (128 x 32 x 28 x 28 <- 64 x 14 x 14): 16.5 -> 15.2
+//   bench_conv pass_bwd_data_cnn_l3 (128 x 64 x 14 x 14 <- 128 x 7 x 7):  17.7 -> 12.8
+//   bench_strided_data (im2col "off" -> "on"): r18_down2 (32 x 64 x 56 x 56, 3x3 s2) 51.6 -> 48.6,
+//   r18_down3 53.2 -> 46.3, r18_down4 66.1 -> 45.7, c48_28 32.8 -> 29.3, c40_14 7.5 -> 6.2.
+// cnn_l2 stays short of the 1.3x aimed at: its 32 gx channels fill 6-row tiles to 32/36 (the
+// micro-kernel alone is ~11 of the 15 ms) and writing the 12.8 MB of gx costs ~2 ms either way.
 #include "kernels/cpu/conv_strided_data.h"
 
 #include <algorithm>
