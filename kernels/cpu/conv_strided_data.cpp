@@ -229,7 +229,7 @@ void run_images(const T* gy, const Plan& p, const std::vector<T>& apack, const T
   // side by side, so it is a few long copies of gy (below); panel i reads its NR columns at
   // i * NR with the row length as k stride. An odd number of cache lines per row spreads the
   // rows over every L1 set.
-  const int64_t row_len = (block * nr / kLine | 1) * kLine;
+  const int64_t row_len = (ceil_div(block * nr, kLine) | 1) * kLine;
   // Where each tap's B rows start, per phase (MicroTileArgs::b_offsets).
   std::vector<std::vector<int64_t>> b_offsets;
   for (const Phase& ph : p.phases) {

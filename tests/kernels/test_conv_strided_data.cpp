@@ -70,6 +70,7 @@ std::vector<Case> cases() {
       {3, 8, 7, 7, 8, 3, 3, 1, 1, 1, 1, 1, 2, 2},      // 4x4 grids: panels straddle images
       {2, 8, 9, 9, 12, 3, 3, 1, 1, 1, 1, 1, 2, 2, 1, 1},  // gx one row and column larger
       {1, 12, 8, 10, 8, 3, 3, 1, 1, 1, 1, 1, 3, 3, 2, 1}, // stride 3, output_padding (2, 1)
+      {3, 16, 14, 14, 512, 3, 3, 1, 1, 1, 1, 1, 2, 2}, // 512 gy channels: blocks of 1-3 panels
   };
 }
 
