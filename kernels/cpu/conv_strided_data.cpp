@@ -34,14 +34,15 @@
 // path would be mostly a strided memset (ResNet's 1x1 stride-2 at 56x56: 9.7 vs 8.7 ms).
 //
 // Measured: single-thread CPU time (STRATA_NUM_THREADS=1, Google Benchmark's CPU column, best
-// of 3-5 interleaved runs on the shared 2-core Zen 3 box, ms; before = the build without this
+// of 4 interleaved runs on the shared 2-core Zen 3 box, ms; before = the build without this
 // file, same sitting):
-//   bench_conv pass_bwd_data_cnn_l2 (128 x 32 x 28 x 28 <- 64 x 14 x 14): 16.5 -> 15.2
-//   bench_conv pass_bwd_data_cnn_l3 (128 x 64 x 14 x 14 <- 128 x 7 x 7):  17.7 -> 12.8
+//   bench_conv pass_bwd_data_cnn_l2 (128 x 32 x 28 x 28 <- 64 x 14 x 14): 16.7 -> 15.6
+//   bench_conv pass_bwd_data_cnn_l3 (128 x 64 x 14 x 14 <- 128 x 7 x 7):  17.8 -> 13.0
+//   bench_conv conv3x3_fwdbwd_cnn_l2 52.3 -> 50.7, conv3x3_fwdbwd_cnn_l3 49.8 -> 44.7
 //   bench_strided_data (im2col "off" -> "on"): r18_down2 (32 x 64 x 56 x 56, 3x3 s2) 51.6 -> 48.6,
 //   r18_down3 53.2 -> 46.3, r18_down4 66.1 -> 45.7, c48_28 32.8 -> 29.3, c40_14 7.5 -> 6.2.
 // cnn_l2 stays short of the 1.3x aimed at: its 32 gx channels fill 6-row tiles to 32/36 (the
-// micro-kernel alone is ~11 of the 15 ms) and writing the 12.8 MB of gx costs ~2 ms either way.
+// micro-kernel alone is ~11 of the 15.6 ms) and writing the 12.8 MB of gx costs ~2 ms either way.
 #include "kernels/cpu/conv_strided_data.h"
 
 #include <algorithm>
