@@ -1,8 +1,9 @@
 // Google Benchmark: backward-data of strided convolutions, the phase-split path of
 // kernels/cpu/conv_strided_data.cpp ("on") against the im2col path ("off", the same kernel
 // entry with conv2d_set_strided_data_enabled(false)), at the reference CNN's stride-2 layers
-// and the ResNet-18 downsampling convolutions (3x3 and 1x1, stride 2), with a few shapes in
-// between for the choice of when the path applies.
+// and the ResNet-18 downsampling convolutions (3x3 and 1x1, stride 2; the path leaves the 1x1
+// ones, whose phases a tap does not reach, to im2col: "on" and "off" run the same code there),
+// with a few shapes in between.
 // Compare single-thread CPU time: STRATA_NUM_THREADS=1 (default 1 here), and
 // --benchmark_enable_random_interleaving=true --benchmark_repetitions=3 on a shared box.
 #include <benchmark/benchmark.h>
