@@ -29,7 +29,9 @@
 // packing as costly as the stores it made; for 3x3 stride 2, the GEMM C = W^T x gy with gy read
 // in place and col2im folded into the tile's write (vector adds of three tile rows into one gx
 // row): cnn_l2 16.2 (no better than the phases), cnn_l3 16.3 (49-pixel images waste a third of
-// the last NR panel), r18_down4 64.5; a write-prefetch of the gx lines: no effect.
+// the last NR panel), r18_down4 64.5; a write-prefetch of the gx lines: no effect; cnn_l2's last,
+// 2-row gx-channel panel of both phase rows in one 4-row tile (6 tile-segments instead of 9):
+// 15.3 -> 15.5, no gain.
 // Convolutions with a phase no tap reaches (1x1 stride 2, dilation = stride) go to im2col: the
 // path would be mostly a strided memset (ResNet's 1x1 stride-2 at 56x56: 9.7 vs 8.7 ms).
 //
