@@ -31,6 +31,7 @@
 #include "kernels/conv.h"
 #include "kernels/cpu/conv_direct.h"
 #include "kernels/cpu/conv_thin.h"
+#include "kernels/cpu/conv_strided_data.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
 
@@ -323,6 +324,7 @@ void backward_data(const Tensor& gyt, const Tensor& wt, const Tensor& bt, const 
   T* gx = gxt.data<T>();
   if (is_depthwise(d)) return depthwise_backward_data(gy, w, bias, gx, d, g);
   if (conv2d_direct_backward_data(gyt, wt, bt, gxt, g)) return;
+  if (conv2d_strided_backward_data(gyt, wt, bt, gxt, g)) return;  // stride > 1: phase split
   const bool pointwise = is_pointwise(d, g);
   const int64_t K = d.k(), P = d.howo();
   for_each_image(d.n, [&](int64_t n) {
