@@ -535,7 +535,7 @@ void correlate_in_place(const T* x, const Correlation& cr, const InPlacePlan& pl
             tile.b = xp + (g * cig + c0) * plan.channel + plan.start[j];
             for (int64_t ir = 0; ir < ncp; ++ir) {
               tile.a = apack.data() + ((g * ncp + ir) * cig + c0) * taps * mr;
-              tile.m_valid = mr;
+              tile.m_valid = static_cast<int>(std::min<int64_t>(mr, cog - ir * mr));
               tile.c = tiles + ir * mr * nr;
               ks.packed_kernel(tile);
             }

@@ -90,7 +90,9 @@ namespace {
 // fmadd(a, b, c) = a*b + c, mul(a, b), set1(x), prefetch(p).
 // The accumulators acc[MR][NV] are NV vectors per row of the tile (NR = NV * width); with the
 // loops fully unrolled they live in registers for the whole k loop.
-template <class V, int MR, int NV, bool kPackedA>
+// kAStride: the packed A panel's row count (MR unless this is a short-tile variant that computes
+// only the first MR rows of a wider panel).
+template <class V, int MR, int NV, bool kPackedA, int kAStride = MR>
 inline void micro_tile(const MicroTileArgs<typename V::scalar>& t) {
   using T = typename V::scalar;
   using reg = typename V::reg;
@@ -127,7 +129,7 @@ inline void micro_tile(const MicroTileArgs<typename V::scalar>& t) {
 #pragma GCC unroll 4
           for (int v = 0; v < NV; ++v) acc[i][v] = V::fmadd(ai, bv[v], acc[i][v]);
         }
-        a += MR;
+        a += kAStride;
         b += bs;
       }
     }
@@ -323,7 +325,16 @@ template <class V, int MR, int NV>
 struct KernelSetFor {
   using T = typename V::scalar;
   static constexpr int NR = NV * V::width;
-  static void packed(const MicroTileArgs<T>& t) { micro_tile<V, MR, NV, true>(t); }
+  // A tile whose panel has fewer valid rows than MR (the last MR-row panel of M) computes only
+  // as many rows as it needs, rounded up to a third of MR: the reference CNN's backward-data
+  // has M = 32 input channels, 5 full 6-row tiles and one of 2 rows that cost a full one.
+  static void packed(const MicroTileArgs<T>& t) {
+    if constexpr (MR % 3 == 0) {
+      if (t.m_valid <= MR / 3) return micro_tile<V, MR / 3, NV, true, MR>(t);
+      if (t.m_valid <= 2 * MR / 3) return micro_tile<V, 2 * MR / 3, NV, true, MR>(t);
+    }
+    micro_tile<V, MR, NV, true>(t);
+  }
   static void strided(const MicroTileArgs<T>& t) { micro_tile<V, MR, NV, false>(t); }
   static void pack_a(bool trans, const T* a, int64_t lda, int64_t rows, int64_t kc, T* dst) {
     pack_a_panels<MR>(trans, a, lda, rows, kc, dst);
