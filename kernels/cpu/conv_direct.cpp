@@ -649,11 +649,18 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
     }
 
   // Images per block, from the shapes only: the output pixels of a block form one reduction
-  // (kb = nb * ho * wo), so small images (7x7) do not re-read and re-write the whole gw
-  // accumulator once per image. The reduction runs over real output pixels only: summing over
-  // the padded planes (zeros of gy in the junk rows and columns) cost 65% more multiply-adds at
-  // 7x7 (r18_s4 1.6x slower than im2col).
-  const int64_t howo = ho * wo, nb = std::clamp<int64_t>(ceil_div(2048, howo), 1, n);
+  // (kb = nb * ho * wo), split into even chunks of at most kc pixels, so small images (7x7) do
+  // not re-read and re-write the whole gw accumulator once per image (nb covers at least one
+  // chunk). The reduction runs over real output pixels only: summing over the padded planes
+  // (zeros of gy in the junk rows and columns) cost 65% more multiply-adds at 7x7 (r18_s4 1.6x
+  // slower than im2col). A block's panels (x and gy) are kept to ~512 KiB so that phase 2 reads
+  // what phase 1 wrote from L2 (blocks of 2048 pixels, 2.8 MiB at cnn_l3, made cnn_l3 5% slower;
+  // r18 unchanged).
+  const int64_t howo = ho * wo;
+  const int64_t kc = kernels<T>().kc;  // pixel chunk: an A micro-panel stays in L1
+  const int64_t per_image = (groups * ncpan * plane * nr + groups * ncp * howo * mr) * static_cast<int64_t>(sizeof(T));
+  const int64_t nb_in_l2 = std::max((int64_t{512} << 10) / per_image, ceil_div(kc, howo));
+  const int64_t nb = std::clamp<int64_t>(std::min(ceil_div(2048, howo), nb_in_l2), 1, n);
   // The images, padded, phase-split and channel-blocked (PhaseLayout), so a task's B panel (kc
   // pixels x NR channels) is a few contiguous runs. (Pixel-major NHWC rows Cin apart, read in
   // place or copied out per task, were 1.5x slower at r18_s4: with Cin = 512 the rows fall into
@@ -665,7 +672,6 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
   const int64_t acc_size = groups * taps * ncpan * ncp * mr * nr;
   T* acc = scratch<T, 7>(acc_size);
   std::fill(acc, acc + acc_size, T(0));
-  const int64_t kc = kernels<T>().kc;  // pixel chunk: an A micro-panel stays in L1
   const int64_t ntasks = groups * taps * ncpan;
   const int64_t a_block = std::clamp<int64_t>((192 << 10) / static_cast<int64_t>(kc * mr * sizeof(T)), 1, ncp);
 
@@ -710,8 +716,9 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
       tile.ldc = nr;
       // GEMM-style blocking: a pixel chunk of a block of gy panels (A, ~192 KiB) stays in L2
       // while every task's B panel (kc rows of NR channels) sits in L1.
-      for (int64_t v0 = 0; v0 < kb; v0 += kc) {
-        tile.kc = std::min(kc, kb - v0);
+      const int64_t nchunks = ceil_div(kb, kc), chunk = ceil_div(kb, nchunks);
+      for (int64_t v0 = 0; v0 < kb; v0 += chunk) {
+        tile.kc = std::min(chunk, kb - v0);
         for (int64_t ic = 0; ic < ncp; ic += a_block)
         for (int64_t task = lo; task < hi; ++task) {
           const int64_t gi = task / (taps * ncpan), t = task / ncpan % taps, cp = task % ncpan;
