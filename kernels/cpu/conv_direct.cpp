@@ -503,7 +503,7 @@ inline void split_pairs(const T* __restrict s, int64_t pairs, T* __restrict d0, 
 // and transposed in registers straight into the panel (staging, then transposing, cost the
 // reference CNN's second layer twice the time of this).
 inline void split_pairs_into_panel(const float* xc, const PhaseLayout& L, int cn, int64_t ih1, int64_t iw1,
-                                   float* dst) {
+                                   float* dst, int64_t prefetch_bytes) {
   const int64_t hw = L.h * L.w, nr = L.nr, wq = L.wq, pairs = iw1 / 2;
   // Input column 2m + e is padded column 2m + e + pw: phase (e + pw) % 2, column m + (e + pw) / 2.
   const int64_t b_even = L.pw & 1, q_even = L.pw >> 1, b_odd = (L.pw + 1) & 1, q_odd = (L.pw + 1) >> 1;
@@ -526,10 +526,10 @@ inline void split_pairs_into_panel(const float* xc, const PhaseLayout& L, int cn
         }
   }
   // The loads of x stalled (each row of 4-channel groups is 16 streams 784 bytes apart at
-  // cnn_l3): spread prefetches for the next panel's channels, the contiguous run after these,
-  // over the rows.
+  // cnn_l3): spread prefetches for the next panel's channels, the contiguous run of
+  // prefetch_bytes after these, over the rows.
   const char* next = reinterpret_cast<const char*>(xc + cn * hw);
-  const int64_t bytes = cn * hw * static_cast<int64_t>(sizeof(float));
+  const int64_t bytes = prefetch_bytes;
   const int64_t ahead = ih1 > 0 ? ceil_div(ceil_div(bytes, 64), ih1) * 64 : 0;
   int64_t a = L.ph % L.sh, rr = L.ph / L.sh;  // padded row ih + ph: row rr of phase (a, .)
   for (int64_t ih = 0; ih < ih1; ++ih, rr += (++a == L.sh), a = a == L.sh ? 0 : a) {
@@ -578,9 +578,10 @@ inline void split_pairs_into_panel(const float* xc, const PhaseLayout& L, int cn
 // zero): each channel is first padded and phase-split into tmp (cn * plane values, channel-major),
 // reading the image row by row, then the cn rows of tmp are transposed into dst at once. (Writing
 // padded rows straight from the image, a row of every channel per step, missed the cache on most
-// loads of x: 32-64 streams 3 KiB apart.)
+// loads of x: 32-64 streams 3 KiB apart.) prefetch_bytes: how much of x follows these channels
+// (the next panel's, for the prefetches of the stride-2 float path).
 template <class T>
-void channel_panel_of_image(const T* xc, const PhaseLayout& L, int cn, T* tmp, T* dst) {
+void channel_panel_of_image(const T* xc, const PhaseLayout& L, int cn, T* tmp, T* dst, int64_t prefetch_bytes) {
   const int64_t hw = L.h * L.w, plane = L.plane(), pq = L.hq * L.wq;
   // Input rows and columns inside the padded planes; the rest of tmp is padding.
   const int64_t ih1 = std::max<int64_t>(0, std::min(L.h, L.hp - L.ph));
@@ -588,7 +589,7 @@ void channel_panel_of_image(const T* xc, const PhaseLayout& L, int cn, T* tmp, T
 #if defined(__SSE2__)
   if constexpr (std::is_same_v<T, float>) {
     if (L.sw == 2 && cn % 4 == 0) {
-      split_pairs_into_panel(xc, L, cn, ih1, iw1, dst);
+      split_pairs_into_panel(xc, L, cn, ih1, iw1, dst, prefetch_bytes);
       return;
     }
   }
@@ -687,8 +688,9 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
           const int64_t b = job / (groups * ncpan), gp = job % (groups * ncpan);
           const int64_t gi = gp / ncpan, c0 = gp % ncpan * nr;
           const int cn = static_cast<int>(std::min<int64_t>(nr, cig - c0));
-          channel_panel_of_image(x + ((n0 + b) * cin + gi * cig + c0) * h * w, L, cn, tmp,
-                                 xtp + gp * pstride + b * plane * nr);
+          const int64_t x_at = ((n0 + b) * cin + gi * cig + c0) * h * w, x_after = x_at + cn * h * w;
+          const int64_t next_bytes = std::min(cn * h * w, n * cin * h * w - x_after) * static_cast<int64_t>(sizeof(T));
+          channel_panel_of_image(x + x_at, L, cn, tmp, xtp + gp * pstride + b * plane * nr, next_bytes);
         } else {
           const int64_t panel = job - nbc * groups * ncpan, gi = panel / ncp, ir = panel % ncp;
           const int m_valid = static_cast<int>(std::min<int64_t>(mr, cog - ir * mr));
