@@ -23,13 +23,25 @@
 //    padded copy stays, made in passes of at most ~32 MiB.
 //  - backward-weight: gw[co][c][tap] = sum over images and output pixels of gy * shifted x. The
 //    reduction runs along pixels, so both operands are laid out pixel-major once per block of
-//    images: gy as MR-row panels [pixel][MR], the padded image channel-blocked
-//    [channel panel][pixel][NR]; a task's B panel is then kc contiguous NR-channel rows (copied
-//    in runs along output rows, so junk pixels of the padding are never summed: summing over
-//    the padded planes cost 65% more multiply-adds at 7x7). Blocking as in the GEMM: a pixel
-//    chunk of ~192 KiB of gy panels in L2, the task's B panel in L1. Threads own disjoint
-//    (group, tap, channel panel) tiles of gw and every element sums images and pixel chunks in
-//    one fixed order, so the result is identical for any thread count.
+//    images: gy as MR-row panels [pixel][MR], the padded image phase-split (as in Correlation)
+//    and channel-blocked [channel panel][image][phase][pixel][NR]; a task's B panel is then kc
+//    NR-channel rows copied in one run per output row at any stride (junk pixels of the padding
+//    are never summed: summing over the padded planes cost 65% more multiply-adds at 7x7).
+//    Blocking as in the GEMM: a block's panels in L2 (~512 KiB), a pixel chunk of gy panels
+//    per task, the task's B panel in L1. Threads own disjoint (group, tap, channel panel) tiles
+//    of gw and every element sums images and pixel chunks in one fixed order, so the result is
+//    identical for any thread count.
+//    Why this shape for the stride-2 layers (perf, cnn_l2, one thread): the micro-kernel was 61%
+//    of the pass, the scalar transposes of x and gy into panels 29% and the B gather (a 64-byte
+//    copy per output pixel, every second pixel row of the padded plane) 8%. Phase planes make the
+//    gather a memcpy per output row; x rows of 4 channels are split into their two column phases
+//    and transposed in SSE registers straight into the panel (a staging copy, even vectorized,
+//    cost twice as much: short rows, per-row overhead); gy is transposed 4 x 4 (6-row panels:
+//    24 contiguous values per 4 pixels); the next panel's x is prefetched (the loads stalled);
+//    blocks shrank from 2048 pixels (2.8 MiB of panels at cnn_l3) to what fits L2. Now the
+//    micro-kernel is ~75% of the pass. Tried and dropped (no gain within the noise): AVX2 8 x 8
+//    row splits (the x phase is bound by loading x, not by shuffles), prefetching the next
+//    block during phase 2, inline copies instead of memcpy, 1 MiB blocks, SIMD zero fills.
 //
 // Measured, CPU time of one pass on one thread (bench_conv pass_*, best of 2-3 on the shared
 // box; im2col -> direct, ms): r18_s1 forward 102-112 -> 92-97, backward-data 99-103 -> 92-94,
@@ -41,6 +53,10 @@
 // Strided forward and backward-weight (the reference CNN's 3x3 stride-2 layers, see Correlation):
 // one thread's CPU time against the im2col path, same sitting, ms: cnn_l2 forward 18.7 -> 18.6,
 // backward-weight 20.5 -> 16.1; cnn_l3 forward 19.5 -> 16.0, backward-weight 17.2 -> 16.5.
+// Backward-weight after the phase-split panels (STRATA_NUM_THREADS=1 bench_conv
+// --benchmark_filter=pass_bwd_weight, CPU column, old and new binaries interleaved, best of 6,
+// box under load 4-5, ms): cnn_l2 15.9 -> 12.5, cnn_l3 14.9 -> 11.3; best of 3: r18_s1 92.6 ->
+// 87.5, r18_s2 89.4 -> 84.6, r18_s3 86.7 -> 84.3, r18_s4 93.4 -> 87.6.
 // The im2col path stays for strided backward-data, fewer than 8 input or output channels per
 // group (a first RGB layer, cnn_l1's 1 -> 32), depthwise and unpadded 1x1 convolutions.
 #include "kernels/cpu/conv_direct.h"
