@@ -388,11 +388,6 @@ void backward_data_impl(const Tensor& gyt, const Tensor& wt, const Tensor& bt, c
   correlate<T>(gyt.data<T>(), cr, apack, bt.defined() ? bt.data<T>() : nullptr, gxt.data<T>());
 }
 
-// dst[p * ds + r] = src[r * ld + p] for r < rows and p < cols: `rows` source rows become the
-// columns of a ds-wide panel (x's channel rows -> NR-channel pixel rows, gy's channel rows -> MR
-// panels). SSE2 (every x86-64; <emmintrin.h> comes with microkernel.h) moves 4 x 4 float and
-// 2 x 2 double blocks through registers: the scalar loop, a store every 64 bytes, was a third of
-// the reference CNN's stride-2 backward-weight on one thread.
 // The start of the block after the one at p (blocks of `step` in [0, n)): a last partial block
 // becomes a whole one overlapping its predecessor, so the vector loops below need no scalar tail
 // (14- and 7-wide rows had one; they only copy, so writing a value twice is harmless).
@@ -400,6 +395,11 @@ inline int64_t next_block(int64_t p, int64_t step, int64_t n) {
   return p + step < n && p + 2 * step > n ? n - step : p + step;
 }
 
+// dst[p * ds + r] = src[r * ld + p] for r < rows and p < cols: `rows` source rows become the
+// columns of a ds-wide panel (x's channel rows -> NR-channel pixel rows, gy's channel rows -> MR
+// panels). SSE2 (every x86-64; <emmintrin.h> comes with microkernel.h) moves 4 x 4 float and
+// 2 x 2 double blocks through registers: the scalar loop, a store every 64 bytes, was a third of
+// the reference CNN's stride-2 backward-weight on one thread.
 template <class T>
 void transpose_rows(const T* src, int64_t ld, int rows, int64_t cols, T* dst, int64_t ds) {
   int64_t p = 0;
@@ -592,10 +592,9 @@ inline void split_pairs_into_panel(const float* xc, const PhaseLayout& L, int cn
 
 // Writes cn (<= NR) channels of one image as a channel panel [phase][hq][wq][NR] (lanes past cn
 // zero): each channel is first padded and phase-split into tmp (cn * plane values, channel-major),
-// reading the image row by row, then the cn rows of tmp are transposed into dst at once. (Writing
-// padded rows straight from the image, a row of every channel per step, missed the cache on most
-// loads of x: 32-64 streams 3 KiB apart.) prefetch_bytes: how much of x follows these channels
-// (the next panel's, for the prefetches of the stride-2 float path).
+// reading the image row by row, then the cn rows of tmp are transposed into dst at once; float
+// rows of stride 2 skip tmp (split_pairs_into_panel). prefetch_bytes: how much of x follows these
+// channels (the next panel's, for that path's prefetches).
 template <class T>
 void channel_panel_of_image(const T* xc, const PhaseLayout& L, int cn, T* tmp, T* dst, int64_t prefetch_bytes) {
   const int64_t hw = L.h * L.w, plane = L.plane(), pq = L.hq * L.wq;
