@@ -28,13 +28,25 @@
 //    no faster than packing: a TLB and L1 miss per k step.) plan_in_place says when.
 //  - backward-weight: gw[co][c][tap] = sum over images and output pixels of gy * shifted x. The
 //    reduction runs along pixels, so both operands are laid out pixel-major once per block of
-//    images: gy as MR-row panels [pixel][MR], the padded image channel-blocked
-//    [channel panel][pixel][NR]; a task's B panel is then kc contiguous NR-channel rows (copied
-//    in runs along output rows, so junk pixels of the padding are never summed: summing over
-//    the padded planes cost 65% more multiply-adds at 7x7). Blocking as in the GEMM: a pixel
-//    chunk of ~192 KiB of gy panels in L2, the task's B panel in L1. Threads own disjoint
-//    (group, tap, channel panel) tiles of gw and every element sums images and pixel chunks in
-//    one fixed order, so the result is identical for any thread count.
+//    images: gy as MR-row panels [pixel][MR], the padded image phase-split (as in Correlation)
+//    and channel-blocked [channel panel][image][phase][pixel][NR]; a task's B panel is then kc
+//    NR-channel rows copied in one run per output row at any stride (junk pixels of the padding
+//    are never summed: summing over the padded planes cost 65% more multiply-adds at 7x7).
+//    Blocking as in the GEMM: a block's panels in L2 (~512 KiB), a pixel chunk of gy panels
+//    per task, the task's B panel in L1. Threads own disjoint (group, tap, channel panel) tiles
+//    of gw and every element sums images and pixel chunks in one fixed order, so the result is
+//    identical for any thread count.
+//    Why this shape for the stride-2 layers (perf, cnn_l2, one thread): the micro-kernel was 61%
+//    of the pass, the scalar transposes of x and gy into panels 29% and the B gather (a 64-byte
+//    copy per output pixel, every second pixel row of the padded plane) 8%. Phase planes make the
+//    gather a memcpy per output row; x rows of 4 channels are split into their two column phases
+//    and transposed in SSE registers straight into the panel (a staging copy, even vectorized,
+//    cost twice as much: short rows, per-row overhead); gy is transposed 4 x 4 (6-row panels:
+//    24 contiguous values per 4 pixels); the next panel's x is prefetched (the loads stalled);
+//    blocks shrank from 2048 pixels (2.8 MiB of panels at cnn_l3) to what fits L2. Now the
+//    micro-kernel is ~75% of the pass. Tried and dropped (no gain within the noise): AVX2 8 x 8
+//    row splits (the x phase is bound by loading x, not by shuffles), prefetching the next
+//    block during phase 2, inline copies instead of memcpy, 1 MiB blocks, SIMD zero fills.
 //
 // Measured, CPU time of one pass on one thread (bench_conv pass_*, best of 2-3 on the shared
 // box; im2col -> direct, ms): r18_s1 forward 102-112 -> 92-97, backward-data 99-103 -> 92-94,
@@ -48,8 +60,13 @@
 // backward-weight 20.5 -> 16.1; cnn_l3 forward 19.5 -> 16.0, backward-weight 17.2 -> 16.5.
 // In place against packed (one thread, CPU ms): cnn_l2 forward 17.9 -> 15.0, cnn_l3 15.4 -> 13.3,
 // r18_s1 92 -> 89 (forward and backward-data).
-// The im2col path stays for strided backward-data, fewer than 8 input or output channels per
-// group (a first RGB layer, cnn_l1's 1 -> 32), depthwise and unpadded 1x1 convolutions.
+// Backward-weight after the phase-split panels (STRATA_NUM_THREADS=1 bench_conv
+// --benchmark_filter=pass_bwd_weight, CPU column, old and new binaries interleaved, best of 6,
+// box under load 4-5, ms): cnn_l2 15.9 -> 12.5, cnn_l3 14.9 -> 11.3; best of 3: r18_s1 92.6 ->
+// 87.5, r18_s2 89.4 -> 84.6, r18_s3 86.7 -> 84.3, r18_s4 93.4 -> 87.6.
+// Left to others: strided backward-data (conv_strided_data.cpp), fewer than 8 input channels
+// (conv_thin.cpp: cnn_l1's 1 -> 32), depthwise (conv.cpp), unpadded 1x1 and fewer than 8 output
+// channels per group (im2col + GEMM).
 #include "kernels/cpu/conv_direct.h"
 
 #include <algorithm>
@@ -632,11 +649,6 @@ void backward_data_impl(const Tensor& gyt, const Tensor& wt, const Tensor& bt, c
   correlate<T>(gyt.data<T>(), cr, value, bt.defined() ? bt.data<T>() : nullptr, gxt.data<T>());
 }
 
-// dst[p * ds + r] = src[r * ld + p] for r < rows and p < cols: `rows` source rows become the
-// columns of a ds-wide panel (x's channel rows -> NR-channel pixel rows, gy's channel rows -> MR
-// panels). SSE2 (every x86-64; <emmintrin.h> comes with microkernel.h) moves 4 x 4 float and
-// 2 x 2 double blocks through registers: the scalar loop, a store every 64 bytes, was a third of
-// the reference CNN's stride-2 backward-weight on one thread.
 // The start of the block after the one at p (blocks of `step` in [0, n)): a last partial block
 // becomes a whole one overlapping its predecessor, so the vector loops below need no scalar tail
 // (14- and 7-wide rows had one; they only copy, so writing a value twice is harmless).
@@ -644,6 +656,11 @@ inline int64_t next_block(int64_t p, int64_t step, int64_t n) {
   return p + step < n && p + 2 * step > n ? n - step : p + step;
 }
 
+// dst[p * ds + r] = src[r * ld + p] for r < rows and p < cols: `rows` source rows become the
+// columns of a ds-wide panel (x's channel rows -> NR-channel pixel rows, gy's channel rows -> MR
+// panels). SSE2 (every x86-64; <emmintrin.h> comes with microkernel.h) moves 4 x 4 float and
+// 2 x 2 double blocks through registers: the scalar loop, a store every 64 bytes, was a third of
+// the reference CNN's stride-2 backward-weight on one thread.
 template <class T>
 void transpose_rows(const T* src, int64_t ld, int rows, int64_t cols, T* dst, int64_t ds) {
   int64_t p = 0;
@@ -763,7 +780,7 @@ inline void split_pairs(const T* __restrict s, int64_t pairs, T* __restrict d0, 
 // and transposed in registers straight into the panel (staging, then transposing, cost the
 // reference CNN's second layer twice the time of this).
 inline void split_pairs_into_panel(const float* xc, const PhaseLayout& L, int cn, int64_t ih1, int64_t iw1,
-                                   float* dst) {
+                                   float* dst, int64_t prefetch_bytes) {
   const int64_t hw = L.h * L.w, nr = L.nr, wq = L.wq, pairs = iw1 / 2;
   // Input column 2m + e is padded column 2m + e + pw: phase (e + pw) % 2, column m + (e + pw) / 2.
   const int64_t b_even = L.pw & 1, q_even = L.pw >> 1, b_odd = (L.pw + 1) & 1, q_odd = (L.pw + 1) >> 1;
@@ -786,10 +803,10 @@ inline void split_pairs_into_panel(const float* xc, const PhaseLayout& L, int cn
         }
   }
   // The loads of x stalled (each row of 4-channel groups is 16 streams 784 bytes apart at
-  // cnn_l3): spread prefetches for the next panel's channels, the contiguous run after these,
-  // over the rows.
+  // cnn_l3): spread prefetches for the next panel's channels, the contiguous run of
+  // prefetch_bytes after these, over the rows.
   const char* next = reinterpret_cast<const char*>(xc + cn * hw);
-  const int64_t bytes = cn * hw * static_cast<int64_t>(sizeof(float));
+  const int64_t bytes = prefetch_bytes;
   const int64_t ahead = ih1 > 0 ? ceil_div(ceil_div(bytes, 64), ih1) * 64 : 0;
   int64_t a = L.ph % L.sh, rr = L.ph / L.sh;  // padded row ih + ph: row rr of phase (a, .)
   for (int64_t ih = 0; ih < ih1; ++ih, rr += (++a == L.sh), a = a == L.sh ? 0 : a) {
@@ -836,11 +853,11 @@ inline void split_pairs_into_panel(const float* xc, const PhaseLayout& L, int cn
 
 // Writes cn (<= NR) channels of one image as a channel panel [phase][hq][wq][NR] (lanes past cn
 // zero): each channel is first padded and phase-split into tmp (cn * plane values, channel-major),
-// reading the image row by row, then the cn rows of tmp are transposed into dst at once. (Writing
-// padded rows straight from the image, a row of every channel per step, missed the cache on most
-// loads of x: 32-64 streams 3 KiB apart.)
+// reading the image row by row, then the cn rows of tmp are transposed into dst at once; float
+// rows of stride 2 skip tmp (split_pairs_into_panel). prefetch_bytes: how much of x follows these
+// channels (the next panel's, for that path's prefetches).
 template <class T>
-void channel_panel_of_image(const T* xc, const PhaseLayout& L, int cn, T* tmp, T* dst) {
+void channel_panel_of_image(const T* xc, const PhaseLayout& L, int cn, T* tmp, T* dst, int64_t prefetch_bytes) {
   const int64_t hw = L.h * L.w, plane = L.plane(), pq = L.hq * L.wq;
   // Input rows and columns inside the padded planes; the rest of tmp is padding.
   const int64_t ih1 = std::max<int64_t>(0, std::min(L.h, L.hp - L.ph));
@@ -848,7 +865,7 @@ void channel_panel_of_image(const T* xc, const PhaseLayout& L, int cn, T* tmp, T
 #if defined(__SSE2__)
   if constexpr (std::is_same_v<T, float>) {
     if (L.sw == 2 && cn % 4 == 0) {
-      split_pairs_into_panel(xc, L, cn, ih1, iw1, dst);
+      split_pairs_into_panel(xc, L, cn, ih1, iw1, dst, prefetch_bytes);
       return;
     }
   }
@@ -909,11 +926,18 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
     }
 
   // Images per block, from the shapes only: the output pixels of a block form one reduction
-  // (kb = nb * ho * wo), so small images (7x7) do not re-read and re-write the whole gw
-  // accumulator once per image. The reduction runs over real output pixels only: summing over
-  // the padded planes (zeros of gy in the junk rows and columns) cost 65% more multiply-adds at
-  // 7x7 (r18_s4 1.6x slower than im2col).
-  const int64_t howo = ho * wo, nb = std::clamp<int64_t>(ceil_div(2048, howo), 1, n);
+  // (kb = nb * ho * wo), split into even chunks of at most kc pixels, so small images (7x7) do
+  // not re-read and re-write the whole gw accumulator once per image (nb covers at least one
+  // chunk). The reduction runs over real output pixels only: summing over the padded planes
+  // (zeros of gy in the junk rows and columns) cost 65% more multiply-adds at 7x7 (r18_s4 1.6x
+  // slower than im2col). A block's panels (x and gy) are kept to ~512 KiB so that phase 2 reads
+  // what phase 1 wrote from L2 (blocks of 2048 pixels, 2.8 MiB at cnn_l3, made cnn_l3 5% slower;
+  // r18 unchanged).
+  const int64_t howo = ho * wo;
+  const int64_t kc = kernels<T>().kc;  // pixel chunk: an A micro-panel stays in L1
+  const int64_t per_image = (groups * ncpan * plane * nr + groups * ncp * howo * mr) * static_cast<int64_t>(sizeof(T));
+  const int64_t nb_in_l2 = std::max((int64_t{512} << 10) / per_image, ceil_div(kc, howo));
+  const int64_t nb = std::clamp<int64_t>(std::min(ceil_div(2048, howo), nb_in_l2), 1, n);
   // The images, padded, phase-split and channel-blocked (PhaseLayout), so a task's B panel (kc
   // pixels x NR channels) is a few contiguous runs. (Pixel-major NHWC rows Cin apart, read in
   // place or copied out per task, were 1.5x slower at r18_s4: with Cin = 512 the rows fall into
@@ -925,7 +949,6 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
   const int64_t acc_size = groups * taps * ncpan * ncp * mr * nr;
   T* acc = scratch<T, 7>(acc_size);
   std::fill(acc, acc + acc_size, T(0));
-  const int64_t kc = kernels<T>().kc;  // pixel chunk: an A micro-panel stays in L1
   const int64_t ntasks = groups * taps * ncpan;
   const int64_t a_block = std::clamp<int64_t>((192 << 10) / static_cast<int64_t>(kc * mr * sizeof(T)), 1, ncp);
 
@@ -941,8 +964,9 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
           const int64_t b = job / (groups * ncpan), gp = job % (groups * ncpan);
           const int64_t gi = gp / ncpan, c0 = gp % ncpan * nr;
           const int cn = static_cast<int>(std::min<int64_t>(nr, cig - c0));
-          channel_panel_of_image(x + ((n0 + b) * cin + gi * cig + c0) * h * w, L, cn, tmp,
-                                 xtp + gp * pstride + b * plane * nr);
+          const int64_t x_at = ((n0 + b) * cin + gi * cig + c0) * h * w, x_after = x_at + cn * h * w;
+          const int64_t next_bytes = std::min(cn * h * w, n * cin * h * w - x_after) * static_cast<int64_t>(sizeof(T));
+          channel_panel_of_image(x + x_at, L, cn, tmp, xtp + gp * pstride + b * plane * nr, next_bytes);
         } else {
           const int64_t panel = job - nbc * groups * ncpan, gi = panel / ncp, ir = panel % ncp;
           const int m_valid = static_cast<int>(std::min<int64_t>(mr, cog - ir * mr));
@@ -970,8 +994,9 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
       tile.ldc = nr;
       // GEMM-style blocking: a pixel chunk of a block of gy panels (A, ~192 KiB) stays in L2
       // while every task's B panel (kc rows of NR channels) sits in L1.
-      for (int64_t v0 = 0; v0 < kb; v0 += kc) {
-        tile.kc = std::min(kc, kb - v0);
+      const int64_t nchunks = ceil_div(kb, kc), chunk = ceil_div(kb, nchunks);
+      for (int64_t v0 = 0; v0 < kb; v0 += chunk) {
+        tile.kc = std::min(chunk, kb - v0);
         for (int64_t ic = 0; ic < ncp; ic += a_block)
         for (int64_t task = lo; task < hi; ++task) {
           const int64_t gi = task / (taps * ncpan), t = task / ncpan % taps, cp = task % ncpan;
