@@ -245,9 +245,9 @@ __global__ void bn_normalize_kernel(const T* x, T* y, Ncs sh, const Acc<T>* mean
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += step) {
     const int64_t c = run_channel(sh, i).c;
-    const A xv = static_cast<A>(x[i]);
-    if constexpr (Relu) y[i] = static_cast<T>(kernels::batch_norm_relu_value(xv, mean[c], affine.scale(c), affine.shift(c)));
-    else y[i] = static_cast<T>(kernels::batch_norm_pre_activation(xv, mean[c], affine.scale(c), affine.shift(c)));
+    const A xv = static_cast<A>(x[i]), a = affine.scale(c), shift = affine.shift(c);
+    if constexpr (Relu) y[i] = static_cast<T>(kernels::batch_norm_relu_value(xv, mean[c], a, shift));
+    else y[i] = static_cast<T>(kernels::batch_norm_pre_activation(xv, mean[c], a, shift));
   }
 }
 
