@@ -30,12 +30,12 @@ testing::Tol tol_for(DType dt) {
 
 DType param_dtype(DType dt) { return dt == DType::F64 ? DType::F64 : DType::F32; }
 
-struct Run {
+struct BnRun {
   Tensor out, dx, dw, db, rm, rv;
 };
 
 // batch_norm_relu (or relu(batch_norm) when !fused) on `device`, backward from sum(out * up).
-Run run_on(Device device, bool fused, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& rm0,
+BnRun run_on(Device device, bool fused, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& rm0,
            const Tensor& rv0, bool training, const Tensor& up) {
   auto leaf = [&](const Tensor& t) { return t.defined() ? t.to(device).detach().requires_grad_() : Tensor(); };
   Tensor xl = leaf(x), wl = leaf(w), bl = leaf(b);
@@ -46,11 +46,15 @@ Run run_on(Device device, bool fused, const Tensor& x, const Tensor& w, const Te
   return {out.detach(), xl.grad(), wl.defined() ? wl.grad() : Tensor(), bl.defined() ? bl.grad() : Tensor(), rm, rv};
 }
 
-void expect_same(const Run& a, const Run& b, testing::Tol tol, const std::string& what) {
+void expect_same(const BnRun& a, const BnRun& b, testing::Tol tol, const std::string& what) {
   EXPECT_TRUE(testing::all_close(a.out, b.out, tol, what + " out"));
   EXPECT_TRUE(testing::all_close(a.dx, b.dx, tol, what + " dx"));
-  if (a.dw.defined()) EXPECT_TRUE(testing::all_close(a.dw, b.dw, tol, what + " dweight"));
-  if (a.db.defined()) EXPECT_TRUE(testing::all_close(a.db, b.db, tol, what + " dbias"));
+  if (a.dw.defined()) {
+    EXPECT_TRUE(testing::all_close(a.dw, b.dw, tol, what + " dweight"));
+  }
+  if (a.db.defined()) {
+    EXPECT_TRUE(testing::all_close(a.db, b.db, tol, what + " dbias"));
+  }
   EXPECT_TRUE(testing::all_close(a.rm, b.rm, {1e-5, 1e-5}, what + " running_mean"));
   EXPECT_TRUE(testing::all_close(a.rv, b.rv, {1e-5, 1e-5}, what + " running_var"));
 }
@@ -72,8 +76,8 @@ TEST(CudaBatchNormRelu, MatchesTheCpuInBothModes) {
           const Tensor b = params == 0 ? parity_values({c}, param_dtype(dt), 13, -0.5, 0.5) : Tensor();
           const Tensor rm = parity_values({c}, param_dtype(dt), 14), rv = parity_values({c}, param_dtype(dt), 15, 0.5, 2);
           const Tensor up = parity_values(shape, dt, 16);
-          const Run cpu = run_on(Device::cpu(), true, x, w, b, rm, rv, training, up);
-          const Run gpu = run_on(Device::cuda(), true, x, w, b, rm, rv, training, up);
+          const BnRun cpu = run_on(Device::cpu(), true, x, w, b, rm, rv, training, up);
+          const BnRun gpu = run_on(Device::cuda(), true, x, w, b, rm, rv, training, up);
           expect_same(cpu, gpu, tol_for(dt), what);
         }
       }
@@ -88,11 +92,11 @@ TEST(CudaBatchNormRelu, NonContiguousInputAndUnfusedCompositionAgree) {
   const Tensor w = parity_values({3}, DType::F32, 22, 0.5, 1.5), b = parity_values({3}, DType::F32, 23);
   const Tensor rm = zeros({3}), rv = ones({3});
   const Tensor up = parity_values({4, 3, 5, 6}, DType::F32, 24);
-  const Run cpu = run_on(Device::cpu(), true, x, w, b, rm, rv, true, up);
+  const BnRun cpu = run_on(Device::cpu(), true, x, w, b, rm, rv, true, up);
   const Tensor x_gpu = base.to(Device::cuda()).permute({3, 2, 1, 0});  // the same non-contiguous layout
-  const Run gpu = run_on(Device::cuda(), true, x_gpu, w, b, rm, rv, true, up);
+  const BnRun gpu = run_on(Device::cuda(), true, x_gpu, w, b, rm, rv, true, up);
   expect_same(cpu, gpu, tol_for(DType::F32), "permuted");
-  const Run gpu_unfused = run_on(Device::cuda(), false, x_gpu, w, b, rm, rv, true, up);
+  const BnRun gpu_unfused = run_on(Device::cuda(), false, x_gpu, w, b, rm, rv, true, up);
   expect_same(gpu, gpu_unfused, tol_for(DType::F32), "fused vs unfused on the GPU");
 }
 
