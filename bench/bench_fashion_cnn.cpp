@@ -18,7 +18,11 @@
 //   build/bench/bench_fashion_cnn            # STRATA_NUM_THREADS / --threads: default 2, like the peer
 //                                            # STRATA_CONV_DIRECT=0: convs through im2col only
 //                                            # STRATA_CONV_THIN=0: the 1-channel conv through im2col
+//                                            # STRATA_FUSION=0: BatchNorm + ReLU unfused (nn/sequential.h)
 //
+// BatchNorm + ReLU fusion (nn/sequential.h), STRATA_NUM_THREADS=1, interleaved best of 3 on a
+// loaded machine (2026-11-24): train CPU time 57.09 s unfused -> 55.26 s fused; peak RSS
+// 687 -> 646 MiB; identical loss and accuracy.
 // Quiet machine, 2 threads, same run (2026-11-24): training 0.94x PyTorch's images/s, eval 0.80x,
 // peak RSS 0.88x (docs/performance.md has the profile). Under load the ratio mostly measures CPU
 // time per image and flatters Strata (3.1x was seen with a load of 10): take it on a quiet machine.
@@ -28,6 +32,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -46,6 +51,14 @@ namespace {
 using namespace strata;
 using Clock = std::chrono::steady_clock;
 
+// CPU seconds of this process, all threads (user + system): with STRATA_NUM_THREADS=1 the
+// figure to compare on a shared machine, where wall-clock time mostly measures the load.
+double process_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 double peak_rss_mb() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -63,7 +76,10 @@ std::shared_ptr<nn::Sequential> reference_cnn() {
 class TrainTimer : public train::Callback {
  public:
   explicit TrainTimer(int warm_batches) : Callback("TrainTimer"), warm_(warm_batches) { run_valid = false; }
-  void before_train() override { t0_ = t_warm_ = Clock::now(); }
+  void before_train() override {
+    t0_ = t_warm_ = Clock::now();
+    cpu0_ = process_cpu_s();
+  }
   void after_batch() override {
     loss_sum += learn->loss.item<double>();
     if (++batches == warm_) t_warm_ = Clock::now();
@@ -71,13 +87,15 @@ class TrainTimer : public train::Callback {
   void after_train() override {
     const auto t1 = Clock::now();
     train_s = std::chrono::duration<double>(t1 - t0_).count();
+    train_cpu_s = process_cpu_s() - cpu0_;
     steady_s = std::chrono::duration<double>(t1 - t_warm_).count();
   }
   int batches = 0;
-  double loss_sum = 0, train_s = 0, steady_s = 0;
+  double loss_sum = 0, train_s = 0, steady_s = 0, train_cpu_s = 0;
 
  private:
   int warm_;
+  double cpu0_ = 0;
   Clock::time_point t0_, t_warm_;
 };
 
@@ -129,6 +147,8 @@ int main(int argc, char** argv) {
     if (const char* d = std::getenv("STRATA_CONV_DIRECT")) kernels::cpu::conv2d_set_direct_enabled(std::string(d) != "0");
     // STRATA_CONV_THIN=0: the first (1-channel) convolution through im2col + GEMM too.
     if (const char* d = std::getenv("STRATA_CONV_THIN")) kernels::cpu::conv2d_set_thin_enabled(std::string(d) != "0");
+    // STRATA_FUSION=0: Sequential runs BatchNorm and ReLU as two ops (to measure the fusion).
+    if (const char* f = std::getenv("STRATA_FUSION")) nn::set_fusion_enabled(std::string(f) != "0");
     const auto dir = data::fashion_mnist_dir();
     if (!data::has_mnist(dir, "train") || !data::has_mnist(dir, "t10k")) {
       std::printf("Fashion-MNIST not found in %s; nothing to measure\n", dir.c_str());
@@ -174,7 +194,9 @@ int main(int argc, char** argv) {
     const double steady_img_s = (n - 20 * 128) / timer->steady_s;
     const double eval_img_s = static_cast<double>(x_test.size(0)) / eval_s;
     const double rss = peak_rss_mb();
-    std::printf("strata  reference CNN, 1 epoch, batch 128, %d thread(s); data load %.1f s\n", get_num_threads(), data_s);
+    std::printf("strata  reference CNN, 1 epoch, batch 128, %d thread(s), BatchNorm+ReLU fusion %s; data load %.1f s\n",
+                get_num_threads(), nn::fusion_enabled() ? "on" : "off", data_s);
+    std::printf("strata  train CPU time %.2f s (all threads)\n", timer->train_cpu_s);
     std::printf("strata  train %.1f s (%d batches, mean loss %.4f): %.0f images/s (steady %.0f); eval %.0f images/s; "
                 "test accuracy %.2f%%; peak RSS %.0f MiB\n",
                 timer->train_s, timer->batches, timer->loss_sum / timer->batches, train_img_s, steady_img_s, eval_img_s,

@@ -185,6 +185,38 @@ void BM_GroupNormFwdBwd(benchmark::State& state) {
   set_bytes(state, kBnBytes);
 }
 
+// The reference CNN's first BatchNorm + ReLU (bench_fashion_cnn: [128, 32, 28, 28] f32, training,
+// running statistics): forward + backward(g) through autograd, unfused relu(batch_norm(...))
+// (arg 0) vs the fused batch_norm_relu (arg 1), validated against each other first. "GB/s" counts
+// the fused napkin traffic for both (8 passes: forward reads x twice and writes y; backward reads
+// g and x twice and writes dx), so it is an inverse time; the unfused one moves 13 passes (relu
+// forward: read y, write; relu backward: read g and y, write).
+void BM_BatchNormReluCnnFwdBwd(benchmark::State& state) {
+  const Shape shape{128, 32, 28, 28};
+  const bool fused = state.range(0) == 1;
+  Tensor x = random(shape, 21).requires_grad_(), g = random(shape, 22);
+  Tensor w = (random({32}, 23) * 0.1 + 1.0).requires_grad_(), b = (random({32}, 24) * 0.1).requires_grad_();
+  Tensor rm = strata::zeros({32}), rv = strata::ones({32});
+  auto step = [&](bool f) {
+    for (Tensor* t : {&x, &w, &b}) t->zero_grad();
+    Tensor y = f ? strata::batch_norm_relu(x, rm, rv, w, b, {.training = true})
+                 : strata::relu(strata::batch_norm(x, rm, rv, w, b, {.training = true}));
+    y.backward(g);
+    return std::vector<Tensor>{y.detach(), x.grad().clone(), w.grad().clone(), b.grad().clone()};
+  };
+  const auto a = step(true), u = step(false);
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double diff = strata::max(strata::abs(a[i] - u[i])).item<double>();
+    const double scale = strata::max(strata::abs(u[i])).item<double>();
+    if (!(diff <= 1e-4 * (1.0 + scale))) {
+      state.SkipWithError(("batch_norm_relu disagrees with relu(batch_norm) in output " + std::to_string(i)).c_str());
+      return;
+    }
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(step(fused));
+  set_bytes(state, 8.0 * 4.0 * static_cast<double>(shape.numel()));
+}
+
 // Records GB/s per benchmark for the summary.
 class SummaryReporter : public benchmark::ConsoleReporter {
  public:
@@ -239,6 +271,7 @@ BENCHMARK(BM_BatchNormTrainBwd)->Unit(benchmark::kMillisecond)->UseRealTime()->M
 BENCHMARK(BM_SumAndItsBackward)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(BM_BatchNormEvalFwd)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(BM_LayerNormFwdBwd)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
+BENCHMARK(BM_BatchNormReluCnnFwdBwd)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(BM_GroupNormFwdBwd)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 
 int main(int argc, char** argv) {

@@ -106,6 +106,11 @@ struct CudaTable {
   void (*lstm_cell_forward)(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&) = nullptr;
   void (*lstm_cell_backward)(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
                              const Tensor&, const Tensor&) = nullptr;
+  // norm (batch_norm_relu): batch norm with a fused ReLU, forward/backward (kernels/norm.h)
+  void (*batch_norm_relu_forward)(const Tensor&, const Tensor&, const Tensor&, bool, double, const Tensor&,
+                                  const Tensor&, const Tensor&, const Tensor&) = nullptr;
+  void (*batch_norm_relu_backward)(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                   const Tensor&, bool, const Tensor&, const Tensor&, const Tensor&) = nullptr;
 };
 
 const CudaTable& cuda_table();

@@ -23,6 +23,24 @@ void batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& weig
   cpu::batch_norm_backward(grad, x, weight, mean, invstd, training, dx, dweight, dbias);
 }
 
+void batch_norm_relu_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, bool compute_stats,
+                             double eps, const Tensor& mean, const Tensor& invstd, const Tensor& var,
+                             const Tensor& out) {
+  if (x.device().is_cuda())
+    return cuda_kernel(&CudaTable::batch_norm_relu_forward, "batch_norm_relu", x.device())(
+        x, weight, bias, compute_stats, eps, mean, invstd, var, out);
+  cpu::batch_norm_relu_forward(x, weight, bias, compute_stats, eps, mean, invstd, var, out);
+}
+
+void batch_norm_relu_backward(const Tensor& grad, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                              const Tensor& mean, const Tensor& invstd, bool training, const Tensor& dx,
+                              const Tensor& dweight, const Tensor& dbias) {
+  if (x.device().is_cuda())
+    return cuda_kernel(&CudaTable::batch_norm_relu_backward, "batch_norm_relu_backward", x.device())(
+        grad, x, weight, bias, mean, invstd, training, dx, dweight, dbias);
+  cpu::batch_norm_relu_backward(grad, x, weight, bias, mean, invstd, training, dx, dweight, dbias);
+}
+
 void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& out,
                         const Tensor& mean, const Tensor& rstd) {
   if (x.device().is_cuda())

@@ -31,6 +31,18 @@ void batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& weig
                          const Tensor& invstd, bool training, const Tensor& dx, const Tensor& dweight,
                          const Tensor& dbias);
 
+// ---- batch norm + ReLU (batch_norm_relu): as above with out = relu(batch norm output) ----
+// The forward writes relu((x - mean) * invstd * weight + bias) in its single output pass. The
+// backward takes the batch norm's bias too: it recomputes the ReLU mask (pre-activation > 0) from
+// x, mean, invstd, weight and bias, and runs batch_norm_backward's sums and dx pass on the masked
+// gradient without storing it. grad is always [N, C, S] (never per run).
+void batch_norm_relu_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, bool compute_stats,
+                             double eps, const Tensor& mean, const Tensor& invstd, const Tensor& var,
+                             const Tensor& out);
+void batch_norm_relu_backward(const Tensor& grad, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                              const Tensor& mean, const Tensor& invstd, bool training, const Tensor& dx,
+                              const Tensor& dweight, const Tensor& dbias);
+
 // ---- layer norm: x is [R, D]; statistics per row, weight and bias of D elements ----
 void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& out,
                         const Tensor& mean, const Tensor& rstd);
@@ -51,6 +63,12 @@ void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
 void batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& weight, const Tensor& mean,
                          const Tensor& invstd, bool training, const Tensor& dx, const Tensor& dweight,
                          const Tensor& dbias);
+void batch_norm_relu_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, bool compute_stats,
+                             double eps, const Tensor& mean, const Tensor& invstd, const Tensor& var,
+                             const Tensor& out);
+void batch_norm_relu_backward(const Tensor& grad, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                              const Tensor& mean, const Tensor& invstd, bool training, const Tensor& dx,
+                              const Tensor& dweight, const Tensor& dbias);
 void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& out,
                         const Tensor& mean, const Tensor& rstd);
 void layer_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& weight, const Tensor& mean,

@@ -10,6 +10,10 @@
 //                      kx = -kg*invstd^2*Σg(x-mean)/n, c0 = -kg*Σg/n
 //   row norm dx        dx = g*w*rstd + (x - mean)*kx + c   (layer and group norm) with
 //                      kx = -rstd^3*Σ gw(x-mean)/n, c = -rstd*Σ gw/n
+//   batch norm + ReLU  y = relu((x - mean)*a + b) with a = invstd*w; its backward is batch norm's
+//                      with g replaced by the masked gradient (pre-activation > 0 ? g : 0), the
+//                      pre-activation recomputed from x by the same expression as the forward,
+//                      in the compute type, so the mask is the forward's bit for bit
 #include <cmath>
 
 #include "tensor/macros.h"
@@ -54,6 +58,31 @@ struct RowNormGradCoeffs {
 STRATA_HD_INLINE RowNormGradCoeffs row_norm_grad_coeffs(double rstd, double sum_gw, double sum_gwx, double n) {
   if (n <= 0) return {};
   return {-rstd * rstd * rstd * sum_gwx / n, -rstd * sum_gw / n};
+}
+
+// ---- batch norm + ReLU (batch_norm_relu): per element, in the compute type A ----
+// Written so that A may also be a GCC vector of floats or doubles (the CPU kernels' lanes): scalar
+// operands broadcast and the comparisons select lane by lane.
+
+// The batch-norm output before the ReLU: (x - mean) * a + b, a = invstd * w, b = bias.
+template <class V, class A>
+STRATA_HD_INLINE V batch_norm_pre_activation(V x, A mean, A a, A b) {
+  return (x - mean) * a + b;
+}
+
+// relu of the pre-activation with relu's semantics (kernels/functors.h ReluF): NaN passes,
+// everything not > 0 becomes +0.
+template <class V, class A>
+STRATA_HD_INLINE V batch_norm_relu_value(V x, A mean, A a, A b) {
+  const V pre = batch_norm_pre_activation(x, mean, a, b);
+  return !(pre <= A(0)) ? pre : V{} + A(0);
+}
+
+// The gradient reaching the batch norm through the ReLU: g where the output is > 0, else 0
+// (ReluBackwardF's mask, output > 0).
+template <class V, class A>
+STRATA_HD_INLINE V batch_norm_relu_masked_grad(V g, V x, A mean, A a, A b) {
+  return batch_norm_pre_activation(x, mean, a, b) > A(0) ? g : V{} + A(0);
 }
 
 }  // namespace strata::kernels

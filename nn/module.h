@@ -130,6 +130,7 @@ class Module {
   void apply(const std::function<void(Module&)>& fn);
   int64_t register_forward_hook(ForwardHook hook);  // returns an id for remove_forward_hook
   void remove_forward_hook(int64_t id);
+  bool has_forward_hooks() const { return !hooks_.empty(); }  // e.g. whether a fusion may skip this module
 
   // ---- printing ----
   // The module tree, PyTorch style: "Linear(in_features=4, out_features=8, bias=true)".

@@ -52,7 +52,11 @@ void BatchNormBase::reset_parameters() {
   bias.bump_version();
 }
 
-Tensor BatchNormBase::forward(const Tensor& x) {
+Tensor BatchNormBase::forward(const Tensor& x) { return forward_impl(x, false); }
+
+Tensor BatchNormBase::forward_fused_relu(const Tensor& x) { return forward_impl(x, true); }
+
+Tensor BatchNormBase::forward_impl(const Tensor& x, bool relu) {
   check_input_dims(x);
   STRATA_CHECK(x.size(1) == num_features, ShapeError,
                "{}: input has {} channels but num_features is {} (input shape {})", type_name(), x.size(1),
@@ -63,8 +67,9 @@ Tensor BatchNormBase::forward(const Tensor& x) {
     NoGradGuard no_grad;
     add_(num_batches_tracked, 1.0);  // in place on the device: no host sync
   }
-  return batch_norm(x, running_mean, running_var, weight, bias,
-                    {.training = use_batch_stats, .momentum = options.momentum, .eps = options.eps});
+  const strata::BatchNormOptions opts{.training = use_batch_stats, .momentum = options.momentum, .eps = options.eps};
+  if (relu) return batch_norm_relu(x, running_mean, running_var, weight, bias, opts);
+  return batch_norm(x, running_mean, running_var, weight, bias, opts);
 }
 
 std::string BatchNormBase::extra_repr() const {

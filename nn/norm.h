@@ -45,6 +45,9 @@ class BatchNormBase : public NormBase {
   std::string extra_repr() const override;
   void reset_running_stats();
   void reset_parameters();  // running stats reset, weight 1, bias 0
+  // relu(forward(x)) in one fused op (batch_norm_relu), with the same checks, mode and running
+  // statistics update as forward: what nn::Sequential calls for a BatchNorm followed by a ReLU.
+  Tensor forward_fused_relu(const Tensor& x);
 
   int64_t num_features;
   BatchNormOptions options;
@@ -54,6 +57,9 @@ class BatchNormBase : public NormBase {
  protected:
   BatchNormBase(const char* name, int64_t num_features, BatchNormOptions opts);
   virtual void check_input_dims(const Tensor& x) const = 0;
+
+ private:
+  Tensor forward_impl(const Tensor& x, bool relu);
 };
 
 // [N, C] or [N, C, L].

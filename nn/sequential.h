@@ -3,6 +3,12 @@
 // "0", "1", ... like PyTorch, so state dict keys match ("0.weight"). Lambda wraps a function as a
 // module, for a step that has no parameters and deserves no class of its own.
 //
+// Fusion: a BatchNorm1d/2d/3d child directly followed by an nn::ReLU child runs as one
+// batch_norm_relu op (same outputs, gradients and running statistics; one pass instead of two
+// each way, and the BatchNorm's output is never stored), unless either child has forward hooks
+// (a hook must see the intermediate output). set_fusion_enabled(false) turns it off process-wide
+// (tests and benchmarks compare the two).
+//
 //   auto model = std::make_shared<nn::Sequential>(std::vector<nn::ModulePtr>{
 //       std::make_shared<nn::Linear>(784, 100), nn::lambda("relu", [](const Tensor& x) { return relu(x); }),
 //       std::make_shared<nn::Linear>(100, 10)});
@@ -28,6 +34,10 @@ class Sequential : public Module {
   // For subclasses that are a chain under their own name (fastai's ConvLayer, XResNet).
   explicit Sequential(std::string type_name) : Module(std::move(type_name)) {}
 };
+
+// Whether Sequential fuses BatchNorm + ReLU pairs (default true). Process-wide.
+void set_fusion_enabled(bool on);
+bool fusion_enabled();
 
 class Lambda : public Module {
  public:

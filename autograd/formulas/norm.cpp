@@ -7,6 +7,9 @@
 //       dx = invstd * (gw - mean(gw) - xhat * mean(gw * xhat))   (statistics from the batch)
 //       dx = invstd * gw                                         (batch norm in eval mode)
 //       dweight = sum(g * xhat), dbias = sum(g)                  (over everything but the params' dims)
+// batch_norm_relu's backward is batch norm's on the gradient masked by the ReLU: the fused
+// kernel recomputes the mask from x; the composite multiplies g by the mask (computed without
+// grad: it is piecewise constant, so double backward through it is batch norm's).
 #include "autograd/formulas/norm.h"
 
 #include <string>
@@ -88,6 +91,30 @@ Tensor normalized_input_grad(const Tensor& gw, const Tensor& xhat, const Tensor&
   return (gw - sum(gw, dims, true) / m - xhat * (sum(gw * xhat, dims, true) / m)) * invstd;
 }
 
+// Batch norm's composite backward for gradient g of the normalized output; mean and invstd are
+// the forward's statistics (used as constants in eval mode).
+NormGrads batch_norm_composite(const Tensor& g, const Tensor& xv, const Tensor& w, const Tensor& saved_mean,
+                               const Tensor& saved_invstd, bool training, double eps, NormNeeds n) {
+  const Dims dims = all_but_channels(xv);
+  const Shape cs = channel_shape(xv);
+  const double m = static_cast<double>(xv.numel()) / static_cast<double>(std::max<int64_t>(xv.size(1), 1));
+  Tensor xhat, is;
+  if (training) {
+    const Tensor xc = xv - sum(xv, dims, true) / m;
+    is = rsqrt(sum(xc * xc, dims, true) / m + eps);
+    xhat = xc * is;
+  } else {
+    is = saved_invstd.reshape(cs);
+    xhat = (xv - saved_mean.reshape(cs)) * is;
+  }
+  const Tensor gw = w.defined() ? g * w.reshape(cs) : g;
+  NormGrads r;
+  if (n[0]) r.input = training ? normalized_input_grad(gw, xhat, is, dims, m) : gw * is;
+  if (n[1]) r.weight = sum(g * xhat, dims);
+  if (n[2]) r.bias = sum(g, dims);
+  return r;
+}
+
 struct BatchNormBackward final : NormNode {
   bool training = true;
   std::string name() const override { return "BatchNormBackward"; }
@@ -95,25 +122,36 @@ struct BatchNormBackward final : NormNode {
     return batch_norm_backward(g, x.get(this), weight.get(this), mean.get(this), invstd.get(this), training, n);
   }
   NormGrads composite(const Tensor& g, NormNeeds n) override {
-    const Tensor xv = x.get(this), w = weight.get(this);
-    const Dims dims = all_but_channels(xv);
-    const Shape cs = channel_shape(xv);
-    const double m = static_cast<double>(xv.numel()) / static_cast<double>(std::max<int64_t>(xv.size(1), 1));
-    Tensor xhat, is;
-    if (training) {
-      const Tensor xc = xv - sum(xv, dims, true) / m;
-      is = rsqrt(sum(xc * xc, dims, true) / m + eps);
-      xhat = xc * is;
-    } else {
-      is = invstd.get(this).reshape(cs);
-      xhat = (xv - mean.get(this).reshape(cs)) * is;
+    return batch_norm_composite(g, x.get(this), weight.get(this), mean.get(this), invstd.get(this), training, eps, n);
+  }
+};
+
+// batch_norm_relu: also saves the bias, which the ReLU mask needs.
+struct BatchNormReluBackward final : NormNode {
+  bool training = true;
+  SavedTensor bias;
+  std::string name() const override { return "BatchNormReluBackward"; }
+  void release_saved() override {
+    NormNode::release_saved();
+    bias.reset();
+  }
+  NormGrads fused(const Tensor& g, NormNeeds n) override {
+    return batch_norm_relu_backward(g, x.get(this), weight.get(this), bias.get(this), mean.get(this),
+                                    invstd.get(this), training, n);
+  }
+  NormGrads composite(const Tensor& g, NormNeeds n) override {
+    const Tensor xv = x.get(this), w = weight.get(this), b = bias.get(this);
+    const Tensor m = mean.get(this), is = invstd.get(this);
+    Tensor mask;
+    {
+      NoGradGuard no_grad;
+      const Shape cs = channel_shape(xv);
+      Tensor pre = (xv.to(m.dtype()) - m.reshape(cs)) * is.reshape(cs);
+      if (w.defined()) pre = pre * w.to(m.dtype()).reshape(cs);
+      if (b.defined()) pre = pre + b.to(m.dtype()).reshape(cs);
+      mask = (pre > 0.0).to(g.dtype());
     }
-    const Tensor gw = w.defined() ? g * w.reshape(cs) : g;
-    NormGrads r;
-    if (n[0]) r.input = training ? normalized_input_grad(gw, xhat, is, dims, m) : gw * is;
-    if (n[1]) r.weight = sum(g * xhat, dims);
-    if (n[2]) r.bias = sum(g, dims);
-    return r;
+    return batch_norm_composite(g * mask, xv, w, m, is, training, eps, n);
   }
 };
 
@@ -178,6 +216,16 @@ void record_batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias
   auto node = make_node<BatchNormBackward>({&x, &weight, &bias});
   node->training = training;
   node->save_common(x, weight, bias, eps, save_mean, save_invstd);
+  set_history(out, node);
+}
+
+void record_batch_norm_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, bool training, double eps,
+                            const Tensor& out, const Tensor& save_mean, const Tensor& save_invstd) {
+  if (!needs_grad({&x, &weight, &bias})) return;
+  auto node = make_node<BatchNormReluBackward>({&x, &weight, &bias});
+  node->training = training;
+  node->save_common(x, weight, bias, eps, save_mean, save_invstd);
+  node->bias.save(bias);
   set_history(out, node);
 }
 

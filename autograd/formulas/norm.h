@@ -12,6 +12,9 @@ namespace strata::autograd {
 // BatchNormBackward. training: mean/invstd are batch statistics of x; otherwise constants.
 void record_batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, bool training, double eps,
                        const Tensor& out, const Tensor& save_mean, const Tensor& save_invstd);
+// BatchNormReluBackward (batch_norm_relu): saves x, weight, bias and the statistics, not the output.
+void record_batch_norm_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, bool training, double eps,
+                            const Tensor& out, const Tensor& save_mean, const Tensor& save_invstd);
 // LayerNormBackward; mean and rstd are per row ([x.numel() / normalized numel]).
 void record_layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
                        double eps, const Tensor& out, const Tensor& mean, const Tensor& rstd);

@@ -19,9 +19,13 @@
 #include <emmintrin.h>
 #endif
 
+#include "kernels/norm_functors.h"
 #include "tensor/half.h"
 
 namespace strata::kernels::cpu::norm {
+
+using kernels::batch_norm_relu_masked_grad;
+using kernels::batch_norm_relu_value;
 
 // The type sums and elementwise math run in for storage type T.
 template <class T>
@@ -114,9 +118,10 @@ void centered_sums(const T* x, int64_t n, Acc<T> m, double* d, double* q) {
   }
 }
 
-// Σ g[i] and Σ g[i] * (x[i] - m), added to *sg and *sgx.
-template <class T>
-void grad_sums(const T* g, const T* x, int64_t n, Acc<T> m, double* sg, double* sgx) {
+// Σ g_i and Σ g_i * (x[i] - m), added to *sg and *sgx, where g_i is gvec(i) (lanes i .. i + width)
+// or gscalar(i): the incoming gradient itself, or batch_norm_relu's masked one.
+template <class T, class GVec, class GScalar>
+void grad_sums_of(const T* x, int64_t n, Acc<T> m, GVec&& gvec, GScalar&& gscalar, double* sg, double* sgx) {
   using A = Acc<T>;
   using S = Simd<A>;
   constexpr int W = S::kWidth;
@@ -125,7 +130,7 @@ void grad_sums(const T* g, const T* x, int64_t n, Acc<T> m, double* sg, double* 
     typename S::type g0 = {}, g1 = {}, p0 = {}, p1 = {};
     int64_t i = b;
     for (; i + S::kStep <= e; i += S::kStep) {
-      const auto ga = load(g + i), gb = load(g + i + W), gc = load(g + i + 2 * W), gd = load(g + i + 3 * W);
+      const auto ga = gvec(i), gb = gvec(i + W), gc = gvec(i + 2 * W), gd = gvec(i + 3 * W);
       g0 += ga + gc;
       g1 += gb + gd;
       p0 += ga * (load(x + i) - m) + gc * (load(x + i + 2 * W) - m);
@@ -133,7 +138,7 @@ void grad_sums(const T* g, const T* x, int64_t n, Acc<T> m, double* sg, double* 
     }
     A tg = 0, tgx = 0;
     for (; i < e; ++i) {
-      const A gv = static_cast<A>(g[i]);
+      const A gv = gscalar(i);
       tg += gv;
       tgx += gv * (static_cast<A>(x[i]) - m);
     }
@@ -141,6 +146,25 @@ void grad_sums(const T* g, const T* x, int64_t n, Acc<T> m, double* sg, double* 
     *sg += fold(g0, g1, zero, zero) + static_cast<double>(tg);
     *sgx += fold(p0, p1, zero, zero) + static_cast<double>(tgx);
   }
+}
+
+// Σ g[i] and Σ g[i] * (x[i] - m), added to *sg and *sgx.
+template <class T>
+void grad_sums(const T* g, const T* x, int64_t n, Acc<T> m, double* sg, double* sgx) {
+  using A = Acc<T>;
+  grad_sums_of(
+      x, n, m, [&](int64_t i) { return load(g + i); }, [&](int64_t i) { return static_cast<A>(g[i]); }, sg, sgx);
+}
+
+// The same sums over batch_norm_relu's masked gradient (kernels/norm_functors.h): g[i] where
+// (x[i] - m) * a + b > 0, else 0.
+template <class T>
+void masked_grad_sums(const T* g, const T* x, int64_t n, Acc<T> m, Acc<T> a, Acc<T> b, double* sg, double* sgx) {
+  using A = Acc<T>;
+  grad_sums_of(
+      x, n, m, [&](int64_t i) { return batch_norm_relu_masked_grad(load(g + i), load(x + i), m, a, b); },
+      [&](int64_t i) { return batch_norm_relu_masked_grad(static_cast<A>(g[i]), static_cast<A>(x[i]), m, a, b); },
+      sg, sgx);
 }
 
 // Σ g[i] w[i] and Σ g[i] w[i] (x[i] - m), added to *a and *b (layer norm's per-row sums).
@@ -231,6 +255,15 @@ void normalize(const T* x, T* y, int64_t n, Acc<T> m, Acc<T> a, Acc<T> b, bool s
       [&](int64_t i) { return (static_cast<A>(x[i]) - m) * a + b; });
 }
 
+// y[i] = relu((x[i] - m) * a + b), batch_norm_relu's single output pass.
+template <class T>
+void normalize_relu(const T* x, T* y, int64_t n, Acc<T> m, Acc<T> a, Acc<T> b, bool stream = false) {
+  using A = Acc<T>;
+  write_elementwise(
+      y, n, stream, [&](int64_t i) { return batch_norm_relu_value(load(x + i), m, a, b); },
+      [&](int64_t i) { return batch_norm_relu_value(static_cast<A>(x[i]), m, a, b); });
+}
+
 // y[i] = (x[i] - m) * r * w[i] + b[i]; w and b may be null (1 and 0).
 template <class T>
 void normalize_elementwise_affine(const T* x, T* y, int64_t n, Acc<T> m, Acc<T> r, const Acc<T>* w,
@@ -255,6 +288,24 @@ void grad_input(const T* g, const T* x, T* dx, int64_t n, Acc<T> m, Acc<T> kg, A
   write_elementwise(
       dx, n, stream, [&](int64_t i) { return load(g + i) * kg + (load(x + i) - m) * kx + c; },
       [&](int64_t i) { return static_cast<A>(g[i]) * kg + (static_cast<A>(x[i]) - m) * kx + c; });
+}
+
+// dx[i] = gm[i] * kg + (x[i] - m) * kx + c with gm batch_norm_relu's masked gradient (mask from
+// (x[i] - m) * a + b > 0).
+template <class T>
+void masked_grad_input(const T* g, const T* x, T* dx, int64_t n, Acc<T> m, Acc<T> a, Acc<T> b, Acc<T> kg, Acc<T> kx,
+                       Acc<T> c, bool stream = false) {
+  using A = Acc<T>;
+  write_elementwise(
+      dx, n, stream,
+      [&](int64_t i) {
+        const auto xv = load(x + i);
+        return batch_norm_relu_masked_grad(load(g + i), xv, m, a, b) * kg + (xv - m) * kx + c;
+      },
+      [&](int64_t i) {
+        const A xv = static_cast<A>(x[i]);
+        return batch_norm_relu_masked_grad(static_cast<A>(g[i]), xv, m, a, b) * kg + (xv - m) * kx + c;
+      });
 }
 
 // dx[i] = g[i] * w[i] * r + (x[i] - m) * kx + c; w may be null (1).

@@ -32,6 +32,11 @@
 //   (kernels/norm_functors.h). The backward sums Σ g and Σ g (x - mean) the same way, turns them
 //   into dweight, dbias and the dx coefficients, and one elementwise pass writes
 //   dx = g * kg + (x - mean) * kx + c0; the forward's is y = (x - mean) * invstd * w + b.
+//   Fused ReLU (CudaTable::batch_norm_relu_forward / _backward, batch_norm_relu): always our
+//   kernels (cuDNN's legacy API has no activation). The forward's elementwise pass writes
+//   relu((x - mean) * a + b); the backward's sums and dx pass read g through the ReLU mask,
+//   recomputed from x, mean, a = invstd * w and b by the same functor as the forward
+//   (kernels/norm_functors.h, shared with the CPU kernels), so the masked gradient is never stored.
 //   Index math divides in 32 bits when every index fits. Known cost: for S = 1 ([N, C]) a
 //   channel's values are strided by C, so the sums read uncoalesced; a column-tiled kernel for
 //   that layout is the next optimization.
@@ -119,6 +124,17 @@ enum class Pass : int {
   kSum,       // a = Σ x
   kCentered,  // a = Σ (x - m0), b = Σ (x - m0)^2, m0 = center[c]
   kGrad,      // a = Σ g, b = Σ g (x - mean[c]); g_per_run: g holds one value per (n, c) run
+  kGradRelu,  // kGrad over the ReLU-masked g (batch_norm_relu; never per run)
+};
+
+// The forward's affine coefficients of channel c: a = invstd * w, shift = b (the ReLU mask's inputs).
+template <class A>
+struct Affine {
+  const A* invstd;
+  const A* w;
+  const A* b;
+  __device__ __forceinline__ A scale(int64_t c) const { return w ? invstd[c] * w[c] : invstd[c]; }
+  __device__ __forceinline__ A shift(int64_t c) const { return b ? b[c] : A(0); }
 };
 
 // Block t = c * K + k (grid-stride) sums chunk k of channel c into partial[t] and
@@ -126,7 +142,8 @@ enum class Pass : int {
 template <class T, Pass P>
 __global__ void __launch_bounds__(kBlockTeam) bn_partials_kernel(const T* x, const T* g, bool g_per_run, Ncs sh,
                                                                  int64_t chunks, const double* center,
-                                                                 const Acc<T>* mean, double* partial) {
+                                                                 const Acc<T>* mean, Affine<Acc<T>> affine,
+                                                                 double* partial) {
   using A = Acc<T>;
   __shared__ double smem[norm::kMaxWarpsPerBlock];
   const int64_t m = sh.count(), tasks = sh.c * chunks;
@@ -135,7 +152,12 @@ __global__ void __launch_bounds__(kBlockTeam) bn_partials_kernel(const T* x, con
     const int64_t lo = m * k / chunks, hi = m * (k + 1) / chunks;
     double ref = 0;
     if constexpr (P == Pass::kCentered) ref = center[c];
-    if constexpr (P == Pass::kGrad) ref = static_cast<double>(mean[c]);
+    if constexpr (P == Pass::kGrad || P == Pass::kGradRelu) ref = static_cast<double>(mean[c]);
+    A mask_scale = A(0), mask_shift = A(0);
+    if constexpr (P == Pass::kGradRelu) {
+      mask_scale = affine.scale(c);
+      mask_shift = affine.shift(c);
+    }
     double a = 0, b = 0;
     for (int64_t i = lo + threadIdx.x; i < hi; i += kBlockTeam) {
       const ChannelElement e = channel_element(sh, c, i);
@@ -146,8 +168,13 @@ __global__ void __launch_bounds__(kBlockTeam) bn_partials_kernel(const T* x, con
         const double v = xv - ref;
         a += v;
         b += v * v;
-      } else {
+      } else if constexpr (P == Pass::kGrad) {
         const double gv = static_cast<double>(static_cast<A>(g[g_per_run ? e.run : e.offset]));
+        a += gv;
+        b += gv * (xv - ref);
+      } else {
+        const double gv = static_cast<double>(kernels::batch_norm_relu_masked_grad(
+            static_cast<A>(g[e.offset]), static_cast<A>(x[e.offset]), mean[c], mask_scale, mask_shift));
         a += gv;
         b += gv * (xv - ref);
       }
@@ -210,31 +237,37 @@ __global__ void bn_grad_coeffs_kernel(const double* partial, Ncs sh, int64_t chu
   coef[2 * sh.c + c] = static_cast<A>(k.c0);
 }
 
-// y = (x - mean[c]) * (invstd[c] * w[c]) + b[c], grid-stride over N * C * S.
-template <class T>
-__global__ void bn_normalize_kernel(const T* x, T* y, Ncs sh, const Acc<T>* mean, const Acc<T>* invstd,
-                                    const Acc<T>* w, const Acc<T>* b) {
+// y = (x - mean[c]) * (invstd[c] * w[c]) + b[c] (Relu: relu of it), grid-stride over N * C * S.
+template <class T, bool Relu>
+__global__ void bn_normalize_kernel(const T* x, T* y, Ncs sh, const Acc<T>* mean, Affine<Acc<T>> affine) {
   using A = Acc<T>;
   const int64_t total = sh.n * sh.c * sh.s;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += step) {
     const int64_t c = run_channel(sh, i).c;
-    const A a = w ? invstd[c] * w[c] : invstd[c];
-    y[i] = static_cast<T>((static_cast<A>(x[i]) - mean[c]) * a + (b ? b[c] : A(0)));
+    const A xv = static_cast<A>(x[i]), a = affine.scale(c), shift = affine.shift(c);
+    if constexpr (Relu) y[i] = static_cast<T>(kernels::batch_norm_relu_value(xv, mean[c], a, shift));
+    else y[i] = static_cast<T>(kernels::batch_norm_pre_activation(xv, mean[c], a, shift));
   }
 }
 
-template <class T>
+// dx = g * kg + (x - mean) * kx + c0 (Relu: g masked by the forward's ReLU, from `affine`).
+template <class T, bool Relu>
 __global__ void bn_grad_input_kernel(const T* g, bool g_per_run, const T* x, T* dx, Ncs sh, const Acc<T>* mean,
-                                     const Acc<T>* coef) {
+                                     Affine<Acc<T>> affine, const Acc<T>* coef) {
   using A = Acc<T>;
   const int64_t total = sh.n * sh.c * sh.s;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += step) {
     const RunChannel rc = run_channel(sh, i);
     const int64_t c = rc.c;
-    const A gv = static_cast<A>(g_per_run ? g[rc.run] : g[i]);
-    dx[i] = static_cast<T>(gv * coef[c] + (static_cast<A>(x[i]) - mean[c]) * coef[sh.c + c] + coef[2 * sh.c + c]);
+    const A xv = static_cast<A>(x[i]);
+    A gv;
+    if constexpr (Relu)
+      gv = kernels::batch_norm_relu_masked_grad(static_cast<A>(g[i]), xv, mean[c], affine.scale(c), affine.shift(c));
+    else
+      gv = static_cast<A>(g_per_run ? g[rc.run] : g[i]);
+    dx[i] = static_cast<T>(gv * coef[c] + (xv - mean[c]) * coef[sh.c + c] + coef[2 * sh.c + c]);
   }
 }
 
@@ -242,10 +275,11 @@ unsigned blocks_for(int64_t tasks) { return static_cast<unsigned>(std::min<int64
 unsigned per_channel_grid(int64_t c) { return static_cast<unsigned>((c + kThreads - 1) / kThreads); }
 
 void own_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, bool compute_stats, double eps,
-                 const Tensor& mean, const Tensor& invstd, const Tensor& var, const Tensor& out, cudaStream_t stream) {
+                 const Tensor& mean, const Tensor& invstd, const Tensor& var, const Tensor& out, bool relu,
+                 cudaStream_t stream) {
   const Ncs sh = ncs_of(x);
   if (sh.c == 0) return;
-  visit_floating(x.dtype(), "batch_norm", [&]<class T>() {
+  visit_floating(x.dtype(), relu ? "batch_norm_relu" : "batch_norm", [&]<class T>() {
     using A = Acc<T>;
     if (compute_stats) {
       const int64_t chunks = chunks_per_channel(sh), tasks = sh.c * chunks;
@@ -253,12 +287,12 @@ void own_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, bool
       double* partial = dptr<double>(scratch);
       double* center = partial + 2 * tasks;
       bn_partials_kernel<T, Pass::kSum><<<blocks_for(tasks), kBlockTeam, 0, stream>>>(
-          dptr<T>(x), nullptr, false, sh, chunks, nullptr, nullptr, partial);
+          dptr<T>(x), nullptr, false, sh, chunks, nullptr, nullptr, Affine<A>{}, partial);
       STRATA_CUDA_LAUNCH_CHECK(stream);
       bn_center_kernel<A><<<per_channel_grid(sh.c), kThreads, 0, stream>>>(partial, sh, chunks, center);
       STRATA_CUDA_LAUNCH_CHECK(stream);
       bn_partials_kernel<T, Pass::kCentered><<<blocks_for(tasks), kBlockTeam, 0, stream>>>(
-          dptr<T>(x), nullptr, false, sh, chunks, center, nullptr, partial);
+          dptr<T>(x), nullptr, false, sh, chunks, center, nullptr, Affine<A>{}, partial);
       STRATA_CUDA_LAUNCH_CHECK(stream);
       bn_stats_kernel<A><<<per_channel_grid(sh.c), kThreads, 0, stream>>>(partial, sh, chunks, center, eps,
                                                                           dptr<A>(mean), dptr<A>(invstd),
@@ -267,29 +301,43 @@ void own_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, bool
     }
     const int64_t total = sh.n * sh.c * sh.s;
     if (total == 0) return;
-    bn_normalize_kernel<T><<<grid_for(total, kThreads), kThreads, 0, stream>>>(
-        dptr<T>(x), dptr<T>(out), sh, dptr<A>(mean), dptr<A>(invstd), ptr_or_null<A>(weight), ptr_or_null<A>(bias));
+    const Affine<A> affine{dptr<A>(invstd), ptr_or_null<A>(weight), ptr_or_null<A>(bias)};
+    if (relu) {
+      bn_normalize_kernel<T, true><<<grid_for(total, kThreads), kThreads, 0, stream>>>(dptr<T>(x), dptr<T>(out), sh,
+                                                                                       dptr<A>(mean), affine);
+    } else {
+      bn_normalize_kernel<T, false><<<grid_for(total, kThreads), kThreads, 0, stream>>>(dptr<T>(x), dptr<T>(out), sh,
+                                                                                        dptr<A>(mean), affine);
+    }
     STRATA_CUDA_LAUNCH_CHECK(stream);
   });
 }
 
-void own_backward(const Tensor& grad, const Tensor& x, const Tensor& weight, const Tensor& mean, const Tensor& invstd,
-                  bool training, const Tensor& dx, const Tensor& dweight, const Tensor& dbias, cudaStream_t stream) {
+// relu: batch_norm_relu's backward (bias defined or not: the mask's shift); g is then never per run.
+void own_backward(const Tensor& grad, const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean,
+                  const Tensor& invstd, bool training, const Tensor& dx, const Tensor& dweight, const Tensor& dbias,
+                  bool relu, cudaStream_t stream) {
   const Ncs sh = ncs_of(x);
   if (sh.c == 0) return;
-  const bool g_per_run = grad.size(2) == 1 && sh.s > 1;
+  const bool g_per_run = !relu && grad.size(2) == 1 && sh.s > 1;
   const bool need_sums = (training && dx.defined()) || dweight.defined() || dbias.defined();
-  visit_floating(x.dtype(), "batch_norm_backward", [&]<class T>() {
+  visit_floating(x.dtype(), relu ? "batch_norm_relu_backward" : "batch_norm_backward", [&]<class T>() {
     using A = Acc<T>;
     const int64_t chunks = chunks_per_channel(sh), tasks = sh.c * chunks;
     const Tensor coef = empty({3 * sh.c}, {.dtype = dtype_of<A>(), .device = x.device()});
+    const Affine<A> affine{dptr<A>(invstd), ptr_or_null<A>(weight), ptr_or_null<A>(bias)};
     Tensor scratch;
     double* partial = nullptr;
     if (need_sums) {
       scratch = empty({2 * tasks}, {.dtype = DType::F64, .device = x.device()});
       partial = dptr<double>(scratch);
-      bn_partials_kernel<T, Pass::kGrad><<<blocks_for(tasks), kBlockTeam, 0, stream>>>(
-          dptr<T>(x), dptr<T>(grad), g_per_run, sh, chunks, nullptr, dptr<A>(mean), partial);
+      if (relu) {
+        bn_partials_kernel<T, Pass::kGradRelu><<<blocks_for(tasks), kBlockTeam, 0, stream>>>(
+            dptr<T>(x), dptr<T>(grad), false, sh, chunks, nullptr, dptr<A>(mean), affine, partial);
+      } else {
+        bn_partials_kernel<T, Pass::kGrad><<<blocks_for(tasks), kBlockTeam, 0, stream>>>(
+            dptr<T>(x), dptr<T>(grad), g_per_run, sh, chunks, nullptr, dptr<A>(mean), Affine<A>{}, partial);
+      }
       STRATA_CUDA_LAUNCH_CHECK(stream);
     }
     bn_grad_coeffs_kernel<A><<<per_channel_grid(sh.c), kThreads, 0, stream>>>(
@@ -298,8 +346,13 @@ void own_backward(const Tensor& grad, const Tensor& x, const Tensor& weight, con
     STRATA_CUDA_LAUNCH_CHECK(stream);
     const int64_t total = sh.n * sh.c * sh.s;
     if (!dx.defined() || total == 0) return;
-    bn_grad_input_kernel<T><<<grid_for(total, kThreads), kThreads, 0, stream>>>(
-        dptr<T>(grad), g_per_run, dptr<T>(x), dptr<T>(dx), sh, dptr<A>(mean), dptr<A>(coef));
+    if (relu) {
+      bn_grad_input_kernel<T, true><<<grid_for(total, kThreads), kThreads, 0, stream>>>(
+          dptr<T>(grad), false, dptr<T>(x), dptr<T>(dx), sh, dptr<A>(mean), affine, dptr<A>(coef));
+    } else {
+      bn_grad_input_kernel<T, false><<<grid_for(total, kThreads), kThreads, 0, stream>>>(
+          dptr<T>(grad), g_per_run, dptr<T>(x), dptr<T>(dx), sh, dptr<A>(mean), affine, dptr<A>(coef));
+    }
     STRATA_CUDA_LAUNCH_CHECK(stream);
   });
 }
@@ -412,7 +465,7 @@ void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
     if (cudnn_forward_training(x, weight, bias, eps, mean, invstd, var, out, stream)) return;
   }
 #endif
-  own_forward(x, weight, bias, compute_stats, eps, mean, invstd, var, out, stream);
+  own_forward(x, weight, bias, compute_stats, eps, mean, invstd, var, out, false, stream);
 }
 
 void batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& weight, const Tensor& mean,
@@ -426,12 +479,28 @@ void batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& weig
     if (cudnn_backward_training(grad, x, weight, mean, invstd, dx, dweight, dbias)) return;
   }
 #endif
-  own_backward(grad, x, weight, mean, invstd, training, dx, dweight, dbias, stream);
+  own_backward(grad, x, weight, Tensor(), mean, invstd, training, dx, dweight, dbias, false, stream);
+}
+
+void batch_norm_relu_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, bool compute_stats,
+                             double eps, const Tensor& mean, const Tensor& invstd, const Tensor& var,
+                             const Tensor& out) {
+  DeviceGuard guard(x.device().index);
+  own_forward(x, weight, bias, compute_stats, eps, mean, invstd, var, out, true, stream_for(x.device()));
+}
+
+void batch_norm_relu_backward(const Tensor& grad, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                              const Tensor& mean, const Tensor& invstd, bool training, const Tensor& dx,
+                              const Tensor& dweight, const Tensor& dbias) {
+  DeviceGuard guard(x.device().index);
+  own_backward(grad, x, weight, bias, mean, invstd, training, dx, dweight, dbias, true, stream_for(x.device()));
 }
 
 const bool g_registered = register_kernels([](kernels::CudaTable& t) {
   t.batch_norm_forward = &batch_norm_forward;
   t.batch_norm_backward = &batch_norm_backward;
+  t.batch_norm_relu_forward = &batch_norm_relu_forward;
+  t.batch_norm_relu_backward = &batch_norm_relu_backward;
 });
 
 }  // namespace

@@ -86,9 +86,13 @@ Tensor group_norm_impl(const char* op, const Tensor& x, int64_t groups, const Te
 
 }  // namespace
 
-BatchNormResult batch_norm_with_stats(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
-                                      const Tensor& weight, const Tensor& bias, BatchNormOptions opts) {
-  const char* op = "batch_norm";
+namespace {
+
+// batch_norm_with_stats and batch_norm_relu: the same checks, statistics and running update; relu
+// picks the fused kernel and the backward node.
+BatchNormResult batch_norm_impl(const char* op, bool relu, const Tensor& x, const Tensor& running_mean,
+                                const Tensor& running_var, const Tensor& weight, const Tensor& bias,
+                                BatchNormOptions opts) {
   check_input(op, x, 2, "[N, C, *]");
   check_channel_param(op, "running_mean", running_mean, x);
   check_channel_param(op, "running_var", running_var, x);
@@ -114,7 +118,8 @@ BatchNormResult batch_norm_with_stats(const Tensor& x, const Tensor& running_mea
     mean = empty({channels}, stat_opts);
     invstd = empty({channels}, stat_opts);
     Tensor var = empty({channels}, stat_opts);
-    kernels::batch_norm_forward(xk, wk, bk, true, opts.eps, mean, invstd, var, out.view(shape));
+    if (relu) kernels::batch_norm_relu_forward(xk, wk, bk, true, opts.eps, mean, invstd, var, out.view(shape));
+    else kernels::batch_norm_forward(xk, wk, bk, true, opts.eps, mean, invstd, var, out.view(shape));
     if (count > 0) {
       Tensor rm = running_mean, rv = running_var;
       if (rm.defined()) update_running(rm, mean.view(rm.shape()), opts.momentum);
@@ -128,11 +133,25 @@ BatchNormResult batch_norm_with_stats(const Tensor& x, const Tensor& running_mea
     NoGradGuard no_grad;
     mean = running_mean.to(ct).contiguous().view({channels}).clone();
     invstd = rsqrt(running_var.to(DType::F64) + opts.eps).to(ct).contiguous().view({channels});
-    kernels::batch_norm_forward(xk, wk, bk, false, opts.eps, mean, invstd, Tensor(), out.view(shape));
+    if (relu) kernels::batch_norm_relu_forward(xk, wk, bk, false, opts.eps, mean, invstd, Tensor(), out.view(shape));
+    else kernels::batch_norm_forward(xk, wk, bk, false, opts.eps, mean, invstd, Tensor(), out.view(shape));
   }
-  autograd::record_batch_norm(x, weight, bias, opts.training, opts.eps, out, mean, invstd);
+  if (relu) autograd::record_batch_norm_relu(x, weight, bias, opts.training, opts.eps, out, mean, invstd);
+  else autograd::record_batch_norm(x, weight, bias, opts.training, opts.eps, out, mean, invstd);
   propagate_semantics(out, {&x});
   return {out, mean, invstd};
+}
+
+}  // namespace
+
+BatchNormResult batch_norm_with_stats(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                                      const Tensor& weight, const Tensor& bias, BatchNormOptions opts) {
+  return batch_norm_impl("batch_norm", false, x, running_mean, running_var, weight, bias, opts);
+}
+
+Tensor batch_norm_relu(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                       const Tensor& bias, BatchNormOptions opts) {
+  return batch_norm_impl("batch_norm_relu", true, x, running_mean, running_var, weight, bias, opts).out;
 }
 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
@@ -236,6 +255,26 @@ NormGrads batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor&
   kernels::batch_norm_backward(gk, data_input(x, x.dtype(), shape),
                                param_input(weight, ct), param_input(save_mean, ct), param_input(save_invstd, ct),
                                training, r.input.defined() ? r.input.view(shape) : Tensor(), r.weight, r.bias);
+  return r;
+}
+
+NormGrads batch_norm_relu_backward(const Tensor& grad, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                   const Tensor& save_mean, const Tensor& save_invstd, bool training,
+                                   NormNeeds needs) {
+  NoGradGuard no_grad;
+  const Shape shape = ncs(x);
+  STRATA_CHECK(grad.defined() && grad.shape() == x.shape(), ShapeError,
+               "batch_norm_relu_backward: gradient of shape {} does not match the input's shape {}",
+               grad.defined() ? grad.shape() : Shape{}, x.shape());
+  const DType ct = compute_dtype(x.dtype());
+  NormGrads r;
+  r.input = maybe_empty(needs[0], x.shape(), x.dtype(), x.device());
+  r.weight = maybe_empty(needs[1], {shape[1]}, ct, x.device());
+  r.bias = maybe_empty(needs[2], {shape[1]}, ct, x.device());
+  kernels::batch_norm_relu_backward(data_input(grad, x.dtype(), shape), data_input(x, x.dtype(), shape),
+                                    param_input(weight, ct), param_input(bias, ct), param_input(save_mean, ct),
+                                    param_input(save_invstd, ct), training,
+                                    r.input.defined() ? r.input.view(shape) : Tensor(), r.weight, r.bias);
   return r;
 }
 

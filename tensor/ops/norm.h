@@ -42,6 +42,17 @@ BatchNormResult batch_norm_with_stats(const Tensor& x, const Tensor& running_mea
                                       const Tensor& weight = Tensor(), const Tensor& bias = Tensor(),
                                       BatchNormOptions opts = {});
 
+// relu(batch_norm(x, ...)) in one op (fastai's ConvLayer tail: BatchNorm then ReLU), with
+// batch_norm's semantics in both modes (statistics, running-statistics update, dtypes, checks;
+// errors name batch_norm_relu). The forward writes the ReLU's output directly; the backward keeps
+// x and the statistics (not the output) and recomputes the ReLU mask from them, so no
+// intermediate tensor is stored or re-read. nn::Sequential calls it for a BatchNorm module
+// followed by a ReLU module (nn/sequential.h).
+//
+//   Tensor y = batch_norm_relu(x, rm, rv, gamma, beta, {.training = true});  // == relu(batch_norm(...))
+Tensor batch_norm_relu(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                       const Tensor& weight = Tensor(), const Tensor& bias = Tensor(), BatchNormOptions opts = {});
+
 // Layer norm over the last normalized_shape.size() dims of x, which must equal normalized_shape;
 // weight and bias have normalized_shape.
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = Tensor(),
@@ -66,6 +77,11 @@ using NormNeeds = std::array<bool, 3>;
 // save_mean / save_invstd as returned by batch_norm_with_stats.
 NormGrads batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
                               const Tensor& save_invstd, bool training, NormNeeds needs = {true, true, true});
+// batch_norm_relu's gradients: batch_norm_backward's on the gradient masked by the ReLU (output
+// > 0), the mask recomputed from x, weight, bias and the statistics. grad has x's shape.
+NormGrads batch_norm_relu_backward(const Tensor& grad, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                   const Tensor& save_mean, const Tensor& save_invstd, bool training,
+                                   NormNeeds needs = {true, true, true});
 // mean / rstd: [rows] statistics of layer_norm's forward (rows = x.numel() / normalized numel).
 NormGrads layer_norm_backward(const Tensor& grad, const Tensor& x, const Shape& normalized_shape,
                               const Tensor& weight, const Tensor& mean, const Tensor& rstd,

@@ -57,6 +57,26 @@ std::vector<OpSample> batch_norm_samples() {
   };
 }
 
+// batch_norm_relu: the same layouts (column path [N, C], run path [N, C, H, W]), both modes, with
+// and without affine parameters; the ReLU zeroes about half of each output.
+std::vector<OpSample> batch_norm_relu_samples() {
+  auto train_fn = [](const TL& in) { return batch_norm_relu(in[0], Tensor(), Tensor(), in[1], in[2], train()); };
+  return {
+      sample("batch_norm_relu", "train_2d_affine", {{6, 3}, {3}, {3}}, train_fn),
+      sample("batch_norm_relu", "train_4d_long_runs_affine", {{2, 2, 4, 5}, {2}, {2}}, train_fn),
+      sample("batch_norm_relu", "train_no_affine", {{3, 2, 4, 4}},
+             [](const TL& in) { return batch_norm_relu(in[0], Tensor(), Tensor(), Tensor(), Tensor(), train()); }),
+      sample("batch_norm_relu", "train_fresh_running_stats_permuted", {{4, 3, 5}, {3}, {3}},
+             [](const TL& in) {
+               const TensorOptions o{.dtype = in[0].dtype(), .device = in[0].device()};
+               return batch_norm_relu(in[0].permute({2, 1, 0}), zeros({3}, o), ones({3}, o), in[1], in[2],
+                                      {.training = true, .momentum = 0.3});
+             }),
+      sample("batch_norm_relu", "eval_4d_affine", {{2, 3, 2, 2}, {3}, {3}, {3}, {3}},
+             [](const TL& in) { return batch_norm_relu(in[0], in[3], in[4], in[1], in[2]); }, 2),
+  };
+}
+
 std::vector<OpSample> layer_norm_samples() {
   return {
       sample("layer_norm", "last_dim_affine", {{3, 5}, {5}, {5}},
@@ -92,7 +112,7 @@ std::vector<OpSample> group_norm_samples() {
 
 std::vector<OpSample> samples_norm() {
   std::vector<OpSample> s = batch_norm_samples();
-  for (auto* family : {layer_norm_samples, group_norm_samples}) {
+  for (auto* family : {batch_norm_relu_samples, layer_norm_samples, group_norm_samples}) {
     auto more = family();
     s.insert(s.end(), more.begin(), more.end());
   }
