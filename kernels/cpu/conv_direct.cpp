@@ -952,71 +952,104 @@ void backward_weight_impl(const Tensor& xt, const Tensor& gyt, const Tensor& gwt
   const int64_t ntasks = groups * taps * ncpan;
   const int64_t a_block = std::clamp<int64_t>((192 << 10) / static_cast<int64_t>(kc * mr * sizeof(T)), 1, ncp);
 
-  for (int64_t n0 = 0; n0 < n; n0 += nb) {
-    const int64_t nbc = std::min(nb, n - n0), kb = nbc * howo, span = nbc * plane;
-    const int64_t pstride = span * nr;  // elements per channel panel
-    // Phase 1: the channel panels of every image, then gy panels (two loops: one loop
-    // over both kinds of job, of very different sizes, split unevenly between threads).
-    const auto phase1 = [&](int64_t lo, int64_t hi) {
-      T* tmp = scratch<T, 6>(nr * plane);
-      for (int64_t job = lo; job < hi; ++job) {
-        if (job < nbc * groups * ncpan) {
-          const int64_t b = job / (groups * ncpan), gp = job % (groups * ncpan);
-          const int64_t gi = gp / ncpan, c0 = gp % ncpan * nr;
-          const int cn = static_cast<int>(std::min<int64_t>(nr, cig - c0));
-          const int64_t x_at = ((n0 + b) * cin + gi * cig + c0) * h * w, x_after = x_at + cn * h * w;
-          const int64_t next_bytes = std::min(cn * h * w, n * cin * h * w - x_after) * static_cast<int64_t>(sizeof(T));
-          channel_panel_of_image(x + x_at, L, cn, tmp, xtp + gp * pstride + b * plane * nr, next_bytes);
-        } else {
-          const int64_t panel = job - nbc * groups * ncpan, gi = panel / ncp, ir = panel % ncp;
-          const int m_valid = static_cast<int>(std::min<int64_t>(mr, cog - ir * mr));
-          T* dst = gpack + panel * kb * mr;
-          for (int64_t b = 0; b < nbc; ++b) {
-            T* db = dst + b * howo * mr;
-            transpose_rows(gy + ((n0 + b) * cout + gi * cog + ir * mr) * howo, howo, m_valid, howo, db, mr);
-            for (int r = m_valid; r < mr; ++r)
-              for (int64_t k = 0; k < howo; ++k) db[k * mr + r] = T(0);
-          }
+  // Blocks run as a pipeline of one parallel region each: phase 2 of block b (its gw tiles, from
+  // panels packed before) beside phase 1 of block b + 1 (packing its panels into the other
+  // buffer), so a block costs one wake-up and one wait of the pool instead of three (cnn_l2 has
+  // 43 blocks per pass). Every gw tile still sums the blocks and pixel chunks in the same order.
+  struct Block {
+    int64_t n0 = 0, nbc = 0, kb = 0, pstride = 0;
+    T* xtp = nullptr;
+    T* gpack = nullptr;
+  };
+  T* xtp2 = scratch<T, 8>(groups * ncpan * nb * plane * nr);
+  T* gpack2 = scratch<T, 9>(groups * ncp * nb * howo * mr);
+  const int64_t blocks = ceil_div(n, nb);
+  const auto block_at = [&](int64_t bi) {
+    Block B;
+    B.n0 = bi * nb;
+    B.nbc = std::min(nb, n - B.n0);
+    B.kb = B.nbc * howo;
+    B.pstride = B.nbc * plane * nr;  // elements per channel panel
+    B.xtp = bi % 2 == 0 ? xtp : xtp2;
+    B.gpack = bi % 2 == 0 ? gpack : gpack2;
+    return B;
+  };
+  const int64_t gjobs = groups * ncp;
+  const auto phase1_jobs = [&](const Block& B) { return B.nbc * groups * ncpan + gjobs; };
+  // Phase 1: the channel panels of every image of the block (jobs [0, nbc * groups * ncpan)),
+  // then its gy panels.
+  const auto phase1 = [&](const Block& B, int64_t lo, int64_t hi) {
+    T* tmp = scratch<T, 6>(nr * plane);
+    const int64_t xjobs = B.nbc * groups * ncpan;
+    for (int64_t job = lo; job < hi; ++job) {
+      if (job < xjobs) {
+        const int64_t b = job / (groups * ncpan), gp = job % (groups * ncpan);
+        const int64_t gi = gp / ncpan, c0 = gp % ncpan * nr;
+        const int cn = static_cast<int>(std::min<int64_t>(nr, cig - c0));
+        const int64_t x_at = ((B.n0 + b) * cin + gi * cig + c0) * h * w, x_after = x_at + cn * h * w;
+        const int64_t next_bytes = std::min(cn * h * w, n * cin * h * w - x_after) * static_cast<int64_t>(sizeof(T));
+        channel_panel_of_image(x + x_at, L, cn, tmp, B.xtp + gp * B.pstride + b * plane * nr, next_bytes);
+      } else {
+        const int64_t panel = job - xjobs, gi = panel / ncp, ir = panel % ncp;
+        const int m_valid = static_cast<int>(std::min<int64_t>(mr, cog - ir * mr));
+        T* dst = B.gpack + panel * B.kb * mr;
+        for (int64_t b = 0; b < B.nbc; ++b) {
+          T* db = dst + b * howo * mr;
+          transpose_rows(gy + ((B.n0 + b) * cout + gi * cog + ir * mr) * howo, howo, m_valid, howo, db, mr);
+          for (int r = m_valid; r < mr; ++r)
+            for (int64_t k = 0; k < howo; ++k) db[k * mr + r] = T(0);
         }
       }
-    };
-    const int64_t xjobs = nbc * groups * ncpan;
-    parallel_for(0, xjobs, 1, phase1);
-    parallel_for(xjobs, xjobs + groups * ncp, 1, phase1);
-    // Phase 2: each task (group, tap, channel panel) accumulates its gw tiles.
-    parallel_for(0, ntasks, 1, [&](int64_t lo, int64_t hi) {
-      T* bpanel = scratch<T, 5>(kc * nr);
-      MicroTileArgs<T> tile;
-      tile.alpha = T(1);
-      tile.beta = T(1);
-      tile.b = bpanel;
-      tile.b_k_stride = nr;
-      tile.ldc = nr;
-      // GEMM-style blocking: a pixel chunk of a block of gy panels (A, ~192 KiB) stays in L2
-      // while every task's B panel (kc rows of NR channels) sits in L1.
-      const int64_t nchunks = ceil_div(kb, kc), chunk = ceil_div(kb, nchunks);
-      for (int64_t v0 = 0; v0 < kb; v0 += chunk) {
-        tile.kc = std::min(chunk, kb - v0);
-        for (int64_t ic = 0; ic < ncp; ic += a_block)
-        for (int64_t task = lo; task < hi; ++task) {
-          const int64_t gi = task / (taps * ncpan), t = task / ncpan % taps, cp = task % ncpan;
-          // B panel: output pixels v0.. of the block, shifted by the tap, in runs along a row.
-          const T* panel = xtp + (gi * ncpan + cp) * pstride + offs[t] * nr;
-          for (int64_t v = v0; v < v0 + tile.kc;) {
-            const int64_t b = v / howo, oh = v % howo / wo, ow = v % wo;
-            const int64_t run = std::min(wo - ow, v0 + tile.kc - v);
-            std::memcpy(bpanel + (v - v0) * nr, panel + (b * plane + oh * wq + ow) * nr, sizeof(T) * run * nr);
-            v += run;
-          }
-          tile.n_valid = static_cast<int>(std::min<int64_t>(nr, cig - cp * nr));
-          for (int64_t ir = ic; ir < std::min(ncp, ic + a_block); ++ir) {
-            tile.a = gpack + ((gi * ncp + ir) * kb + v0) * mr;
-            tile.c = acc + (task * ncp + ir) * mr * nr;
-            tile.m_valid = static_cast<int>(std::min<int64_t>(mr, cog - ir * mr));
-            ks.packed_kernel(tile);
-          }
+    }
+  };
+  // Phase 2: tasks [lo, hi) (group, tap, channel panel) accumulate their gw tiles over the block.
+  const auto phase2 = [&](const Block& B, int64_t lo, int64_t hi) {
+    T* bpanel = scratch<T, 5>(kc * nr);
+    MicroTileArgs<T> tile;
+    tile.alpha = T(1);
+    tile.beta = T(1);
+    tile.b = bpanel;
+    tile.b_k_stride = nr;
+    tile.ldc = nr;
+    // GEMM-style blocking: a pixel chunk of a block of gy panels (A, ~192 KiB) stays in L2
+    // while every task's B panel (kc rows of NR channels) sits in L1.
+    const int64_t kb = B.kb, nchunks = ceil_div(kb, kc), chunk = ceil_div(kb, nchunks);
+    for (int64_t v0 = 0; v0 < kb; v0 += chunk) {
+      tile.kc = std::min(chunk, kb - v0);
+      for (int64_t ic = 0; ic < ncp; ic += a_block)
+      for (int64_t task = lo; task < hi; ++task) {
+        const int64_t gi = task / (taps * ncpan), t = task / ncpan % taps, cp = task % ncpan;
+        // B panel: output pixels v0.. of the block, shifted by the tap, in runs along a row.
+        const T* panel = B.xtp + (gi * ncpan + cp) * B.pstride + offs[t] * nr;
+        for (int64_t v = v0; v < v0 + tile.kc;) {
+          const int64_t b = v / howo, oh = v % howo / wo, ow = v % wo;
+          const int64_t run = std::min(wo - ow, v0 + tile.kc - v);
+          std::memcpy(bpanel + (v - v0) * nr, panel + (b * plane + oh * wq + ow) * nr, sizeof(T) * run * nr);
+          v += run;
+        }
+        tile.n_valid = static_cast<int>(std::min<int64_t>(nr, cig - cp * nr));
+        for (int64_t ir = ic; ir < std::min(ncp, ic + a_block); ++ir) {
+          tile.a = B.gpack + ((gi * ncp + ir) * kb + v0) * mr;
+          tile.c = acc + (task * ncp + ir) * mr * nr;
+          tile.m_valid = static_cast<int>(std::min<int64_t>(mr, cog - ir * mr));
+          ks.packed_kernel(tile);
         }
       }
+    }
+  };
+
+  {
+    const Block first = block_at(0);
+    parallel_for(0, phase1_jobs(first), 1, [&](int64_t lo, int64_t hi) { phase1(first, lo, hi); });
+  }
+  for (int64_t bi = 0; bi < blocks; ++bi) {
+    const Block cur = block_at(bi);
+    const bool more = bi + 1 < blocks;
+    const Block next = more ? block_at(bi + 1) : Block{};
+    const int64_t jobs = ntasks + (more ? phase1_jobs(next) : 0);
+    parallel_for(0, jobs, 1, [&](int64_t lo, int64_t hi) {
+      if (lo < ntasks) phase2(cur, lo, std::min(hi, ntasks));
+      if (hi > ntasks) phase1(next, std::max(lo, ntasks) - ntasks, hi - ntasks);
     });
   }
   // gw from the tiles (the index arithmetic per element, divisions included, cost 2% at cnn_l3).
