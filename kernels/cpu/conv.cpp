@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "kernels/conv.h"
+#include "kernels/cpu/conv_common.h"
 #include "kernels/cpu/conv_direct.h"
 #include "kernels/cpu/conv_thin.h"
 #include "kernels/cpu/conv_strided_data.h"
@@ -59,14 +60,6 @@ bool is_pointwise(const Dims& d, const ConvGeometry& g) {
   return d.kh == 1 && d.kw == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0;
 }
 
-// The output positions o in [0, out) whose input position o * stride - pad + off lies in [0, in).
-void valid_range(int64_t in, int64_t out, int64_t stride, int64_t pad, int64_t off, int64_t& lo, int64_t& hi) {
-  const int64_t base = off - pad;  // input position of o = 0
-  lo = base >= 0 ? 0 : (-base + stride - 1) / stride;
-  hi = in - base <= 0 ? 0 : (in - base + stride - 1) / stride;
-  lo = std::min(lo, out);
-  hi = std::clamp(hi, lo, out);
-}
 
 // Output rows per chunk of the forward and backward-data passes: the im2col chunk
 // (K x rows * wo) is kept near 2^17 elements (512 KiB in f32, the size of a Zen 3 L2), so it is
@@ -148,14 +141,6 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t
     gemm_f32(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
   else
     gemm_f64(ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
-}
-
-// A per-thread scratch buffer that only grows, so repeated calls do not page-fault.
-template <class T>
-T* scratch(int64_t elems) {
-  thread_local std::vector<T> buf;
-  if (static_cast<int64_t>(buf.size()) < elems) buf.resize(static_cast<size_t>(elems));
-  return buf.data();
 }
 
 // body(image) for every image: in parallel over images when there are several, else inline.
@@ -301,7 +286,7 @@ void forward(const Tensor& xt, const Tensor& wt, const Tensor& bt, const Tensor&
                 yn + gi * d.cout_g() * P, P);
     } else {
       const int64_t rows = rows_per_chunk(d);
-      T* cols = scratch<T>(d.groups * K * rows * d.wo);
+      T* cols = scratch<T, 0>(d.groups * K * rows * d.wo);
       for (int64_t oh0 = 0; oh0 < d.ho; oh0 += rows) {
         const int64_t oh1 = std::min(oh0 + rows, d.ho), cw = (oh1 - oh0) * d.wo;
         im2col(xn, d.cin, d, g, cols, cw, oh0, oh1);
@@ -336,7 +321,7 @@ void backward_data(const Tensor& gyt, const Tensor& wt, const Tensor& bt, const 
                 gxn + gi * K * P, P);
     } else {
       const int64_t rows = rows_per_chunk(d);
-      T* cols = scratch<T>(d.groups * K * rows * d.wo);
+      T* cols = scratch<T, 0>(d.groups * K * rows * d.wo);
       std::fill(gxn, gxn + d.cin * d.hw(), T(0));
       for (int64_t oh0 = 0; oh0 < d.ho; oh0 += rows) {
         const int64_t oh1 = std::min(oh0 + rows, d.ho), cw = (oh1 - oh0) * d.wo;
@@ -367,7 +352,7 @@ void backward_weight(const Tensor& xt, const Tensor& gyt, const Tensor& gwt, con
   const int64_t per_image = pointwise ? d.cin * d.hw() : d.groups * K * P;
   const int64_t block = std::clamp<int64_t>((int64_t{1} << 21) / std::max<int64_t>(per_image + d.cout * P, 1), 1, d.n);
   const int64_t width = block * P;  // columns of the side-by-side matrices
-  T* cols = scratch<T>(d.groups * K * width + d.cout * width);
+  T* cols = scratch<T, 0>(d.groups * K * width + d.cout * width);
   T* gys = cols + d.groups * K * width;
   for (int64_t n0 = 0; n0 < d.n; n0 += block) {
     const int64_t nb = std::min(block, d.n - n0), wb = nb * P;

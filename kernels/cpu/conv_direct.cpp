@@ -77,6 +77,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/cpu/conv_common.h"
 #include "kernels/cpu/microkernel.h"
 #include "kernels/cpu/parallel.h"
 
@@ -100,26 +101,6 @@ bool in_place_enabled() {
 // panel is packed all the same (cnn_l1's backward-data, 32 -> 1 channel, ran 10x slower).
 constexpr int64_t kMinChannels = 8;
 
-template <class T>
-const KernelSet<T>& kernels() {
-  if constexpr (std::is_same_v<T, float>)
-    return detail::active_kernels_f32();
-  else
-    return detail::active_kernels_f64();
-}
-
-// A per-thread, 64-byte aligned scratch buffer that only grows (no page faults after the first
-// call). Tag tells apart the buffers one thread needs at once.
-template <class T, int Tag>
-T* scratch(int64_t elems) {
-  thread_local std::vector<T> buf;
-  const int64_t pad = 64 / sizeof(T);
-  if (static_cast<int64_t>(buf.size()) < elems + pad) buf.resize(static_cast<size_t>(elems + pad));
-  auto addr = reinterpret_cast<uintptr_t>(buf.data());
-  return reinterpret_cast<T*>((addr + 63) & ~uintptr_t{63});
-}
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // dst[0, n) = src[0, n) for the short rows of a B panel (a libc memcpy call per 64-byte row
 // cost 9% of the forward).

@@ -57,6 +57,7 @@
 #endif
 
 #include "kernels/cpu/conv_direct.h"
+#include "kernels/cpu/conv_common.h"
 #include "kernels/cpu/microkernel.h"
 #include "kernels/cpu/parallel.h"
 
@@ -72,26 +73,6 @@ std::atomic<bool> g_enabled{true};
 // very short (gy side): im2col's business, as for the direct path.
 constexpr int64_t kMinChannels = 8;
 
-template <class T>
-const KernelSet<T>& kernels() {
-  if constexpr (std::is_same_v<T, float>)
-    return detail::active_kernels_f32();
-  else
-    return detail::active_kernels_f64();
-}
-
-// A per-thread, 64-byte aligned scratch buffer that only grows. Tag tells apart the buffers one
-// thread needs at once.
-template <class T, int Tag>
-T* scratch(int64_t elems) {
-  thread_local std::vector<T> buf;
-  const int64_t pad = 64 / sizeof(T);
-  if (static_cast<int64_t>(buf.size()) < elems + pad) buf.resize(static_cast<size_t>(elems + pad));
-  auto addr = reinterpret_cast<uintptr_t>(buf.data());
-  return reinterpret_cast<T*>((addr + 63) & ~uintptr_t{63});
-}
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // d[2k] = t0[k] + bias, d[2k + 1] = t1[k] + bias for 2k, 2k + 1 < count: two phase tiles' rows
 // into one contiguous gx run (SSE2 unpacks; the scalar loop stalled on single stores).

@@ -51,6 +51,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/cpu/conv_common.h"
 #include "kernels/cpu/parallel.h"
 
 // The vector helpers are always inlined into the cloned kernels; GCC's note that passing 32-byte
@@ -128,14 +129,6 @@ Thin thin_dims(const Tensor& x, const Tensor& w, const Tensor& y, const ConvGeom
           y.size(2), y.size(3), g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.dil_h, g.dil_w};
 }
 
-// The output positions o in [0, out) whose input position o * stride - pad + off lies in [0, in).
-void valid_range(int64_t in, int64_t out, int64_t stride, int64_t pad, int64_t off, int64_t& lo, int64_t& hi) {
-  const int64_t base = off - pad;  // input position of o = 0
-  lo = base >= 0 ? 0 : (-base + stride - 1) / stride;
-  hi = in - base <= 0 ? 0 : (in - base + stride - 1) / stride;
-  lo = std::min(lo, out);
-  hi = std::clamp(hi, lo, out);
-}
 
 // The input rows of one output pixel chunk. Row k = (c * kh + i) * kw + j of the (virtual) im2col
 // matrix holds x[c][oh*sh - ph + i*dh][ow*sw - pw + j*dw] (0 outside the image) at pixel
@@ -401,14 +394,6 @@ STRATA_THIN_CLONES void forward_image(const T* xn, const T* wb, const T* bb, con
   }
 }
 
-// A per-thread scratch buffer that only grows (no page faults after the first call). Tag tells
-// apart the buffers one thread needs at once.
-template <class T, int Tag>
-T* scratch(int64_t elems) {
-  thread_local std::vector<T> buf;
-  if (static_cast<int64_t>(buf.size()) < elems) buf.resize(static_cast<size_t>(elems));
-  return buf.data();
-}
 
 template <class T>
 void forward_impl(const Tensor& xt, const Tensor& wt, const Tensor& bt, const Tensor& yt, const ConvGeometry& g) {

@@ -217,6 +217,17 @@ Tensor maybe_empty(bool needed, const Shape& shape, DType dtype, Device device) 
   return needed ? empty(shape, {.dtype = dtype, .device = device}) : Tensor();
 }
 
+// The gradients a norm backward returns: the input's (x's shape and dtype) and the per-feature
+// weight and bias gradients (param_shape, compute dtype), each only when needed.
+NormGrads empty_norm_grads(const Tensor& x, const Shape& param_shape, NormNeeds needs) {
+  const DType ct = compute_dtype(x.dtype());
+  NormGrads r;
+  r.input = maybe_empty(needs[0], x.shape(), x.dtype(), x.device());
+  r.weight = maybe_empty(needs[1], param_shape, ct, x.device());
+  r.bias = maybe_empty(needs[2], param_shape, ct, x.device());
+  return r;
+}
+
 }  // namespace
 
 namespace {
@@ -240,10 +251,7 @@ NormGrads batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor&
                "batch_norm_backward: gradient of shape {} does not match the input's shape {}",
                grad.defined() ? grad.shape() : Shape{}, x.shape());
   const DType ct = compute_dtype(x.dtype());
-  NormGrads r;
-  r.input = maybe_empty(needs[0], x.shape(), x.dtype(), x.device());
-  r.weight = maybe_empty(needs[1], {shape[1]}, ct, x.device());
-  r.bias = maybe_empty(needs[2], {shape[1]}, ct, x.device());
+  NormGrads r = empty_norm_grads(x, {shape[1]}, needs);
   Tensor gk;
   if (constant_over_spatial(grad, shape)) {
     Tensor first = grad;  // the value at spatial position 0 of each (n, c)
@@ -267,10 +275,7 @@ NormGrads batch_norm_relu_backward(const Tensor& grad, const Tensor& x, const Te
                "batch_norm_relu_backward: gradient of shape {} does not match the input's shape {}",
                grad.defined() ? grad.shape() : Shape{}, x.shape());
   const DType ct = compute_dtype(x.dtype());
-  NormGrads r;
-  r.input = maybe_empty(needs[0], x.shape(), x.dtype(), x.device());
-  r.weight = maybe_empty(needs[1], {shape[1]}, ct, x.device());
-  r.bias = maybe_empty(needs[2], {shape[1]}, ct, x.device());
+  NormGrads r = empty_norm_grads(x, {shape[1]}, needs);
   kernels::batch_norm_relu_backward(data_input(grad, x.dtype(), shape), data_input(x, x.dtype(), shape),
                                     param_input(weight, ct), param_input(bias, ct), param_input(save_mean, ct),
                                     param_input(save_invstd, ct), training,
@@ -285,10 +290,7 @@ NormGrads layer_norm_backward(const Tensor& grad, const Tensor& x, const Shape& 
   int64_t d = 1;
   for (int64_t i = 0; i < normalized_shape.ndim(); ++i) d *= normalized_shape[i];
   const DType ct = compute_dtype(x.dtype());
-  NormGrads r;
-  r.input = maybe_empty(needs[0], x.shape(), x.dtype(), x.device());
-  r.weight = maybe_empty(needs[1], normalized_shape, ct, x.device());
-  r.bias = maybe_empty(needs[2], normalized_shape, ct, x.device());
+  NormGrads r = empty_norm_grads(x, normalized_shape, needs);
   kernels::layer_norm_backward(data_input(grad, x.dtype(), {rows, d}), data_input(x, x.dtype(), {rows, d}),
                                param_input(weight, ct), param_input(mean, ct), param_input(rstd, ct),
                                r.input.defined() ? r.input.view({rows, d}) : Tensor(),
@@ -302,10 +304,7 @@ NormGrads group_norm_backward(const Tensor& grad, const Tensor& x, int64_t num_g
   NoGradGuard no_grad;
   const Shape shape = ncs(x);
   const DType ct = compute_dtype(x.dtype());
-  NormGrads r;
-  r.input = maybe_empty(needs[0], x.shape(), x.dtype(), x.device());
-  r.weight = maybe_empty(needs[1], {shape[1]}, ct, x.device());
-  r.bias = maybe_empty(needs[2], {shape[1]}, ct, x.device());
+  NormGrads r = empty_norm_grads(x, {shape[1]}, needs);
   kernels::group_norm_backward(data_input(grad, x.dtype(), shape), data_input(x, x.dtype(), shape), num_groups,
                                param_input(weight, ct), param_input(mean, ct), param_input(rstd, ct),
                                r.input.defined() ? r.input.view(shape) : Tensor(), r.weight, r.bias);

@@ -19,18 +19,16 @@
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
 #include "strata.h"
+#include "support/conv_test_util.h"
 
 namespace strata {
 namespace {
 
 using kernels::ConvGeometry;
 
-std::vector<double> vec(const Tensor& t) { return t.to(DType::F64).contiguous().to_vector<double>(); }
-
-Tensor random(const Shape& shape, DType dt, uint64_t seed) {
-  Generator gen(seed);
-  return randn(shape, {.dtype = DType::F64}, &gen).to(dt);
-}
+using testing::random;
+using testing::for_each_isa;
+using testing::vec;
 
 struct Case {
   int64_t n, cin, h, w, cout, kh, kw, ph, pw, dh, dw, groups, sh, sw;
@@ -128,15 +126,6 @@ void check(const Case& c, DType dt, double tol) {
   }
 }
 
-template <class F>
-void for_each_isa(F&& f) {
-  for (const char* isa : {"avx512", "avx2", "generic"}) {
-    if (!kernels::cpu::gemm_isa_supported(isa)) continue;
-    kernels::cpu::gemm_force_isa(isa);
-    f();
-  }
-  kernels::cpu::gemm_force_isa("auto");
-}
 
 TEST(ConvStridedData, MatchesIm2colAndNaiveF64) {
   for_each_isa([] {

@@ -17,18 +17,15 @@
 #include "kernels/cpu/conv_thin.h"
 #include "kernels/cpu/parallel.h"
 #include "strata.h"
+#include "support/conv_test_util.h"
 
 namespace strata {
 namespace {
 
 using kernels::ConvGeometry;
 
-std::vector<double> vec(const Tensor& t) { return t.to(DType::F64).contiguous().to_vector<double>(); }
-
-Tensor random(const Shape& shape, DType dt, uint64_t seed) {
-  Generator gen(seed);
-  return randn(shape, {.dtype = DType::F64}, &gen).to(dt);
-}
+using testing::random;
+using testing::vec;
 
 struct Case {
   int64_t n, cin, h, w, cout, kh, kw, ph, pw, dh, dw;
