@@ -23,8 +23,9 @@
 // BatchNorm + ReLU fusion (nn/sequential.h), STRATA_NUM_THREADS=1, interleaved best of 3 on a
 // loaded machine (2026-11-24): train CPU time 57.09 s unfused -> 55.26 s fused; peak RSS
 // 687 -> 646 MiB; identical loss and accuracy.
-// Quiet machine, 2 threads, same run (2026-11-24, end of session 4): training 1.30-1.35x PyTorch's
-// images/s, eval 1.04-1.08x, peak RSS 0.80x (session 3: 0.94x, 0.80x, 0.88x; docs/performance.md
+// Quiet machine, 2 threads, same run (2026-11-24, end of session 4): training 1.34x PyTorch's
+// images/s (median of ten runs, 1.16-1.43x), eval about 1.05-1.15x, peak RSS 0.80x (session 3:
+// 0.94x, 0.80x, 0.88x; docs/performance.md
 // has the history and the profile). Under load the ratio mostly measures CPU time per image and
 // flatters Strata (3.1x was seen with a load of 10): take it on a quiet machine.
 #include <sys/resource.h>
