@@ -92,6 +92,9 @@ int main(int argc, char** argv) {
   // STRATA_CONV_DIRECT=0: the im2col path everywhere (before/after comparisons in one sitting).
   if (const char* env = std::getenv("STRATA_CONV_DIRECT"))
     strata::kernels::cpu::conv2d_set_direct_enabled(std::string(env) != "0");
+  // STRATA_CONV_IN_PLACE=0: the direct path's forward always packs its B panels.
+  if (const char* env = std::getenv("STRATA_CONV_IN_PLACE"))
+    strata::kernels::cpu::conv2d_set_in_place_enabled(std::string(env) != "0");
   // STRATA_CONV_THIN=0: thin convolutions (Cin < 8) on im2col too.
   if (const char* env = std::getenv("STRATA_CONV_THIN"))
     strata::kernels::cpu::conv2d_set_thin_enabled(std::string(env) != "0");

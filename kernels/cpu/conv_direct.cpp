@@ -48,7 +48,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 #include <utility>
@@ -66,35 +65,16 @@ using detail::MicroTileArgs;
 
 std::atomic<bool> g_direct_enabled{true};
 
-// STRATA_CONV_IN_PLACE=0 turns the in-place correlation off (A/B measurements).
-bool in_place_enabled() {
-  static const bool on = [] {
-    const char* v = std::getenv("STRATA_CONV_IN_PLACE");
-    return v == nullptr || v[0] != '0';
-  }();
-  return on;
-}// Below this many input or output channels per group im2col wins: few input channels make the
+std::atomic<bool> g_in_place_enabled{true};
+
+// Below this many input or output channels per group im2col wins: few input channels make the
 // per-tap reduction short, few output channels leave most of an MR-row tile empty while the B
 // panel is packed all the same (cnn_l1's backward-data, 32 -> 1 channel, ran 10x slower).
 constexpr int64_t kMinChannels = 8;
 
 
-// dst[0, n) = src[0, n) for the short rows of a B panel (a libc memcpy call per 64-byte row
-// cost 9% of the forward).
-template <class T>
-inline void copy_row(T* __restrict dst, const T* __restrict src, int n) {
-  if (n == 16) {
-#pragma GCC unroll 16
-    for (int k = 0; k < 16; ++k) dst[k] = src[k];
-  } else if (n == 8) {
-#pragma GCC unroll 8
-    for (int k = 0; k < 8; ++k) dst[k] = src[k];
-  } else {
-    for (int k = 0; k < n; ++k) dst[k] = src[k];
-  }
-}
-
-// dst[0, n) = src[0, n) for the short runs of a tile: one fixed-size copy per length up to 16,
+// dst[0, n) = src[0, n) for the rows of a B panel and the runs of a tile: one fixed-size copy per
+// length up to 16,
 // which the compiler emits as a few moves. (A loop, even of SSE2 moves, was turned back into a
 // memmove call, whose call and spills cost a sixth of cnn_l2's forward.)
 template <class T, size_t... N>
@@ -104,6 +84,8 @@ inline void copy_short_impl(T* __restrict dst, const T* __restrict src, int64_t 
 }
 template <class T>
 inline void copy_short(T* __restrict dst, const T* __restrict src, int64_t n) {
+  if (n == 16) return static_cast<void>(std::memcpy(dst, src, 16 * sizeof(T)));  // an NR-wide panel row
+  if (n == 8) return static_cast<void>(std::memcpy(dst, src, 8 * sizeof(T)));
   copy_short_impl(dst, src, n, std::make_index_sequence<16>{});
 }
 
@@ -314,7 +296,7 @@ void correlate_images(const T* x, const Correlation& cr, const std::vector<T>& a
             for (int64_t t = 0; t < taps; ++t) {
               T* d = bbuf + (t * cig + c) * nr;
               if (whole) {
-                copy_row(d, src + runs[0].src + offs[t], nr);
+                copy_short(d, src + runs[0].src + offs[t], nr);
                 continue;
               }
               if (c + 1 < cig) {
@@ -322,9 +304,9 @@ void correlate_images(const T* x, const Correlation& cr, const std::vector<T>& a
                 // panels of small images, 14 or 7 pixels wide, are all runs). What spills past a
                 // run is overwritten by the next run, zeroed below, or lands in the row of tap t,
                 // channel c + 1, which is written after this one. The source has NR of slack.
-                for (const Run& r : runs) copy_row(d + r.dst, src + r.src + offs[t], nr);
+                for (const Run& r : runs) copy_short(d + r.dst, src + r.src + offs[t], nr);
               } else {  // the spill would reach row (t + 1, 0), already written
-                for (const Run& r : runs) copy_row(d + r.dst, src + r.src + offs[t], static_cast<int>(r.len));
+                for (const Run& r : runs) copy_short(d + r.dst, src + r.src + offs[t], r.len);
               }
               for (int k = n_valid; k < nr; ++k) d[k] = T(0);
             }
@@ -559,7 +541,7 @@ void correlate_in_place(const T* x, const Correlation& cr, const InPlacePlan& pl
 // 32 MiB (the buffer is per thread and kept for later calls, so it must not grow with the batch).
 template <class T, class F>
 void correlate(const T* x, const Correlation& cr, F&& value, const T* bias, T* y) {
-  if (InPlacePlan plan; in_place_enabled() && plan_in_place(cr, kernels<T>().mr, kernels<T>().nr, sizeof(T), plan)) {
+  if (InPlacePlan plan; g_in_place_enabled.load(std::memory_order_relaxed) && plan_in_place(cr, kernels<T>().mr, kernels<T>().nr, sizeof(T), plan)) {
     correlate_in_place(x, cr, plan, pack_weights<T>(cr, kernels<T>().mr, value, plan.cblock), bias, y);
     return;
   }
@@ -655,5 +637,6 @@ bool conv2d_direct_backward_weight(const Tensor& x, const Tensor& gy, const Tens
 
 void conv2d_set_direct_enabled(bool enabled) { g_direct_enabled.store(enabled); }
 bool conv2d_direct_enabled() { return g_direct_enabled.load(); }
+void conv2d_set_in_place_enabled(bool enabled) { g_in_place_enabled.store(enabled); }
 
 }  // namespace strata::kernels::cpu

@@ -20,5 +20,8 @@ bool conv2d_direct_backward_weight(const Tensor& x, const Tensor& gy, const Tens
 // compare it with the im2col path. Not to be called while a convolution runs.
 void conv2d_set_direct_enabled(bool enabled);
 bool conv2d_direct_enabled();
+// Switches the in-place correlation (packing-free forward / stride-1 backward-data of the direct
+// path, see plan_in_place) off or back on; off, those shapes use packed panels. Same caveats.
+void conv2d_set_in_place_enabled(bool enabled);
 
 }  // namespace strata::kernels::cpu
